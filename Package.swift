@@ -1,0 +1,59 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// `Lifetimes` lets our views hold a `RawSpan` (a struct storing a span needs it in Swift 6.3).
+let swiftSettings: [SwiftSetting] = [.enableExperimentalFeature("Lifetimes")]
+
+let package = Package(
+    name: "Netsift",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "netsift", targets: ["netsift"]),
+        .library(name: "NetsiftCapture", targets: ["NetsiftCapture"]),
+        .library(name: "NetsiftDissect", targets: ["NetsiftDissect"]),
+        .library(name: "NetsiftFlows", targets: ["NetsiftFlows"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        .target(name: "NetsiftCapture", dependencies: ["CPcap"], swiftSettings: swiftSettings),
+        .target(name: "NetsiftDissect", dependencies: ["NetsiftCapture"], swiftSettings: swiftSettings),
+        .target(name: "NetsiftFlows", dependencies: ["NetsiftDissect"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "netsift",
+            dependencies: [
+                "NetsiftCapture", "NetsiftDissect", "NetsiftFlows",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Shared by the test targets: where ../shared/captures is, and the tshark oracle's JSON.
+        .target(name: "NetsiftTestSupport", path: "Tests/Support", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NetsiftCaptureTests",
+            dependencies: ["NetsiftCapture", "NetsiftTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "NetsiftDissectTests",
+            dependencies: ["NetsiftDissect", "NetsiftTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "NetsiftFlowsTests",
+            dependencies: ["NetsiftFlows", "NetsiftTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "NetsiftCLITests",
+            dependencies: ["NetsiftTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,89 @@
+/// Why a file could not be read at all. Thrown before the first packet; the message is one line that
+/// names the file and the problem.
+public struct CaptureError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// open(2) or read(2) failed: the errno and its text.
+        case cannotOpen(errno: Int32, reason: String)
+        /// The file is neither pcap nor pcapng; `what` describes its first bytes.
+        case notACapture(what: String)
+        /// A pcap or pcapng header we recognise but cannot read (e.g. an unknown major version).
+        case unsupported(String)
+    }
+
+    public let path: String
+    public let kind: Kind
+
+    public init(path: String, kind: Kind) {
+        self.path = path
+        self.kind = kind
+    }
+
+    public var description: String {
+        let name = path == "-" ? "standard input" : path
+        switch kind {
+        case .cannotOpen(_, let reason): return "\(name): cannot open: \(reason)"
+        case .notACapture(let what): return "\(name): not a pcap or pcapng capture: \(what)"
+        case .unsupported(let what): return "\(name): unsupported capture: \(what)"
+        }
+    }
+}
+
+/// Where and how a capture stops making sense part-way through. Every packet before `offset` was
+/// delivered; reading stops here because the record boundaries after it cannot be trusted.
+public struct CaptureDamage: Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// A record header, or the packet data it announces, runs past the end of the file.
+        case cutShort(needed: Int, available: Int)
+        /// A classic pcap record announces more captured bytes than any packet can have.
+        case impossibleRecordLength(Int, limit: Int)
+        /// A pcapng block length is too small, not a multiple of 4, or beyond our limit.
+        case badBlockLength(Int)
+        /// A pcapng block's trailing length disagrees with its leading length.
+        case blockLengthMismatch(leading: Int, trailing: Int)
+        /// A pcapng packet block's captured length runs past the block.
+        case packetPastBlock(capturedLength: Int, room: Int)
+        /// A pcapng packet names an interface the section never described.
+        case unknownInterface(Int)
+        /// A pcapng Section Header Block whose byte-order magic is neither order.
+        case badByteOrderMagic(UInt32)
+        /// read(2) failed on a stream: the errno.
+        case readFailed(errno: Int32)
+    }
+
+    public let kind: Kind
+    /// Byte offset in the file of the record or block that is damaged.
+    public let offset: Int
+    /// Packets delivered before the damage.
+    public let packetsRead: Int
+
+    public init(kind: Kind, offset: Int, packetsRead: Int) {
+        self.kind = kind
+        self.offset = offset
+        self.packetsRead = packetsRead
+    }
+
+    public var reason: String {
+        switch kind {
+        case .cutShort(let needed, let available):
+            "record cut short at end of file (needs \(needed) bytes, \(available) left)"
+        case .impossibleRecordLength(let length, let limit):
+            "record claims \(length) captured bytes, more than the \(limit) a packet can have"
+        case .badBlockLength(let length):
+            "pcapng block length \(length) is impossible"
+        case .blockLengthMismatch(let leading, let trailing):
+            "pcapng block length \(leading) disagrees with its trailing copy \(trailing)"
+        case .packetPastBlock(let captured, let room):
+            "packet of \(captured) bytes does not fit its block (room for \(room))"
+        case .unknownInterface(let id):
+            "packet refers to interface \(id), which the section never described"
+        case .badByteOrderMagic(let magic):
+            "section header has byte-order magic 0x\(String(magic, radix: 16)), neither byte order"
+        case .readFailed(let code):
+            "read failed with errno \(code)"
+        }
+    }
+
+    public var description: String {
+        "damaged at byte offset \(offset) after \(packetsRead) packets: \(reason)"
+    }
+}

@@ -1,0 +1,209 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a capture file, standard input (`-`) or a FIFO, and hands out every packet as a view into
+/// its bytes. A regular file is memory-mapped and walked in place; anything else is read through one
+/// reusable buffer. Either way nothing is allocated or copied per packet.
+///
+///     var reader = try CaptureReader(path: "trace.pcapng")
+///     let end = reader.forEachPacket { packet in count += 1 }
+public struct CaptureReader: ~Copyable {
+    public let path: String
+    /// The parser's view of the file so far: format, sections, interfaces, counters.
+    public var parser: CaptureParser { state }
+    @usableFromInline var state = CaptureParser()
+    @usableFromInline var source: Source
+
+    @usableFromInline enum Source {
+        case mapped(MappedFile)
+        case stream(StreamBuffer)
+    }
+
+    /// How reading ended.
+    public enum End: Sendable, Equatable {
+        /// Every record was read.
+        case finished
+        /// The packets before the damage were delivered; the rest of the file cannot be trusted.
+        case damaged(CaptureDamage)
+        /// Not a capture we can read; no packet was delivered.
+        case rejected(CaptureError)
+    }
+
+    /// Opens `path` (`-` for standard input). Throws only when the file cannot be opened; whether it
+    /// is a capture is found out while reading.
+    public init(path: String) throws(CaptureError) {
+        self.path = path
+        if path == "-" {
+            source = .stream(StreamBuffer(fd: 0, closeWhenDone: false))
+            return
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CaptureError(path: path, kind: Self.errnoKind()) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            let kind = Self.errnoKind()
+            close(fd)
+            throw CaptureError(path: path, kind: kind)
+        }
+        if (status.st_mode & S_IFMT) == S_IFDIR {
+            close(fd)
+            throw CaptureError(path: path, kind: .cannotOpen(errno: EISDIR, reason: "is a directory"))
+        }
+        if (status.st_mode & S_IFMT) == S_IFREG, status.st_size > 0,
+           let mapping = MappedFile(fd: fd, size: Int(status.st_size)) {
+            close(fd)   // the mapping keeps the file's pages reachable on its own
+            source = .mapped(mapping)
+        } else {
+            source = .stream(StreamBuffer(fd: fd, closeWhenDone: true))
+        }
+    }
+
+    static func errnoKind() -> CaptureError.Kind {
+        let code = errno
+        return .cannotOpen(errno: code, reason: String(cString: strerror(code)))
+    }
+
+    /// Calls `body` with each packet in file order. Stops early only if `body` throws.
+    @inlinable
+    public mutating func forEachPacket<E: Error>(_ body: (CapturedPacket) throws(E) -> Void) throws(E) -> End {
+        switch source {
+        case .mapped(let mapping):
+            return try mapping.walk(&state, path: path, body)
+        case .stream(let buffer):
+            return try buffer.walk(&state, path: path, body)
+        }
+    }
+}
+
+extension CaptureReader.End {
+    @inlinable
+    init(_ outcome: CaptureParser.Outcome, path: String) {
+        switch outcome {
+        case .finished, .needMore: self = .finished
+        case .damaged(let damage): self = .damaged(damage)
+        case .rejected(let kind): self = .rejected(CaptureError(path: path, kind: kind))
+        }
+    }
+}
+
+/// A read-only private mapping of a whole file. It is walked in windows of `windowLength` bytes, and
+/// the pages behind the window are released as it moves on, so resident memory stays at about one
+/// window however large the file is (mapped pages count towards a process's RSS).
+/// A class because it owns the mapping (one per open file, never per packet).
+@usableFromInline
+final class MappedFile {
+    @usableFromInline let base: UnsafeRawPointer
+    @usableFromInline let size: Int
+    @usableFromInline static let windowLength = 32 << 20
+
+    init?(fd: Int32, size: Int) {
+        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
+            return nil
+        }
+        _ = madvise(address, size, MADV_SEQUENTIAL)
+        self.base = UnsafeRawPointer(address)
+        self.size = size
+    }
+
+    deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+
+    @inlinable
+    func walk<E: Error>(_ parser: inout CaptureParser, path: String,
+                        _ body: (CapturedPacket) throws(E) -> Void) throws(E) -> CaptureReader.End {
+        var released = 0
+        var want = Self.windowLength
+        while true {
+            let start = parser.bytesConsumed
+            let end = min(size, start + max(want, Self.windowLength))
+            // The span covers bytes of the mapping, which outlives this call; it does not escape `parse`.
+            let window = UnsafeRawBufferPointer(start: base + start, count: end - start)
+            let outcome = try parser.parse(window.bytes, isFinal: end == size, body)
+            guard case .needMore(let needed) = outcome else { return CaptureReader.End(outcome, path: path) }
+            want = needed
+            releasePages(before: parser.bytesConsumed, released: &released)
+        }
+    }
+
+    /// Drops the pages wholly before `offset` from this process (the page cache keeps them).
+    @usableFromInline
+    func releasePages(before offset: Int, released: inout Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let boundary = offset / page * page
+        guard boundary > released else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + released), boundary - released, MADV_DONTNEED)
+        released = boundary
+    }
+}
+
+/// One buffer that standard input or a FIFO is read into. Parsed records are dropped from its front
+/// and the rest moved down before the next read; it grows only when one record is larger than it,
+/// and never beyond the largest record the parser accepts.
+/// A class because it owns the buffer and the descriptor (one per open input, never per packet).
+@usableFromInline
+final class StreamBuffer {
+    @usableFromInline let fd: Int32
+    @usableFromInline let closeWhenDone: Bool
+    @usableFromInline var storage: UnsafeMutableRawBufferPointer
+    @usableFromInline var filled = 0
+    @usableFromInline var atEndOfInput = false
+
+    init(fd: Int32, closeWhenDone: Bool) {
+        self.fd = fd
+        self.closeWhenDone = closeWhenDone
+        storage = .allocate(byteCount: 1 << 20, alignment: 16)
+    }
+
+    deinit {
+        storage.deallocate()
+        if closeWhenDone { close(fd) }
+    }
+
+    @inlinable
+    func walk<E: Error>(_ parser: inout CaptureParser, path: String,
+                                 _ body: (CapturedPacket) throws(E) -> Void) throws(E) -> CaptureReader.End {
+        var needed = 1
+        while true {
+            if let failure = fill(atLeast: needed) {
+                return .damaged(CaptureDamage(kind: .readFailed(errno: failure), offset: parser.bytesConsumed,
+                                              packetsRead: parser.packetsRead))
+            }
+            let before = parser.bytesConsumed
+            let window = UnsafeRawBufferPointer(start: storage.baseAddress, count: filled)
+            let outcome = try parser.parse(window.bytes, isFinal: atEndOfInput, body)
+            dropFront(parser.bytesConsumed - before)
+            guard case .needMore(let more) = outcome else { return CaptureReader.End(outcome, path: path) }
+            needed = more
+        }
+    }
+
+    /// Moves the unparsed tail to the front of the buffer.
+    @usableFromInline
+    func dropFront(_ count: Int) {
+        guard count > 0 else { return }
+        let base = storage.baseAddress!
+        if count < filled { memmove(base, base + count, filled - count) }
+        filled -= count
+    }
+
+    /// Reads until the buffer holds `needed` bytes or the input ends; returns errno on a read error.
+    @usableFromInline
+    func fill(atLeast needed: Int) -> Int32? {
+        if needed > storage.count {
+            let grown = UnsafeMutableRawBufferPointer.allocate(
+                byteCount: max(needed, min(storage.count * 2, CaptureParser.maximumRecordLength)), alignment: 16)
+            grown.baseAddress!.copyMemory(from: storage.baseAddress!, byteCount: filled)
+            storage.deallocate()
+            storage = grown
+        }
+        while filled < needed && !atEndOfInput {
+            let count = read(fd, storage.baseAddress! + filled, storage.count - filled)
+            if count > 0 { filled += count }
+            else if count == 0 { atEndOfInput = true }
+            else if errno != EINTR { return errno }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,34 @@
+/// A capture's link-layer header type: the `LINKTYPE_*` number that pcap and pcapng files store
+/// (tcpdump.org/linktypes.html). Unknown values are kept as they are so a report can name them.
+public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt16
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    public static let null = LinkType(rawValue: 0)          // BSD loopback, host byte order family
+    public static let ethernet = LinkType(rawValue: 1)
+    public static let raw = LinkType(rawValue: 101)         // raw IPv4 or IPv6, by version nibble
+    public static let loop = LinkType(rawValue: 108)        // OpenBSD loopback, network byte order family
+    public static let linuxSLL = LinkType(rawValue: 113)
+    public static let ipv4 = LinkType(rawValue: 228)
+    public static let ipv6 = LinkType(rawValue: 229)
+    public static let linuxSLL2 = LinkType(rawValue: 276)
+
+    /// The short name tcpdump and capinfos use, or `linktype-N` for the ones we do not know.
+    public var name: String {
+        switch rawValue {
+        case 0: "null"
+        case 1: "ether"
+        case 101: "rawip"
+        case 105: "ieee-802-11"
+        case 108: "loop"
+        case 113: "linux-sll"
+        case 127: "ieee-802-11-radiotap"
+        case 228: "rawip4"
+        case 229: "rawip6"
+        case 276: "linux-sll2"
+        default: "linktype-\(rawValue)"
+        }
+    }
+
+    public var description: String { "\(name) (\(rawValue))" }
+}

@@ -1,0 +1,63 @@
+import Foundation
+
+/// The third-party captures in `../shared/captures` (beside the project's checkout) and the
+/// figures `tshark -2` computed for each of them (`oracle/NAME.json`). Tests that compare with
+/// Wireshark read them from there and skip, saying why, when the folder is absent.
+public enum Corpus {
+    /// The project's root folder (the one holding Package.swift).
+    public static let projectRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        // Tests/Support/Corpus.swift -> project root
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url
+    }()
+
+    /// `$NETSIFT_CAPTURES`, else `../shared/captures` next to the project, if it exists.
+    public static let directory: URL? = {
+        if let env = ProcessInfo.processInfo.environment["NETSIFT_CAPTURES"] {
+            let url = URL(fileURLWithPath: env)
+            return FileManager.default.fileExists(atPath: url.path) ? url : nil
+        }
+        let url = projectRoot.deletingLastPathComponent().appendingPathComponent("shared/captures")
+        return FileManager.default.fileExists(atPath: url.path) ? url : nil
+    }()
+
+    public static let missingMessage =
+        "../shared/captures not found beside the project (set NETSIFT_CAPTURES to point elsewhere): Wireshark comparison skipped"
+
+    /// Every capture file in the corpus, sorted by name (empty when the corpus is absent).
+    public static var captureNames: [String] {
+        guard let dir = directory,
+              let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return [] }
+        return names.filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted()
+    }
+
+    public static func path(_ name: String) -> String? {
+        directory?.appendingPathComponent(name).path
+    }
+
+    /// The oracle's JSON for one capture, as Foundation objects.
+    public static func oracle(_ name: String) -> [String: Any]? {
+        guard let dir = directory else { return nil }
+        let url = dir.appendingPathComponent("oracle/\(name).json")
+        guard let data = try? Data(contentsOf: url) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    }
+
+    /// The project's own fixture folder.
+    public static var fixturesDirectory: URL { projectRoot.appendingPathComponent("Fixtures") }
+
+    /// Decode-As rules for captures whose ports tshark does not map by itself (`decode_as.tsv`):
+    /// capture name -> rules such as `tcp.port==8443,http2`.
+    public static var decodeAs: [String: [String]] {
+        guard let dir = directory,
+              let text = try? String(contentsOf: dir.appendingPathComponent("decode_as.tsv"), encoding: .utf8)
+        else { return [:] }
+        var rules: [String: [String]] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: "\t", maxSplits: 1)
+            if parts.count == 2 { rules[String(parts[0]), default: []].append(String(parts[1])) }
+        }
+        return rules
+    }
+}
