@@ -32,6 +32,8 @@ public struct CaptureParser: Sendable {
     @usableFromInline var maximumCapturedLength = CaptureParser.standardMaximumPacket
     /// pcapng: index in `interfaces` of the current section's interface 0.
     @usableFromInline var sectionBase = 0
+    /// The last packet's time, given to packets whose record has none.
+    @usableFromInline var lastTimestamp: Int64 = 0
     /// Parallel to `interfaces`: how to turn each interface's ticks into nanoseconds.
     @usableFromInline var scales: [TimestampScale] = []
 
@@ -139,7 +141,7 @@ public struct CaptureParser: Sendable {
     /// A one-line description of bytes that are not a capture, naming common look-alikes.
     func describeFirstBytes(_ window: RawSpan) -> String {
         let count = window.byteCount
-        if count == 0 { return "the file is empty" }
+        if count == 0 { return "it is empty" }
         let shown = min(count, 8)
         var bytes: [UInt8] = []
         for i in 0..<shown { bytes.append(window.u8(i)) }

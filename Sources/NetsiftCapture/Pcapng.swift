@@ -76,16 +76,17 @@ extension CaptureParser {
                     countPacketComment(window, from: optionsStart, to: offset + length - 4)
                 }
                 let start = offset + 28
+                let timestamp = scales[interface].nanoseconds(ticks: ticks)
+                lastTimestamp = timestamp
                 offset += length
                 _packetsRead += 1
                 try body(CapturedPacket(bytes: window.extracting(start..<start + captured),
-                                        originalLength: original,
-                                        timestamp: scales[interface].nanoseconds(ticks: ticks),
+                                        originalLength: original, timestamp: timestamp,
                                         interface: interface, linkType: interfaces[interface].linkType))
                 continue
             case BlockType.simplePacket:
-                // SPB: original length, data. It belongs to interface 0 and carries no timestamp;
-                // its captured length is what the block holds, at most the interface's snaplen.
+                // SPB: original length, data. It belongs to interface 0 and carries no timestamp (it
+                // gets the previous packet's, so time never jumps back to 1970); its captured length is what the block holds, at most the interface's snaplen.
                 guard length >= 16 else { return damage(.badBlockLength(length), at: offset) }
                 guard sectionBase < interfaces.count else { return damage(.unknownInterface(0), at: offset) }
                 let original = Int(window.u32(offset + 8, bigEndian: bigEndian))
@@ -96,7 +97,7 @@ extension CaptureParser {
                 offset += length
                 _packetsRead += 1
                 try body(CapturedPacket(bytes: window.extracting(start..<start + captured),
-                                        originalLength: original, timestamp: 0,
+                                        originalLength: original, timestamp: lastTimestamp, hasTimestamp: false,
                                         interface: sectionBase, linkType: interfaces[sectionBase].linkType))
                 continue
             case BlockType.sectionHeader:

@@ -61,3 +61,25 @@ public enum Corpus {
         return rules
     }
 }
+
+/// Differences from Wireshark that we accept, each with the reason a Wireshark developer would
+/// accept: `Tests/allowlist.tsv`, one `capture<TAB>field<TAB>reason` per line (`#` comments).
+/// One file for the whole project, so the list of disagreements stays short and visible.
+public enum Allowlist {
+    public struct Entry: Sendable { public let capture, field, reason: String }
+
+    public static let entries: [Entry] = {
+        let url = Corpus.projectRoot.appendingPathComponent("Tests/allowlist.tsv")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            if line.hasPrefix("#") { return nil }
+            let parts = line.split(separator: "\t", maxSplits: 2).map(String.init)
+            return parts.count == 3 ? Entry(capture: parts[0], field: parts[1], reason: parts[2]) : nil
+        }
+    }()
+
+    /// The reason `field` of `capture` may differ from the oracle, or nil when it must agree.
+    public static func reason(_ capture: String, _ field: String) -> String? {
+        entries.first { $0.capture == capture && $0.field == field }?.reason
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Netsift: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "netsift",
+        abstract: "Packet-capture analysis: what went wrong on the network, layer by layer.",
+        subcommands: [Info.self]
+    )
+}
