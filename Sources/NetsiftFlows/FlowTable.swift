@@ -1,0 +1,1 @@
+// NetsiftFlows: the flow table, TCP conversation state and analysis.
