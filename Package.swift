@@ -15,6 +15,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // MD5 and SHA-256 for the JA3 / JA4 TLS fingerprints.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // HPACK, to decode HTTP/2 header blocks (never hand-written).
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
     ],
     targets: [
         .systemLibrary(
@@ -23,8 +27,16 @@ let package = Package(
             providers: [.apt(["libpcap-dev"])]
         ),
         .target(name: "NetsiftCapture", dependencies: ["CPcap"], swiftSettings: swiftSettings),
-        .target(name: "NetsiftDissect", dependencies: ["NetsiftCapture"], swiftSettings: swiftSettings),
-        .target(name: "NetsiftFlows", dependencies: ["NetsiftDissect"], swiftSettings: swiftSettings),
+        .target(
+            name: "NetsiftDissect",
+            dependencies: ["NetsiftCapture", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "NetsiftFlows",
+            dependencies: ["NetsiftDissect", .product(name: "NIOHPACK", package: "swift-nio-http2")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "netsift",
             dependencies: [
