@@ -97,7 +97,7 @@ extension CaptureReader.End {
 final class MappedFile {
     @usableFromInline let base: UnsafeRawPointer
     @usableFromInline let size: Int
-    @usableFromInline static let windowLength = 32 << 20
+    @usableFromInline static let windowLength = 4 << 20
 
     init?(fd: Int32, size: Int) {
         guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
@@ -154,6 +154,12 @@ final class StreamBuffer {
         self.fd = fd
         self.closeWhenDone = closeWhenDone
         storage = .allocate(byteCount: 1 << 20, alignment: 16)
+        #if os(Linux)
+        // A pipe holds 64 KiB by default; a larger one halves the reads per packet when a writer
+        // (tcpdump -w -, cat) keeps up. Fails harmlessly on anything that is not a pipe.
+        let setPipeSize: Int32 = 1031   // F_SETPIPE_SZ, which Glibc does not export to Swift
+        _ = fcntl(fd, setPipeSize, Int32(1 << 20))
+        #endif
     }
 
     deinit {
