@@ -8,6 +8,14 @@ public struct CaptureError: Error, Sendable, Equatable, CustomStringConvertible 
         case notACapture(what: String)
         /// A pcap or pcapng header we recognise but cannot read (e.g. an unknown major version).
         case unsupported(String)
+        /// Live capture: libpcap knows no interface by that name.
+        case noSuchInterface
+        /// Live capture: the kernel refused (libpcap's words).
+        case permissionDenied(String)
+        /// A BPF filter libpcap could not compile (its message).
+        case badFilter(expression: String, reason: String)
+        /// Live capture failed for another reason (libpcap's message).
+        case captureFailed(String)
     }
 
     public let path: String
@@ -24,6 +32,12 @@ public struct CaptureError: Error, Sendable, Equatable, CustomStringConvertible 
         case .cannotOpen(_, let reason): return "\(name): cannot open: \(reason)"
         case .notACapture(let what): return "\(name): not a pcap or pcapng capture: \(what)"
         case .unsupported(let what): return "\(name): unsupported capture: \(what)"
+        case .noSuchInterface: return "\(name): no such interface (netsift interfaces lists them)"
+        case .permissionDenied(let reason):
+            return "\(name): no permission to capture (\(reason)): run as root, or give netsift CAP_NET_RAW and "
+                + "CAP_NET_ADMIN (setcap cap_net_raw,cap_net_admin=eip $(command -v netsift))"
+        case .badFilter(let expression, let reason): return "\(name): bad filter \"\(expression)\": \(reason)"
+        case .captureFailed(let reason): return "\(name): capture failed: \(reason)"
         }
     }
 }

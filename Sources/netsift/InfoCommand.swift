@@ -16,13 +16,16 @@ struct Info: ParsableCommand {
     @Flag(help: "Print JSON instead of text (an array when several files are given).")
     var json = false
 
+    @OptionGroup var filter: FilterOption
+
     func run() throws {
+        let packetFilter = try filter.compiled()
         var reports: [InfoReport] = []
         var worst = ExitStatus.success
         for file in files {
             let report: InfoReport
             do {
-                report = try InfoReport.read(file)
+                report = try InfoReport.read(file, filter: packetFilter)
             } catch {
                 warn(error.description)
                 worst = max(worst, .unreadable)
@@ -95,10 +98,15 @@ struct InfoReport: Encodable {
     var complete: Bool
     var problem: Problem?
 
-    static func read(_ path: String) throws(CaptureError) -> InfoReport {
+    static func read(_ path: String, filter: PacketFilter?) throws(CaptureError) -> InfoReport {
         var reader = try CaptureReader(path: path)
         var summary = CaptureSummary()
-        let end = reader.forEachPacket { packet in summary.add(packet) }
+        let end: CaptureReader.End
+        if let filter {
+            end = reader.forEachPacket { packet in if filter.matches(packet) { summary.add(packet) } }
+        } else {
+            end = reader.forEachPacket { packet in summary.add(packet) }
+        }
         if case .rejected(let error) = end { throw error }
         return InfoReport(path: path, parser: reader.parser, summary: summary, end: end)
     }

@@ -13,6 +13,8 @@ enum ExitStatus: Int32, Comparable, Encodable {
     case unreadable = 2
     /// The capture is damaged or cut short; everything before the damage was analysed.
     case damaged = 3
+    /// Wrong command-line usage (ArgumentParser's own code for it too), such as a bad filter.
+    case usage = 64
 
     static func < (a: ExitStatus, b: ExitStatus) -> Bool { a.rawValue < b.rawValue }
 }

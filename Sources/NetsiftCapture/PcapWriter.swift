@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes packets as a classic pcap file with nanosecond timestamps (magic 0xa1b23c4d, native byte
+/// order), through a 1 MiB buffer. Used by `live --write`; the file is complete after `close()`.
+public final class PcapWriter {
+    public let path: String
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private static let flushThreshold = 1 << 20
+
+    public init(path: String, linkType: LinkType, snaplen: Int) throws(CaptureError) {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            let code = errno
+            throw CaptureError(path: path, kind: .cannotOpen(errno: code, reason: String(cString: strerror(code))))
+        }
+        buffer.reserveCapacity(Self.flushThreshold + 65_536)
+        append32(0xA1B2_3C4D)
+        append16(2)
+        append16(4)
+        append32(0)   // thiszone
+        append32(0)   // sigfigs
+        append32(UInt32(clamping: snaplen))
+        append32(UInt32(linkType.rawValue))
+    }
+
+    deinit { close() }
+
+    public func write(_ packet: CapturedPacket) {
+        let seconds = packet.timestamp >= 0 ? packet.timestamp / 1_000_000_000 : (packet.timestamp - 999_999_999) / 1_000_000_000
+        append32(UInt32(truncatingIfNeeded: seconds))
+        append32(UInt32(truncatingIfNeeded: packet.timestamp - seconds * 1_000_000_000))
+        append32(UInt32(packet.capturedLength))
+        append32(UInt32(clamping: packet.originalLength))
+        packet.bytes.withUnsafeBytes { buffer.append(contentsOf: $0) }
+        if buffer.count >= Self.flushThreshold { flush() }
+    }
+
+    /// Writes what is buffered; the file is a complete capture after each flush.
+    public func flush() {
+        buffer.withUnsafeBytes { bytes in
+            var done = 0
+            while done < bytes.count {
+                let count = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                done += count
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private var closed = false
+    public func close() {
+        guard !closed else { return }
+        flush()
+        _ = Glibc.close(fd)
+        closed = true
+    }
+
+    private func append16(_ value: UInt16) { withUnsafeBytes(of: value) { buffer.append(contentsOf: $0) } }
+    private func append32(_ value: UInt32) { withUnsafeBytes(of: value) { buffer.append(contentsOf: $0) } }
+}
