@@ -46,9 +46,11 @@ netns_pair() {
     for ns in "$CLIENT" "$SERVER"; do ip -n "$ns" link set lo up; done
     ip -n "$CLIENT" link set c up
     ip -n "$SERVER" link set s up
-    # Offloads off, so the capture holds the segments that crossed the link, not merged ones.
-    in_client ethtool -K c tso off gso off gro off >/dev/null 2>&1 || true
-    in_server ethtool -K s tso off gso off gro off >/dev/null 2>&1 || true
+    # Offloads off, so the capture holds MTU-sized segments as a real link carries them, not the
+    # 64 kB ones veth would merge.
+    command -v ethtool >/dev/null || { echo "ethtool is needed (apt-get install ethtool)" >&2; exit 1; }
+    in_client ethtool -K c tso off gso off gro off >/dev/null
+    in_server ethtool -K s tso off gso off gro off >/dev/null
 }
 
 # record FILE [tcpdump options...]: tcpdump on the client's interface until record_stop.
