@@ -1,1 +1,385 @@
-// NetsiftDissect: one file per protocol, and the Dissector that walks a packet bottom-up.
+import NetsiftCapture
+
+/// Walks a packet bottom-up (link, VLAN tags, IP, transport) into a `PacketSummary`: a `switch` per
+/// layer, views validated once, nothing allocated unless the packet is an IP fragment. The first
+/// problem stops the walk and is kept in `summary.problem`; what was dissected below it stays.
+///
+/// Fragments are reassembled (as Wireshark does by default): a fragment that completes a datagram
+/// gets the reassembled transport layer, and the summary's ranges then refer to the reassembled
+/// bytes handed to `body`; the other fragments carry only their IP layer.
+public struct Dissector {
+    public var fragments: FragmentReassembler
+    /// IP-in-IP (protocols 4 and 41) is followed this deep; the summary describes the innermost.
+    public static let maximumTunnelDepth = 4
+
+    public init(fragmentLimits: FragmentLimits = FragmentLimits()) {
+        fragments = FragmentReassembler(limits: fragmentLimits)
+    }
+
+    /// Dissects `packet` and calls `body` once with the summary and the bytes its ranges refer to.
+    @inlinable
+    public mutating func dissect(_ packet: CapturedPacket, _ body: (PacketSummary, RawSpan) -> Void) {
+        var summary = PacketSummary()
+        summary.linkType = packet.linkType
+        let frame = packet.bytes
+        var complete: FragmentReassembler.Outcome = .stored
+        do {
+            complete = try dissectFrame(frame, wire: packet.originalLength, time: packet.timestamp, into: &summary)
+        } catch {
+            summary.problem = error
+        }
+        guard case .complete(let slot, let length) = complete else {
+            body(summary, frame)
+            return
+        }
+        fragments.withDatagram(slot, length: length) { datagram in
+            summary.layers.insert(.reassembled)
+            do throws(DissectError) {
+                try Self.dissectReassembled(datagram, into: &summary)
+            } catch {
+                summary.problem = error
+            }
+            body(summary, datagram)
+        }
+        fragments.release(slot)
+    }
+
+    // MARK: Link layer
+
+    @inlinable
+    mutating func dissectFrame(_ frame: RawSpan, wire: Int, time: Int64,
+                               into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
+        var offset: Int
+        var etherType: UInt16
+        switch s.linkType {
+        case .ethernet:
+            s.layers.insert(.ethernet)
+            let ethernet = try EthernetHeader(frame, wire: wire)
+            s.sourceMAC = ethernet.source
+            s.destinationMAC = ethernet.destination
+            offset = EthernetHeader.length
+            etherType = ethernet.typeOrLength
+            if ethernet.isLengthField {
+                s.layers.insert(.llc)
+                let llc = try LLCHeader(frame.extracting(droppingFirst: offset), wire: wire - offset)
+                offset += llc.length
+                guard let type = llc.snapEtherType else { return .stored }
+                etherType = type
+            }
+        case .linuxSLL:
+            s.layers.insert(.linuxSLL)
+            let sll = try LinuxSLLHeader(frame, wire: wire)
+            offset = LinuxSLLHeader.length
+            etherType = sll.protocolType
+        case .linuxSLL2:
+            s.layers.insert(.linuxSLL2)
+            let sll = try LinuxSLL2Header(frame, wire: wire)
+            offset = LinuxSLL2Header.length
+            etherType = sll.protocolType
+        case .null, .loop:
+            s.layers.insert(.loopback)
+            let loopback = try LoopbackHeader(frame, wire: wire, networkOrder: s.linkType == .loop)
+            offset = LoopbackHeader.length
+            guard let version = loopback.ipVersion else { return .stored }
+            etherType = version == 4 ? EtherType.ipv4 : EtherType.ipv6
+        case .raw, .ipv4, .ipv6:
+            try require(1, captured: frame.byteCount, wire: wire, layer: .link)
+            s.layers.insert(.rawIP)
+            offset = 0
+            let version = frame.u8(0) >> 4
+            if s.linkType == .ipv4 && version != 4 { throw DissectError(.ipv4, .wrongVersion(Int(version))) }
+            if s.linkType == .ipv6 && version != 6 { throw DissectError(.ipv6, .wrongVersion(Int(version))) }
+            switch version {
+            case 4: etherType = EtherType.ipv4
+            case 6: etherType = EtherType.ipv6
+            default: throw DissectError(.link, .wrongVersion(Int(version)))
+            }
+        default:
+            throw DissectError(.link, .unsupportedLinkType(Int(s.linkType.rawValue)))
+        }
+        while EtherType.isVLAN(etherType) {
+            guard s.vlanCount < VLANHeader.maximumDepth else {
+                throw DissectError(.vlan, .chainTooLong(limit: VLANHeader.maximumDepth))
+            }
+            s.layers.insert(.vlan)
+            let vlan = try VLANHeader(frame.extracting(droppingFirst: offset), wire: wire - offset)
+            let tag = VLANTag(tpid: etherType, priority: vlan.priority, dropEligible: vlan.dropEligible, id: vlan.id)
+            if s.vlanCount == 0 { s.outerVLAN = tag }
+            s.innerVLAN = tag
+            s.vlanCount += 1
+            offset += VLANHeader.length
+            etherType = vlan.nextType
+        }
+        s.etherType = etherType
+        switch etherType {
+        case EtherType.ipv4: return try dissectIPv4(frame, at: offset, wire: wire, time: time, depth: 0, into: &s)
+        case EtherType.ipv6: return try dissectIPv6(frame, at: offset, wire: wire, time: time, depth: 0, into: &s)
+        case EtherType.arp: s.layers.insert(.arp)
+        default: break
+        }
+        return .stored
+    }
+
+    // MARK: Network layer
+
+    @inlinable
+    mutating func dissectIPv4(_ frame: RawSpan, at offset: Int, wire: Int, time: Int64, depth: Int,
+                              into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
+        s.layers.insert(.ipv4)
+        let ip = try IPv4Header(frame.extracting(droppingFirst: offset), wire: wire - offset)
+        s.ipVersion = 4
+        s.source = IPAddress(ipv4: ip.source)
+        s.destination = IPAddress(ipv4: ip.destination)
+        s.ttl = ip.timeToLive
+        s.dscp = ip.dscp
+        s.ecn = ip.ecn
+        s.ipIdentification = UInt32(ip.identification)
+        s.dontFragment = ip.dontFragment
+        s.ipLength = ip.totalLength
+        s.ipProtocol = ip.protocolNumber
+        s.fragmentOffset = ip.fragmentOffset
+        s.moreFragments = ip.moreFragments
+        s.ipHeader = offset..<offset + ip.headerLength
+        if ip.headerLength > IPv4Header.minimumLength {
+            s.layers.insert(.ipOptions)
+            var options = ip.options
+            do {
+                while try options.next() != nil {}
+            } catch {
+                s.problem = s.problem ?? error   // a bad option does not hide the transport layer
+            }
+        }
+        let start = offset + ip.headerLength
+        // The total length ends the datagram (Ethernet pads short frames); a total length past the
+        // end of the packet is reported, and what there is gets dissected. A total length of 0 is
+        // what TCP segmentation offload leaves in a captured outgoing packet: the frame gives it.
+        let datagramEnd = ip.totalLength == 0 ? wire : offset + ip.totalLength
+        if datagramEnd > wire {
+            s.problem = s.problem ?? DissectError(.ipv4, .lengthPastEnd(field: .totalLength, value: ip.totalLength,
+                                                                         available: wire - offset))
+        }
+        let wireEnd = min(datagramEnd, wire)
+        let capturedEnd = min(wireEnd, frame.byteCount)
+        let payload = frame.extracting(start..<max(start, capturedEnd))
+        if ip.isFragment {
+            s.layers.insert(.fragment)
+            // A fragment the snaplen cut cannot be part of a whole datagram.
+            guard capturedEnd == wireEnd else { return .stored }
+            return fragments.add(source: s.source, destination: s.destination, identification: s.ipIdentification,
+                                 ipProtocol: s.ipProtocol, offset: ip.fragmentOffset, moreFragments: ip.moreFragments,
+                                 payload: payload, time: time)
+        }
+        if let tunneled = try dissectTunnel(frame, at: start, wire: wireEnd, time: time, depth: depth, into: &s) {
+            return tunneled
+        }
+        try Self.dissectTransport(payload, wire: wireEnd - start, protocolNumber: s.ipProtocol, base: start, into: &s)
+        return .stored
+    }
+
+    /// IPv4 or IPv6 inside IP (protocol 4 or 41): dissected as the packet's network layer, so the
+    /// summary describes the innermost datagram. nil when the payload is not a tunnel.
+    @inlinable
+    mutating func dissectTunnel(_ frame: RawSpan, at start: Int, wire: Int, time: Int64, depth: Int,
+                                into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome? {
+        guard s.ipProtocol == 4 || s.ipProtocol == 41 else { return nil }
+        guard depth < Self.maximumTunnelDepth else {
+            throw DissectError(s.ipVersion == 4 ? .ipv4 : .ipv6, .chainTooLong(limit: Self.maximumTunnelDepth))
+        }
+        return s.ipProtocol == 4
+            ? try dissectIPv4(frame, at: start, wire: wire, time: time, depth: depth + 1, into: &s)
+            : try dissectIPv6(frame, at: start, wire: wire, time: time, depth: depth + 1, into: &s)
+    }
+
+    @inlinable
+    mutating func dissectIPv6(_ frame: RawSpan, at offset: Int, wire: Int, time: Int64, depth: Int,
+                              into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
+        let packet = frame.extracting(droppingFirst: offset)
+        s.layers.insert(.ipv6)
+        let ip = try IPv6Header(packet, wire: wire - offset)
+        s.ipVersion = 6
+        s.source = ip.source
+        s.destination = ip.destination
+        s.ttl = ip.hopLimit
+        s.dscp = ip.dscp
+        s.ecn = ip.ecn
+        s.ipLength = IPv6Header.length + ip.payloadLength
+        // A payload length of 0 with a hop-by-hop header is a jumbogram (RFC 2675): the frame
+        // gives the length.
+        var datagramEnd = offset + IPv6Header.length + ip.payloadLength
+        if ip.payloadLength == 0 && ip.nextHeader == IPv6NextHeader.hopByHop { datagramEnd = wire }
+        if datagramEnd > wire {
+            s.problem = s.problem ?? DissectError(.ipv6, .lengthPastEnd(field: .payloadLength, value: ip.payloadLength,
+                                                                         available: wire - offset - IPv6Header.length))
+        }
+        let wireEnd = min(datagramEnd, wire)
+        var chain = IPv6ExtensionHeaders(packet, wire: wireEnd - offset, first: ip.nextHeader)
+        while let header = try chain.next() {
+            s.layers.insert(.ipOptions)
+            if header.type == IPv6NextHeader.hopByHop || header.type == IPv6NextHeader.destinationOptions {
+                var options = IPv6HeaderOptions(packet.extracting(header.range))
+                while let option = try options.next() {
+                    if option.type == IPv6HeaderOptions.homeAddress && option.data.count != 16 {
+                        s.problem = s.problem ?? DissectError(.ipv6Extension, .badOption(kind: Int(option.type),
+                                                                                         length: option.data.count))
+                    }
+                }
+            }
+            guard header.type == IPv6NextHeader.fragment else { continue }
+            let fragment = IPv6FragmentHeader(packet.extracting(header.range))
+            // An "atomic fragment" (offset 0, no more fragments) is a whole datagram.
+            guard fragment.fragmentOffset != 0 || fragment.moreFragments else { continue }
+            s.layers.insert(.fragment)
+            s.ipIdentification = fragment.identification
+            s.fragmentOffset = fragment.fragmentOffset
+            s.moreFragments = fragment.moreFragments
+            s.ipProtocol = chain.nextHeader
+            s.ipHeader = offset..<offset + header.range.upperBound
+            let start = offset + header.range.upperBound
+            let capturedEnd = min(wireEnd, frame.byteCount)
+            guard capturedEnd == wireEnd, start <= capturedEnd else { return .stored }
+            return fragments.add(source: s.source, destination: s.destination, identification: fragment.identification,
+                                 ipProtocol: chain.nextHeader, offset: fragment.fragmentOffset,
+                                 moreFragments: fragment.moreFragments, payload: frame.extracting(start..<capturedEnd),
+                                 time: time)
+        }
+        s.ipProtocol = chain.nextHeader
+        let start = offset + chain.upperLayerOffset
+        s.ipHeader = offset..<start
+        let capturedEnd = min(wireEnd, frame.byteCount)
+        if let tunneled = try dissectTunnel(frame, at: start, wire: wireEnd, time: time, depth: depth, into: &s) {
+            return tunneled
+        }
+        let payload = frame.extracting(start..<max(start, capturedEnd))
+        try Self.dissectTransport(payload, wire: wireEnd - start, protocolNumber: s.ipProtocol, base: start, into: &s)
+        return .stored
+    }
+
+    /// A reassembled datagram: for IPv6 its first bytes may still be extension headers.
+    @inlinable
+    static func dissectReassembled(_ datagram: RawSpan, into s: inout PacketSummary) throws(DissectError) {
+        var start = 0
+        var type = s.ipProtocol
+        var count = 0
+        while s.ipVersion == 6 && IPv6NextHeader.isExtension(type) && type != IPv6NextHeader.fragment {
+            guard count < IPv6ExtensionHeaders.maximumChain else {
+                throw DissectError(.ipv6Extension, .chainTooLong(limit: IPv6ExtensionHeaders.maximumChain))
+            }
+            try require(start + 8, captured: datagram.byteCount, wire: datagram.byteCount, layer: .ipv6Extension)
+            let length = type == IPv6NextHeader.authentication
+                ? (Int(datagram.u8(start + 1)) + 2) * 4 : (Int(datagram.u8(start + 1)) + 1) * 8
+            try require(start + length, captured: datagram.byteCount, wire: datagram.byteCount, layer: .ipv6Extension)
+            type = datagram.u8(start)
+            start += length
+            count += 1
+        }
+        s.ipProtocol = type
+        try dissectTransport(datagram.extracting(droppingFirst: start), wire: datagram.byteCount - start,
+                             protocolNumber: type, base: start, into: &s)
+    }
+
+    // MARK: Transport layer
+
+    /// `segment` runs from the transport header to the end of the captured datagram; `wire` is the
+    /// datagram's transport bytes on the wire; `base` is where `segment` starts in the bytes the
+    /// summary's ranges refer to.
+    @inlinable
+    static func dissectTransport(_ segment: RawSpan, wire: Int, protocolNumber: UInt8, base: Int,
+                                 into s: inout PacketSummary) throws(DissectError) {
+        switch protocolNumber {
+        case 6:
+            s.layers.insert(.tcp)
+            let tcp = try TCPHeader(segment, wire: wire)
+            s.sourcePort = tcp.sourcePort
+            s.destinationPort = tcp.destinationPort
+            s.sequenceNumber = tcp.sequenceNumber
+            s.acknowledgmentNumber = tcp.acknowledgmentNumber
+            s.tcpFlags = tcp.flags
+            s.windowSize = tcp.windowSize
+            s.urgentPointer = tcp.urgentPointer
+            s.transportHeader = base..<base + tcp.dataOffset
+            s.payload = base + tcp.dataOffset..<base + segment.byteCount
+            s.payloadWireLength = wire - tcp.dataOffset
+            var options = tcp.options
+            do {
+                try options.decode(into: &s.tcpOptions)
+            } catch {
+                s.problem = s.problem ?? error
+            }
+        case 17:
+            s.layers.insert(.udp)
+            let udp = try UDPHeader(segment, wire: wire)
+            s.sourcePort = udp.sourcePort
+            s.destinationPort = udp.destinationPort
+            s.udpLength = udp.length
+            s.transportHeader = base..<base + UDPHeader.length
+            let declared = udp.length == 0 ? wire : udp.length
+            if declared > wire {
+                s.problem = s.problem ?? DissectError(.udp, .lengthPastEnd(field: .udpLength, value: declared, available: wire))
+            }
+            let end = min(declared, wire)
+            s.payload = base + UDPHeader.length..<base + max(UDPHeader.length, min(end, segment.byteCount))
+            s.payloadWireLength = end - UDPHeader.length
+        case 1:
+            s.layers.insert(.icmp)
+            let icmp = try ICMPHeader(segment, wire: wire)
+            s.icmpType = icmp.type
+            s.icmpCode = icmp.code
+            s.icmpMTU = icmp.nextHopMTU.map(UInt32.init)
+            s.transportHeader = base..<base + ICMPHeader.length
+            s.payload = base + ICMPHeader.length..<base + segment.byteCount
+            s.payloadWireLength = wire - ICMPHeader.length
+            if icmp.isError { dissectQuoted(segment.extracting(droppingFirst: ICMPHeader.length), into: &s) }
+        case 58:
+            s.layers.insert(.icmpv6)
+            let icmp = try ICMPv6Header(segment, wire: wire)
+            s.icmpType = icmp.type
+            s.icmpCode = icmp.code
+            s.icmpMTU = icmp.mtu
+            let header = min(ICMPv6Header.length, segment.byteCount)
+            s.transportHeader = base..<base + header
+            s.payload = base + header..<base + segment.byteCount
+            s.payloadWireLength = max(0, wire - ICMPv6Header.length)
+            if icmp.isError && segment.byteCount > ICMPv6Header.length {
+                dissectQuoted(segment.extracting(droppingFirst: ICMPv6Header.length), into: &s)
+            }
+        default:
+            s.payload = base..<base + segment.byteCount
+            s.payloadWireLength = wire
+        }
+    }
+
+    /// The header an ICMP error quotes: the flow it is about. Quotes are often short, so whatever
+    /// is missing is simply not filled in; it never makes the packet malformed.
+    @inlinable
+    static func dissectQuoted(_ quote: RawSpan, into s: inout PacketSummary) {
+        guard quote.byteCount >= 1 else { return }
+        var flow = EmbeddedFlow()
+        var transport: RawSpan
+        switch quote.u8(0) >> 4 {
+        case 4:
+            guard let ip = try? IPv4Header(quote, wire: quote.byteCount) else { return }
+            s.layers.insert(.embeddedIPv4)
+            flow.source = IPAddress(ipv4: ip.source)
+            flow.destination = IPAddress(ipv4: ip.destination)
+            flow.ipProtocol = ip.protocolNumber
+            transport = quote.extracting(droppingFirst: ip.headerLength)
+        case 6:
+            guard let ip = try? IPv6Header(quote, wire: quote.byteCount) else { return }
+            s.layers.insert(.embeddedIPv6)
+            flow.source = ip.source
+            flow.destination = ip.destination
+            var chain = IPv6ExtensionHeaders(quote, wire: quote.byteCount, first: ip.nextHeader)
+            while (try? chain.next()) ?? nil != nil {}
+            flow.ipProtocol = chain.nextHeader
+            transport = quote.extracting(droppingFirst: min(chain.upperLayerOffset, quote.byteCount))
+        default:
+            return
+        }
+        if (flow.ipProtocol == 6 || flow.ipProtocol == 17) && transport.byteCount >= 4 {
+            flow.sourcePort = transport.be16(0)
+            flow.destinationPort = transport.be16(2)
+            s.layers.insert(flow.ipProtocol == 6 ? .embeddedTCP : .embeddedUDP)
+        }
+        s.embedded = flow
+    }
+}

@@ -1,0 +1,195 @@
+import NetsiftCapture
+
+/// Which layers a packet holds. `embedded*` are the headers quoted inside an ICMP error.
+public struct LayerSet: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let ethernet = LayerSet(rawValue: 1 << 0)
+    public static let llc = LayerSet(rawValue: 1 << 1)
+    public static let vlan = LayerSet(rawValue: 1 << 2)
+    public static let linuxSLL = LayerSet(rawValue: 1 << 3)
+    public static let linuxSLL2 = LayerSet(rawValue: 1 << 4)
+    public static let loopback = LayerSet(rawValue: 1 << 5)
+    public static let rawIP = LayerSet(rawValue: 1 << 6)
+    public static let ipv4 = LayerSet(rawValue: 1 << 7)
+    public static let ipv6 = LayerSet(rawValue: 1 << 8)
+    public static let tcp = LayerSet(rawValue: 1 << 9)
+    public static let udp = LayerSet(rawValue: 1 << 10)
+    public static let icmp = LayerSet(rawValue: 1 << 11)
+    public static let icmpv6 = LayerSet(rawValue: 1 << 12)
+    public static let arp = LayerSet(rawValue: 1 << 13)
+    /// This frame is an IP fragment.
+    public static let fragment = LayerSet(rawValue: 1 << 14)
+    /// This frame completed a fragmented datagram; the transport layer is the reassembled one.
+    public static let reassembled = LayerSet(rawValue: 1 << 15)
+    public static let embeddedIPv4 = LayerSet(rawValue: 1 << 16)
+    public static let embeddedIPv6 = LayerSet(rawValue: 1 << 17)
+    public static let embeddedTCP = LayerSet(rawValue: 1 << 18)
+    public static let embeddedUDP = LayerSet(rawValue: 1 << 19)
+    /// IPv4 options or IPv6 extension headers are present.
+    public static let ipOptions = LayerSet(rawValue: 1 << 20)
+}
+
+/// One 802.1Q / 802.1ad tag.
+public struct VLANTag: Sendable, Equatable {
+    /// The TPID that announced the tag: 0x8100 (802.1Q C-tag), 0x88a8 (802.1ad S-tag), 0x9100.
+    public var tpid: UInt16
+    public var priority: UInt8
+    public var dropEligible: Bool
+    public var id: UInt16
+    public init(tpid: UInt16 = 0, priority: UInt8 = 0, dropEligible: Bool = false, id: UInt16 = 0) {
+        self.tpid = tpid
+        self.priority = priority
+        self.dropEligible = dropEligible
+        self.id = id
+    }
+}
+
+/// TCP flags in header order (CWR ECE URG ACK PSH RST SYN FIN), plus AE (formerly NS).
+public struct TCPFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt16
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public static let fin = TCPFlags(rawValue: 0x001)
+    public static let syn = TCPFlags(rawValue: 0x002)
+    public static let rst = TCPFlags(rawValue: 0x004)
+    public static let psh = TCPFlags(rawValue: 0x008)
+    public static let ack = TCPFlags(rawValue: 0x010)
+    public static let urg = TCPFlags(rawValue: 0x020)
+    public static let ece = TCPFlags(rawValue: 0x040)
+    public static let cwr = TCPFlags(rawValue: 0x080)
+    public static let ae = TCPFlags(rawValue: 0x100)
+
+    /// tcpdump's letters: S F R P U E W and "." for ACK.
+    public var letters: String {
+        var s = ""
+        if contains(.syn) { s += "S" }
+        if contains(.fin) { s += "F" }
+        if contains(.rst) { s += "R" }
+        if contains(.psh) { s += "P" }
+        if contains(.urg) { s += "U" }
+        if contains(.ece) { s += "E" }
+        if contains(.cwr) { s += "W" }
+        if contains(.ack) { s += "." }
+        return s.isEmpty ? "none" : s
+    }
+}
+
+/// The TCP options that later stages use, decoded once. The full list (unknown kinds included)
+/// is walked again from the header bytes by whoever prints it (`TCPOptions`).
+public struct TCPOptionSummary: Sendable, Equatable {
+    public var mss: UInt16?
+    public var windowScale: UInt8?
+    public var sackPermitted = false
+    /// Up to four SACK blocks (left edge, right edge), in the order the option lists them.
+    public var sackBlockCount: UInt8 = 0
+    public var sackBlocks: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    public var timestampValue: UInt32?
+    public var timestampEcho: UInt32?
+    /// TCP Fast Open (kind 34): present, and the cookie's length (0 for a cookie request).
+    public var fastOpenCookieLength: UInt8?
+    /// MPTCP (kind 30): the first option's subtype.
+    public var mptcpSubtype: UInt8?
+    public var optionCount: UInt8 = 0
+    public var unknownCount: UInt8 = 0
+
+    public init() {}
+
+    /// The SACK blocks as (left, right) edges.
+    public var sack: [(left: UInt32, right: UInt32)] {
+        let all = [sackBlocks.0, sackBlocks.1, sackBlocks.2, sackBlocks.3]
+        return all.prefix(Int(sackBlockCount)).map { (UInt32(truncatingIfNeeded: $0 >> 32), UInt32(truncatingIfNeeded: $0)) }
+    }
+
+    @inlinable mutating func addSACK(left: UInt32, right: UInt32) {
+        let packed = UInt64(left) << 32 | UInt64(right)
+        switch sackBlockCount {
+        case 0: sackBlocks.0 = packed
+        case 1: sackBlocks.1 = packed
+        case 2: sackBlocks.2 = packed
+        case 3: sackBlocks.3 = packed
+        default: return
+        }
+        sackBlockCount += 1
+    }
+
+    public static func == (a: TCPOptionSummary, b: TCPOptionSummary) -> Bool {
+        a.mss == b.mss && a.windowScale == b.windowScale && a.sackPermitted == b.sackPermitted
+            && a.sack.map(\.left) == b.sack.map(\.left) && a.sack.map(\.right) == b.sack.map(\.right)
+            && a.timestampValue == b.timestampValue && a.timestampEcho == b.timestampEcho
+            && a.fastOpenCookieLength == b.fastOpenCookieLength && a.mptcpSubtype == b.mptcpSubtype
+            && a.optionCount == b.optionCount && a.unknownCount == b.unknownCount
+    }
+}
+
+/// The flow an ICMP error is about: the quoted original header.
+public struct EmbeddedFlow: Sendable, Equatable {
+    public var source = IPAddress.zero
+    public var destination = IPAddress.zero
+    public var ipProtocol: UInt8 = 0
+    public var sourcePort: UInt16 = 0
+    public var destinationPort: UInt16 = 0
+    public init() {}
+}
+
+/// Everything the dissector learned about one packet, as a fixed-size plain value: later stages
+/// (flow tracker, application dissectors, reports) read it instead of the bytes. Ranges refer to
+/// the bytes handed out with the summary (the frame, or a reassembled datagram).
+public struct PacketSummary: Sendable {
+    public var layers: LayerSet = []
+    public var linkType = LinkType.ethernet
+    // Link layer
+    public var sourceMAC: UInt64 = 0
+    public var destinationMAC: UInt64 = 0
+    /// The EtherType (or SLL protocol) of the network layer, after any VLAN tags.
+    public var etherType: UInt16 = 0
+    public var vlanCount: UInt8 = 0
+    /// The outermost and the innermost tag (the same when there is one).
+    public var outerVLAN = VLANTag()
+    public var innerVLAN = VLANTag()
+    // Network layer
+    public var ipVersion: UInt8 = 0
+    public var source = IPAddress.zero
+    public var destination = IPAddress.zero
+    public var ttl: UInt8 = 0
+    public var dscp: UInt8 = 0
+    public var ecn: UInt8 = 0
+    /// IPv4 identification, or the IPv6 fragment header's identification.
+    public var ipIdentification: UInt32 = 0
+    public var dontFragment = false
+    /// IPv4 total length or IPv6 payload length + 40, as the header says.
+    public var ipLength = 0
+    /// The upper-layer protocol after any extension headers (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6...).
+    public var ipProtocol: UInt8 = 0
+    public var fragmentOffset = 0
+    public var moreFragments = false
+    /// Where the IP header starts in the frame, and its length with options / extension headers.
+    public var ipHeader = 0..<0
+    // Transport layer
+    public var sourcePort: UInt16 = 0
+    public var destinationPort: UInt16 = 0
+    public var sequenceNumber: UInt32 = 0
+    public var acknowledgmentNumber: UInt32 = 0
+    public var tcpFlags: TCPFlags = []
+    public var windowSize: UInt16 = 0
+    public var urgentPointer: UInt16 = 0
+    public var tcpOptions = TCPOptionSummary()
+    public var udpLength = 0
+    public var icmpType: UInt8 = 0
+    public var icmpCode: UInt8 = 0
+    /// ICMP fragmentation-needed next-hop MTU, or ICMPv6 packet-too-big MTU.
+    public var icmpMTU: UInt32?
+    public var embedded: EmbeddedFlow?
+    /// Where the transport header starts and ends.
+    public var transportHeader = 0..<0
+    /// The transport payload within the bytes (captured part), and its length on the wire.
+    public var payload = 0..<0
+    public var payloadWireLength = 0
+    /// The first problem met, if any; layers below it are complete, layers above it missing.
+    public var problem: DissectError?
+
+    public init() {}
+
+    @inlinable public var isTCP: Bool { layers.contains(.tcp) }
+    @inlinable public var isUDP: Bool { layers.contains(.udp) }
+}

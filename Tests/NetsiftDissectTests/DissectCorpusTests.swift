@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+import NetsiftCapture
+import NetsiftDissect
+import NetsiftTestSupport
+
+/// Per frame, the protocol names tshark would list in `frame.protocols` for the layers we dissect.
+func wiresharkProtocols(_ s: PacketSummary) -> Set<String> {
+    var names: Set<String> = []
+    let layers = s.layers
+    if layers.contains(.ethernet) { names.insert("eth") }
+    if layers.contains(.vlan) { names.insert("vlan") }
+    if layers.contains(.linuxSLL) || layers.contains(.linuxSLL2) { names.insert("sll") }
+    if layers.contains(.loopback) { names.insert("null") }
+    // tshark names LINKTYPE_RAW's layer "raw"; LINKTYPE_IPV4/IPV6 go straight to ip/ipv6.
+    if layers.contains(.rawIP) && s.linkType == .raw { names.insert("raw") }
+    if layers.contains(.ipv4) || layers.contains(.embeddedIPv4) { names.insert("ip") }
+    if layers.contains(.ipv6) || layers.contains(.embeddedIPv6) { names.insert("ipv6") }
+    if layers.contains(.tcp) || layers.contains(.embeddedTCP) { names.insert("tcp") }
+    if layers.contains(.udp) || layers.contains(.embeddedUDP) { names.insert("udp") }
+    if layers.contains(.icmp) { names.insert("icmp") }
+    if layers.contains(.icmpv6) { names.insert("icmpv6") }
+    return names
+}
+
+struct DissectedCapture {
+    var counts: [String: Int] = [:]
+    var malformed: [Int] = []
+    var frames = 0
+
+    init(path: String) throws {
+        var reader = try CaptureReader(path: path)
+        var dissector = Dissector()
+        var counts: [String: Int] = [:]
+        var malformed: [Int] = []
+        var frame = 0
+        _ = reader.forEachPacket { packet in
+            frame += 1
+            dissector.dissect(packet) { summary, _ in
+                for name in wiresharkProtocols(summary) { counts[name, default: 0] += 1 }
+                if let problem = summary.problem, problem.isMalformed { malformed.append(frame) }
+            }
+        }
+        self.counts = counts
+        self.malformed = malformed
+        frames = frame
+    }
+}
+
+@Suite struct DissectCorpusTests {
+    static let compared = ["eth", "vlan", "sll", "null", "raw", "ip", "ipv6", "tcp", "udp", "icmp", "icmpv6"]
+
+    /// Frames containing each protocol, and the frames tshark marks malformed, agree with the oracle.
+    @Test func protocolFrameCountsAgreeWithTshark() throws {
+        guard Corpus.directory != nil else {
+            print("⚠︎ \(Corpus.missingMessage)")
+            return
+        }
+        var agreeing = 0, total = 0
+        for name in Corpus.captureNames {
+            guard let oracle = Corpus.oracle(name), let expected = oracle["protocol_frame_counts"] as? [String: Int]
+            else { continue }
+            let ours = try DissectedCapture(path: Corpus.path(name)!)
+            for proto in Self.compared {
+                total += 1
+                let field = "protocol_frame_counts.\(proto)"
+                if ours.counts[proto, default: 0] == expected[proto, default: 0] { agreeing += 1; continue }
+                if let reason = Allowlist.reason(name, field) {
+                    print("allowlisted \(name) \(field): ours \(ours.counts[proto, default: 0]), tshark \(expected[proto, default: 0]): \(reason)")
+                    continue
+                }
+                Issue.record("\(name): frames with \(proto): ours \(ours.counts[proto, default: 0]), tshark \(expected[proto, default: 0])")
+            }
+            total += 1
+            let expectedMalformed = oracle["malformed_frames"] as? [Int] ?? []
+            if ours.malformed == expectedMalformed {
+                agreeing += 1
+            } else if let reason = Allowlist.reason(name, "malformed_frames") {
+                print("allowlisted \(name) malformed_frames: ours \(ours.malformed), tshark \(expectedMalformed): \(reason)")
+            } else {
+                Issue.record("\(name): malformed frames: ours \(ours.malformed), tshark \(expectedMalformed)")
+            }
+        }
+        print("dissect corpus: \(agreeing) of \(total) protocol counts and malformed-frame lists agree with tshark")
+    }
+}
