@@ -16,7 +16,7 @@ public enum Layer: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .ipv4: "IPv4"
         case .ipv4Options: "IPv4 options"
         case .ipv6: "IPv6"
-        case .ipv6Extension: "IPv6 extension header"
+        case .ipv6Extension: "IPv6 extension"
         case .tcp: "TCP"
         case .tcpOptions: "TCP options"
         case .udp: "UDP"

@@ -218,9 +218,12 @@ public struct Dissector {
             if header.type == IPv6NextHeader.hopByHop || header.type == IPv6NextHeader.destinationOptions {
                 var options = IPv6HeaderOptions(packet.extracting(header.range))
                 while let option = try options.next() {
+                    // A Home Address option must hold an address; one that does not is reported and
+                    // ends this header's options (the chain itself goes on, as Wireshark reads it).
                     if option.type == IPv6HeaderOptions.homeAddress && option.data.count != 16 {
                         s.problem = s.problem ?? DissectError(.ipv6Extension, .badOption(kind: Int(option.type),
                                                                                          length: option.data.count))
+                        break
                     }
                 }
             }

@@ -103,7 +103,8 @@ public struct IPv6ExtensionHeaders: ~Escapable {
         guard count < Self.maximumChain else {
             throw DissectError(.ipv6Extension, .chainTooLong(limit: Self.maximumChain))
         }
-        let available = bytes.byteCount - offset
+        // Captured bytes past the datagram's end (trailer, padding) are not part of the chain.
+        let available = min(bytes.byteCount, wire) - offset
         try require(8, captured: available, wire: wire - offset, layer: .ipv6Extension)
         let length: Int
         switch type {

@@ -1,0 +1,190 @@
+import NetsiftCapture
+import NetsiftDissect
+
+/// A JSON value, rendered compactly with keys in the order given (one packet per line).
+enum JSON {
+    case int(Int)
+    case string(String)
+    case bool(Bool)
+    case array([JSON])
+    case object([(String, JSON)])
+    case null
+
+    var rendered: String {
+        switch self {
+        case .int(let value): return String(value)
+        case .bool(let value): return value ? "true" : "false"
+        case .null: return "null"
+        case .string(let value): return Self.quoted(value)
+        case .array(let values): return "[" + values.map(\.rendered).joined(separator: ",") + "]"
+        case .object(let fields):
+            return "{" + fields.map { Self.quoted($0.0) + ":" + $0.1.rendered }.joined(separator: ",") + "}"
+        }
+    }
+
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// Every decoded field of a packet, layer by layer, as one JSON object.
+enum PacketJSON {
+    static func line(frame: Int, time: Int64, hasTime: Bool, length: Int, captured: Int,
+                     _ s: PacketSummary, _ bytes: RawSpan) -> String {
+        var fields: [(String, JSON)] = [
+            ("frame", .int(frame)),
+            ("time_ns", hasTime ? .int(Int(time)) : .null),
+            ("length", .int(length)),
+            ("captured", .int(captured)),
+            ("link_type", .int(Int(s.linkType.rawValue))),
+        ]
+        var layers: [(String, JSON)] = []
+        if s.layers.contains(.ethernet) {
+            layers.append(("ethernet", .object([("source", .string(mac(s.sourceMAC))),
+                                                ("destination", .string(mac(s.destinationMAC)))])))
+        }
+        if s.layers.contains(.linuxSLL) { layers.append(("linux_sll", .object([]))) }
+        if s.layers.contains(.linuxSLL2) { layers.append(("linux_sll2", .object([]))) }
+        if s.layers.contains(.loopback) { layers.append(("loopback", .object([]))) }
+        if s.vlanCount > 0 {
+            let tags = s.vlanCount == 1 ? [s.outerVLAN] : [s.outerVLAN, s.innerVLAN]
+            layers.append(("vlan", .object([
+                ("depth", .int(Int(s.vlanCount))),
+                ("tags", .array(tags.map { tag in
+                    .object([("tpid", .int(Int(tag.tpid))), ("pcp", .int(Int(tag.priority))),
+                             ("dei", .bool(tag.dropEligible)), ("vid", .int(Int(tag.id)))])
+                })),
+            ])))
+        }
+        if s.etherType != 0 { fields.append(("ethertype", .int(Int(s.etherType)))) }
+        if s.layers.contains(.ipv4) || s.layers.contains(.ipv6) {
+            var ip: [(String, JSON)] = [
+                ("source", .string(s.source.description)), ("destination", .string(s.destination.description)),
+                (s.ipVersion == 6 ? "hop_limit" : "ttl", .int(Int(s.ttl))),
+                ("dscp", .int(Int(s.dscp))), ("ecn", .int(Int(s.ecn))),
+                ("length", .int(s.ipLength)), ("protocol", .int(Int(s.ipProtocol))),
+            ]
+            if s.ipVersion == 4 {
+                ip.append(("identification", .int(Int(s.ipIdentification))))
+                ip.append(("dont_fragment", .bool(s.dontFragment)))
+            }
+            if s.layers.contains(.fragment) {
+                ip.append(("fragment", .object([
+                    ("identification", .int(Int(s.ipIdentification))), ("offset", .int(s.fragmentOffset)),
+                    ("more_fragments", .bool(s.moreFragments)), ("reassembled", .bool(s.layers.contains(.reassembled))),
+                ])))
+            }
+            if s.ipVersion == 4, s.ipHeader.count > IPv4Header.minimumLength {
+                var walker = IPv4Options(bytes.extracting(s.ipHeader).extracting(droppingFirst: IPv4Header.minimumLength))
+                var options: [JSON] = []
+                while let option = try? walker.next() {
+                    options.append(.object([("kind", .int(Int(option.kind))), ("name", .string(option.name)),
+                                            ("length", .int(option.range.count))]))
+                }
+                ip.append(("options", .array(options)))
+            }
+            if s.ipVersion == 6, s.ipHeader.count > IPv6Header.length, !s.layers.contains(.reassembled) {
+                let header = bytes.extracting(s.ipHeader)
+                var chain = IPv6ExtensionHeaders(header, wire: header.byteCount, first: header.u8(6))
+                var extensions: [JSON] = []
+                while let ext = try? chain.next() {
+                    extensions.append(.object([("type", .int(Int(ext.type))), ("name", .string(ext.name)),
+                                               ("length", .int(ext.range.count))]))
+                }
+                ip.append(("extension_headers", .array(extensions)))
+            }
+            layers.append((s.ipVersion == 6 ? "ipv6" : "ipv4", .object(ip)))
+        }
+        if s.layers.contains(.tcp) && !s.transportHeader.isEmpty {
+            layers.append(("tcp", .object([
+                ("source_port", .int(Int(s.sourcePort))), ("destination_port", .int(Int(s.destinationPort))),
+                ("sequence_number", .int(Int(s.sequenceNumber))),
+                ("acknowledgment_number", .int(Int(s.acknowledgmentNumber))),
+                ("data_offset", .int(s.transportHeader.count)), ("flags", .string(s.tcpFlags.letters)),
+                ("flags_value", .int(Int(s.tcpFlags.rawValue))), ("window", .int(Int(s.windowSize))),
+                ("urgent_pointer", .int(Int(s.urgentPointer))), ("payload_length", .int(s.payloadWireLength)),
+                ("options", .array(tcpOptions(s, bytes))),
+            ])))
+        }
+        if s.layers.contains(.udp) && !s.transportHeader.isEmpty {
+            layers.append(("udp", .object([
+                ("source_port", .int(Int(s.sourcePort))), ("destination_port", .int(Int(s.destinationPort))),
+                ("length", .int(s.udpLength)), ("payload_length", .int(s.payloadWireLength)),
+            ])))
+        }
+        if s.layers.contains(.icmp) || s.layers.contains(.icmpv6) {
+            let v6 = s.layers.contains(.icmpv6)
+            var icmp: [(String, JSON)] = [
+                ("type", .int(Int(s.icmpType))), ("code", .int(Int(s.icmpCode))),
+                ("description", .string(v6 ? ICMPv6Header.typeName(s.icmpType, code: s.icmpCode)
+                                           : ICMPHeader.typeName(s.icmpType, code: s.icmpCode))),
+            ]
+            if let mtu = s.icmpMTU { icmp.append(("mtu", .int(Int(mtu)))) }
+            if let flow = s.embedded {
+                icmp.append(("original", .object([
+                    ("source", .string(flow.source.description)), ("destination", .string(flow.destination.description)),
+                    ("protocol", .int(Int(flow.ipProtocol))), ("source_port", .int(Int(flow.sourcePort))),
+                    ("destination_port", .int(Int(flow.destinationPort))),
+                ])))
+            }
+            layers.append((v6 ? "icmpv6" : "icmp", .object(icmp)))
+        }
+        fields.append(("layers", .object(layers)))
+        if let problem = s.problem {
+            fields.append(("problem", .object([("layer", .string(problem.layer.description)),
+                                               ("malformed", .bool(problem.isMalformed)),
+                                               ("message", .string(problem.description))])))
+        }
+        return JSON.object(fields).rendered
+    }
+
+    static func mac(_ value: UInt64) -> String {
+        (0..<6).map { i in
+            let byte = UInt8(truncatingIfNeeded: value >> UInt64(40 - 8 * i))
+            return byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
+        }.joined(separator: ":")
+    }
+
+    /// Every option in order, unknown kinds kept as kind and length.
+    static func tcpOptions(_ s: PacketSummary, _ bytes: RawSpan) -> [JSON] {
+        guard s.transportHeader.count > TCPHeader.minimumLength else { return [] }
+        let area = bytes.extracting(s.transportHeader).extracting(droppingFirst: TCPHeader.minimumLength)
+        var walker = TCPOptions(area)
+        var options: [JSON] = []
+        while let option = try? walker.next() {
+            var fields: [(String, JSON)] = [("kind", .int(Int(option.kind))), ("name", .string(option.name)),
+                                            ("length", .int(option.range.count))]
+            let data = option.range.lowerBound + 2
+            switch option.kind {
+            case TCPOptions.Kind.maximumSegmentSize where option.range.count == 4:
+                fields.append(("value", .int(Int(area.be16(data)))))
+            case TCPOptions.Kind.windowScale where option.range.count == 3:
+                fields.append(("shift", .int(Int(area.u8(data)))))
+            case TCPOptions.Kind.timestamps where option.range.count == 10:
+                fields.append(("value", .int(Int(area.be32(data)))))
+                fields.append(("echo", .int(Int(area.be32(data + 4)))))
+            case TCPOptions.Kind.sack:
+                let blocks = stride(from: data, to: option.range.upperBound - 7, by: 8).map { edge -> JSON in
+                    .array([.int(Int(area.be32(edge))), .int(Int(area.be32(edge + 4)))])
+                }
+                fields.append(("blocks", .array(blocks)))
+            default:
+                break
+            }
+            options.append(.object(fields))
+        }
+        return options
+    }
+}

@@ -1,0 +1,99 @@
+import NetsiftCapture
+import NetsiftDissect
+
+/// One packet as a line in the spirit of `tcpdump -nn`:
+/// `12 03:58:40.774391000 IP 10.77.0.1.38494 > 10.77.0.2.80: Flags [S], seq 1..., length 0`.
+enum PacketText {
+    static func line(frame: Int, time: Int64, length: Int, _ s: PacketSummary, _ bytes: RawSpan) -> String {
+        let clock = formatUTC(time).split(separator: " ")[1]
+        var text = "\(frame) \(clock) "
+        if s.vlanCount > 0 {
+            text += s.vlanCount == 1 ? "vlan \(s.outerVLAN.id) " : "vlan \(s.outerVLAN.id)/\(s.innerVLAN.id) "
+        }
+        text += network(s, bytes, length: length)
+        if let problem = s.problem {
+            switch problem.kind {
+            case .unsupportedLinkType: text += " [\(problem)]"
+            case .cut: text += " [cut: \(problem)]"
+            default: text += problem.isMalformed ? " [malformed: \(problem)]" : " [invalid: \(problem)]"
+            }
+        }
+        return text
+    }
+
+    static func network(_ s: PacketSummary, _ bytes: RawSpan, length: Int) -> String {
+        let layers = s.layers
+        guard layers.contains(.ipv4) || layers.contains(.ipv6) else {
+            if layers.contains(.arp) { return "ARP, length \(length)" }
+            if layers.contains(.llc) { return "802.3 LLC, length \(length)" }
+            if s.etherType != 0 { return "ethertype 0x\(String(s.etherType, radix: 16)), length \(length)" }
+            return "\(s.linkType.name), length \(length)"
+        }
+        let family = s.ipVersion == 6 ? "IP6" : "IP"
+        let ports = layers.contains(.tcp) || layers.contains(.udp)
+        let source = ports ? "\(s.source).\(s.sourcePort)" : "\(s.source)"
+        let destination = ports ? "\(s.destination).\(s.destinationPort)" : "\(s.destination)"
+        var text = "\(family) \(source) > \(destination): "
+        if layers.contains(.fragment) && !layers.contains(.reassembled) {
+            return text + "fragment id 0x\(String(s.ipIdentification, radix: 16)) offset \(s.fragmentOffset)"
+                + (s.moreFragments ? " (more follow)" : " (last)") + ", proto \(s.ipProtocol)"
+        }
+        if layers.contains(.tcp) {
+            text += "Flags [\(s.tcpFlags.letters)], seq \(s.sequenceNumber)"
+            if s.tcpFlags.contains(.ack) { text += ", ack \(s.acknowledgmentNumber)" }
+            text += ", win \(s.windowSize)"
+            let options = tcpOptions(s, bytes)
+            if !options.isEmpty { text += ", options [\(options)]" }
+            text += ", length \(s.payloadWireLength)"
+        } else if layers.contains(.udp) {
+            text += "UDP, length \(s.payloadWireLength)"
+        } else if layers.contains(.icmp) || layers.contains(.icmpv6) {
+            text += layers.contains(.icmp) ? "ICMP " + ICMPHeader.typeName(s.icmpType, code: s.icmpCode)
+                                           : "ICMP6 " + ICMPv6Header.typeName(s.icmpType, code: s.icmpCode)
+            if let mtu = s.icmpMTU { text += ", mtu \(mtu)" }
+            if let flow = s.embedded {
+                let name = flow.ipProtocol == 6 ? "tcp" : flow.ipProtocol == 17 ? "udp" : "proto \(flow.ipProtocol)"
+                text += ", about \(flow.source).\(flow.sourcePort) > \(flow.destination).\(flow.destinationPort) \(name)"
+            }
+            text += ", length \(s.payloadWireLength + 8)"
+        } else if s.problem == nil || !s.transportHeader.isEmpty {
+            text += "ip-proto-\(s.ipProtocol), length \(s.payloadWireLength)"
+        } else {
+            text.removeLast(1)   // the problem that stopped the IP layer follows
+        }
+        if layers.contains(.reassembled) { text += " (reassembled)" }
+        return text
+    }
+
+    /// tcpdump's option list: "mss 1460,nop,wscale 7,sackOK,TS val 1 ecr 0,sack 1 {5:10}".
+    static func tcpOptions(_ s: PacketSummary, _ bytes: RawSpan) -> String {
+        guard s.transportHeader.count > TCPHeader.minimumLength else { return "" }
+        let area = bytes.extracting(s.transportHeader).extracting(droppingFirst: TCPHeader.minimumLength)
+        var options = TCPOptions(area)
+        var parts: [String] = []
+        while let option = try? options.next() {
+            let data = option.range.lowerBound + 2
+            switch option.kind {
+            case TCPOptions.Kind.maximumSegmentSize where option.range.count == 4:
+                parts.append("mss \(area.be16(data))")
+            case TCPOptions.Kind.windowScale where option.range.count == 3:
+                parts.append("wscale \(area.u8(data))")
+            case TCPOptions.Kind.timestamps where option.range.count == 10:
+                parts.append("TS val \(area.be32(data)) ecr \(area.be32(data + 4))")
+            case TCPOptions.Kind.sack:
+                let blocks = stride(from: data, to: option.range.upperBound - 7, by: 8)
+                    .map { "{\(area.be32($0)):\(area.be32($0 + 4))}" }
+                parts.append("sack \(blocks.count) " + blocks.joined())
+            case TCPOptions.Kind.fastOpen:
+                parts.append(option.range.count == 2 ? "tfo cookiereq" : "tfo cookie")
+            case TCPOptions.Kind.multipath where option.range.count >= 3:
+                parts.append("mptcp subtype \(area.u8(data) >> 4)")
+            case TCPOptions.Kind.sackPermitted, TCPOptions.Kind.noOperation, TCPOptions.Kind.end:
+                parts.append(option.name)
+            default:
+                parts.append("opt-\(option.kind) len \(option.range.count)")
+            }
+        }
+        return parts.joined(separator: ",")
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+import NetsiftTestSupport
+
+@Suite struct PacketsCommandTests {
+    func facts(_ fixture: String) throws -> (path: String, facts: [String: Any]) {
+        let folder = Corpus.fixturesDirectory.appendingPathComponent(fixture)
+        let facts = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: folder.appendingPathComponent("facts.json"))) as? [String: Any])
+        return (folder.appendingPathComponent(facts["capture"] as! String).path, facts)
+    }
+
+    @Test func oneLinePerPacketLikeTcpdump() throws {
+        let (path, facts) = try facts("http-tcp")
+        let result = try CLI.run(["packets", path])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == facts["packet_count"] as? Int)
+        // tshark counted the SYNs (without ACK) when the fixture was recorded.
+        #expect(lines.filter { $0.contains("Flags [S],") }.count == facts["tcp_syn_frames"] as? Int)
+        #expect(lines.contains { $0.contains("IP 10.77.0.1.") && $0.contains("> 10.77.0.2.80: Flags [S], seq ")
+                                 && $0.contains("options [mss 1460,") })
+    }
+
+    @Test func framesAndLimitSelectPackets() throws {
+        let (path, _) = try facts("http-tcp")
+        let some = try CLI.run(["packets", "--json", "--frames", "2-3", path])
+        let frames = some.stdout.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }.compactMap { $0["frame"] as? Int }
+        #expect(frames == [2, 3])
+        let limited = try CLI.run(["packets", "--limit", "1", path])
+        #expect(limited.stdout.split(separator: "\n").count == 1)
+        let bad = try CLI.run(["packets", "--frames", "5-2", path])
+        #expect(bad.status == 64)
+    }
+
+    /// Every JSON line parses, and the per-layer objects are there as often as tshark saw the layers.
+    @Test(arguments: ["vlan-qinq-http.pcap", "ipv6-tls-community-id.pcap", "sll2-decode.pcap"])
+    func jsonLayersMatchTheOracle(capture: String) throws {
+        guard let path = Corpus.path(capture), let oracle = Corpus.oracle(capture),
+              let counts = oracle["protocol_frame_counts"] as? [String: Int] else {
+            print("⚠︎ \(Corpus.missingMessage)")
+            return
+        }
+        let result = try CLI.run(["packets", "--json", path])
+        let packets = try result.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(packets.count == oracle["packet_count"] as? Int)
+        let layers = packets.compactMap { $0["layers"] as? [String: Any] }
+        #expect(layers.filter { $0["vlan"] != nil }.count == counts["vlan"])
+        #expect(layers.filter { $0["tcp"] != nil }.count == counts["tcp"])
+        #expect(layers.filter { $0["ipv6"] != nil }.count == counts["ipv6"])
+        #expect(layers.filter { $0["ipv4"] != nil }.count == counts["ip"])
+    }
+
+    @Test func aBrokenHeaderSaysWhatIsWrong() throws {
+        // pcap LE µs, Ethernet; one frame: Ethernet + IPv4 whose header length field is 1 (4 bytes).
+        let header: [UInt8] = [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0]
+        let frame: [UInt8] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00, 0x41, 0, 0, 20] + Array(repeating: 0, count: 16)
+        let record: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, UInt8(frame.count), 0, 0, 0, UInt8(frame.count), 0, 0, 0]
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("netsift-bad-ihl-\(UUID().uuidString).pcap")
+        try Data(header + record + frame).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let result = try CLI.run(["packets", url.path])
+        #expect(result.stdout.hasSuffix("[invalid: IPv4 header length 4 < 20]\n"))
+    }
+}
