@@ -22,5 +22,16 @@ let package = Package(
             swiftSettings: [.enableExperimentalFeature("Lifetimes")],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "DissectBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "NetsiftCapture", package: "Netsift"),
+                .product(name: "NetsiftDissect", package: "Netsift"),
+            ],
+            path: "Benchmarks/Dissect",
+            swiftSettings: [.enableExperimentalFeature("Lifetimes")],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -21,13 +21,16 @@ cc -O2 -o "$root/.build-release/pcap_loop" "$root/Benchmarks/c/pcap_loop.c" -lpc
 # measure LABEL COMMAND...: best wall seconds and the peak RSS (KB) of that run.
 measure() {
     local label=$1; shift
-    local best="" rss=""
+    local best="" rss="" figures
+    figures=$(mktemp)
     for _ in $(seq "$runs"); do
-        local out
-        out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-        local wall=${out% *} kb=${out#* }
+        /usr/bin/time -f "%e %M" -o "$figures" "$@" >/dev/null 2>&1 || true
+        local out wall kb
+        out=$(tail -1 "$figures")
+        wall=${out% *} kb=${out#* }
         if [ -z "$best" ] || awk "BEGIN{exit !($wall < $best)}"; then best=$wall; rss=$kb; fi
     done
+    rm -f "$figures"
     echo "$label|$best|$rss"
 }
 
