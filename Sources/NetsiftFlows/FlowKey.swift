@@ -1,0 +1,55 @@
+import NetsiftDissect
+
+/// One end of a conversation.
+public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
+    public var address: IPAddress
+    public var port: UInt16
+    public init(address: IPAddress, port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+    /// "10.0.0.1:443", "[2001:db8::1]:443".
+    public var description: String {
+        address.isIPv4 ? "\(address):\(port)" : "[\(address)]:\(port)"
+    }
+}
+
+/// A conversation's key, the same whichever way a packet goes: the two endpoints in a fixed order
+/// and the protocol. VLAN and interface are not part of it, as in Wireshark's conversations, so a
+/// flow captured both tagged and untagged on a trunk stays one conversation.
+public struct FlowKey: Hashable, Sendable {
+    public var low: Endpoint
+    public var high: Endpoint
+    public var ipProtocol: UInt8
+
+    @inlinable public init(low: Endpoint, high: Endpoint, ipProtocol: UInt8) {
+        self.low = low
+        self.high = high
+        self.ipProtocol = ipProtocol
+    }
+
+    /// The key for a packet from `source` to `destination`, and whether `source` is `low`.
+    @inlinable
+    public static func make(source: Endpoint, destination: Endpoint, ipProtocol: UInt8) -> (key: FlowKey, sourceIsLow: Bool) {
+        let sourceIsLow = source.address < destination.address
+            || (source.address == destination.address && source.port <= destination.port)
+        let key = sourceIsLow
+            ? FlowKey(low: source, high: destination, ipProtocol: ipProtocol)
+            : FlowKey(low: destination, high: source, ipProtocol: ipProtocol)
+        return (key, sourceIsLow)
+    }
+
+    /// A cheap, well-mixed 64-bit hash (multiply-xorshift over the key's words), so the table does
+    /// not pay for SipHash on every packet. Keys come from packets, not from an adversary choosing
+    /// collisions against a secret seed; the table's probe length is bounded by its load factor.
+    @inlinable
+    public var hashValue64: UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 &* (UInt64(ipProtocol) &+ 1)
+        for word in [low.address.high, low.address.low, high.address.high, high.address.low,
+                     UInt64(low.port) << 16 | UInt64(high.port)] {
+            h = (h ^ word) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+        }
+        return h
+    }
+}

@@ -1,0 +1,244 @@
+import NetsiftDissect
+
+/// What TCP analysis says about one segment, with Wireshark's names (`tcp.analysis.*`). A fast or
+/// spurious retransmission is also a retransmission, as in Wireshark, so a filter on
+/// `retransmission` finds all three.
+public struct TCPAnalysisFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let retransmission = TCPAnalysisFlags(rawValue: 1 << 0)
+    public static let fastRetransmission = TCPAnalysisFlags(rawValue: 1 << 1)
+    public static let spuriousRetransmission = TCPAnalysisFlags(rawValue: 1 << 2)
+    public static let outOfOrder = TCPAnalysisFlags(rawValue: 1 << 3)
+    /// "Previous segment not captured".
+    public static let lostSegment = TCPAnalysisFlags(rawValue: 1 << 4)
+    /// "ACKed segment that wasn't captured".
+    public static let ackedUnseenSegment = TCPAnalysisFlags(rawValue: 1 << 5)
+    public static let duplicateAck = TCPAnalysisFlags(rawValue: 1 << 6)
+    public static let zeroWindow = TCPAnalysisFlags(rawValue: 1 << 7)
+    public static let zeroWindowProbe = TCPAnalysisFlags(rawValue: 1 << 8)
+    public static let zeroWindowProbeAck = TCPAnalysisFlags(rawValue: 1 << 9)
+    public static let keepAlive = TCPAnalysisFlags(rawValue: 1 << 10)
+    public static let keepAliveAck = TCPAnalysisFlags(rawValue: 1 << 11)
+    public static let windowFull = TCPAnalysisFlags(rawValue: 1 << 12)
+    public static let windowUpdate = TCPAnalysisFlags(rawValue: 1 << 13)
+    public static let reusedPorts = TCPAnalysisFlags(rawValue: 1 << 14)
+
+    /// Wireshark's field names, in the order its expert info lists them.
+    public static let names: [(TCPAnalysisFlags, String)] = [
+        (.retransmission, "retransmission"), (.fastRetransmission, "fast_retransmission"),
+        (.spuriousRetransmission, "spurious_retransmission"), (.outOfOrder, "out_of_order"),
+        (.lostSegment, "lost_segment"), (.ackedUnseenSegment, "ack_lost_segment"),
+        (.duplicateAck, "duplicate_ack"), (.zeroWindow, "zero_window"),
+        (.zeroWindowProbe, "zero_window_probe"), (.zeroWindowProbeAck, "zero_window_probe_ack"),
+        (.keepAlive, "keep_alive"), (.keepAliveAck, "keep_alive_ack"), (.windowFull, "window_full"),
+        (.windowUpdate, "window_update"), (.reusedPorts, "reused_ports"),
+    ]
+
+    public var names: [String] { Self.names.filter { contains($0.0) }.map(\.1) }
+}
+
+/// Sequence-number comparisons modulo 2^32 (RFC 9293 §3.4).
+@inlinable func seqLess(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) < 0 }
+@inlinable func seqGreater(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) > 0 }
+
+/// One direction's analysis state: what Wireshark keeps per direction (`tcp_flow_t`), as plain
+/// data. `nextSeq` is the highest sequence number seen plus length; `lastAck` and `window` are
+/// what this direction last announced.
+public struct TCPDirectionState: Sendable {
+    public var nextSeq: UInt32 = 0
+    public var hasNextSeq = false
+    /// When the segment that set `nextSeq` arrived.
+    public var nextSeqTime: Int64 = 0
+    /// The highest sequence number this direction sent that may be acknowledged.
+    public var maxSeqToBeAcked: UInt32 = 0
+    public var hasMaxSeqToBeAcked = false
+    public var lastAck: UInt32 = 0
+    public var hasLastAck = false
+    public var lastAckTime: Int64 = 0
+    /// The last window field announced, as sent (Wireshark compares raw values for duplicate ACKs
+    /// and window updates, and scales only to find a full window).
+    public var window: Int64 = 0
+    public var hasWindow = false
+    /// The shift from this direction's SYN: `unknownScale` before any SYN, `noScale` when scaling
+    /// is off (a SYN without the option, or a peer that did not agree).
+    public var windowScale: Int8 = TCPDirectionState.unknownScale
+    public static let unknownScale: Int8 = -1
+    public static let noScale: Int8 = -2
+    public var duplicateAcks = 0
+    /// The analysis of the last segment this direction sent (keep-alive, probe...).
+    public var lastSegmentFlags: TCPAnalysisFlags = []
+    /// The first sequence number seen (the ISN when the SYN was seen).
+    public var baseSeq: UInt32 = 0
+    public var hasBaseSeq = false
+    /// Segments sent and not yet acknowledged, oldest first: (seq, end). A retransmitted copy of
+    /// one of them is a retransmission, never out of order. Bounded: the oldest are forgotten.
+    public var unacked: [(seq: UInt32, end: UInt32)] = []
+    public static let maximumUnacked = 1024
+
+    public init() {}
+
+    /// The announced window in bytes (SYN windows are never scaled, RFC 7323 §2.2).
+    @inlinable var scaledWindow: Int64 {
+        windowScale >= 0 ? window << Int64(windowScale) : window
+    }
+}
+
+/// The facts about one segment that analysis needs.
+public struct TCPSegment: Sendable {
+    public var seq: UInt32
+    public var ack: UInt32
+    public var flags: TCPFlags
+    public var window: UInt16
+    public var length: Int
+    public var time: Int64
+    public init(seq: UInt32, ack: UInt32, flags: TCPFlags, window: UInt16, length: Int, time: Int64) {
+        self.seq = seq
+        self.ack = ack
+        self.flags = flags
+        self.window = window
+        self.length = length
+        self.time = time
+    }
+}
+
+/// Wireshark's sequence analysis (packet-tcp.c `tcp_analyze_sequence_number`, as summarised in
+/// REFERENCE.md), written for our state: the checks run in Wireshark's order and with its
+/// thresholds, so results can be set beside `tshark -2` frame by frame.
+public enum TCPAnalyzer {
+    /// A retransmission this soon (ns) after the third duplicate ACK is a fast retransmission.
+    public static let fastRetransmissionWindow: Int64 = 20_000_000
+    /// Out-of-order threshold when the handshake RTT is unknown.
+    public static let defaultOutOfOrderThreshold: Int64 = 3_000_000
+
+    /// Analyses `segment` sent by `forward` to `reverse`, updating both, and returns its flags.
+    /// `handshakeRTT` (ns, 0 when unknown) sets the out-of-order threshold.
+    public static func analyze(_ segment: TCPSegment, forward fwd: inout TCPDirectionState,
+                               reverse rev: inout TCPDirectionState, handshakeRTT: Int64) -> TCPAnalysisFlags {
+        var flags: TCPAnalysisFlags = []
+        let seq = segment.seq, ack = segment.ack, length = segment.length
+        let syn = segment.flags.contains(.syn), fin = segment.flags.contains(.fin), rst = segment.flags.contains(.rst)
+        let hasAck = segment.flags.contains(.ack)
+        let noSFR = !syn && !fin && !rst
+        let window = Int64(segment.window)
+
+        if !fwd.hasBaseSeq {
+            fwd.baseSeq = seq
+            fwd.hasBaseSeq = true
+        }
+
+        checks: do {
+            // 1. Zero-window probe: one byte at the next sequence number into a closed window.
+            if length == 1 && fwd.hasNextSeq && seq == fwd.nextSeq && rev.hasWindow && rev.window == 0 {
+                flags.insert(.zeroWindowProbe)
+                break checks
+            }
+            // 2. Zero window.
+            if segment.window == 0 && noSFR { flags.insert(.zeroWindow) }
+            // 3. Previous segment not captured: data starts beyond what was seen.
+            if fwd.hasNextSeq && seqGreater(seq, fwd.nextSeq) && !rst { flags.insert(.lostSegment) }
+            // 4. Keep-alive: zero or one byte just below the next sequence number.
+            if (length == 0 || length == 1) && fwd.hasNextSeq && seq == fwd.nextSeq &- 1 && noSFR {
+                flags.insert(.keepAlive)
+            }
+            // 5. Window update: nothing but a new, open window.
+            if length == 0 && window != 0 && fwd.hasWindow && window != fwd.window && fwd.hasNextSeq
+                && seq == fwd.nextSeq && fwd.hasLastAck && ack == fwd.lastAck && noSFR {
+                flags.insert(.windowUpdate)
+            }
+            // 6. Window full: this segment fills the receiver's announced window exactly.
+            if length > 0 && rev.windowScale != TCPDirectionState.unknownScale && rev.hasLastAck && rev.hasWindow
+                && seq &+ UInt32(truncatingIfNeeded: length) == rev.lastAck &+ UInt32(truncatingIfNeeded: rev.scaledWindow)
+                && noSFR {
+                flags.insert(.windowFull)
+            }
+            // 7. Keep-alive ACK: the answer to the other side's keep-alive.
+            if length == 0 && window != 0 && fwd.hasWindow && window == fwd.window && fwd.hasNextSeq
+                && seq == fwd.nextSeq && fwd.hasLastAck && ack == fwd.lastAck
+                && rev.lastSegmentFlags.contains(.keepAlive) && noSFR {
+                flags.insert(.keepAliveAck)
+                break checks
+            }
+            // 8. Zero-window-probe ACK.
+            if length == 0 && window == 0 && fwd.hasWindow && window == fwd.window && fwd.hasNextSeq
+                && seq == fwd.nextSeq && fwd.hasLastAck && (ack == fwd.lastAck || ack == fwd.lastAck &+ 1)
+                && rev.lastSegmentFlags.contains(.zeroWindowProbe) && noSFR {
+                flags.insert(.zeroWindowProbeAck)
+                break checks
+            }
+            // 9. Duplicate ACK: nothing new at all, same ack, same open window.
+            if length == 0 && window != 0 && fwd.hasWindow && window == fwd.window && fwd.hasNextSeq
+                && seq == fwd.nextSeq && fwd.hasLastAck && ack == fwd.lastAck && noSFR {
+                fwd.duplicateAcks += 1
+                flags.insert(.duplicateAck)
+            }
+        }
+        // The run of duplicates ends when the acknowledgment number moves.
+        if hasAck && !flags.contains(.duplicateAck) && (!fwd.hasLastAck || ack != fwd.lastAck) { fwd.duplicateAcks = 0 }
+
+        // 10. ACKed segment that wasn't captured.
+        if hasAck && rev.hasMaxSeqToBeAcked && seqGreater(ack, rev.maxSeqToBeAcked) {
+            if rev.lastSegmentFlags.contains(.zeroWindowProbe) {
+                flags.insert(.windowUpdate)   // the window re-opens after a probe
+            } else {
+                flags.insert(.ackedUnseenSegment)
+            }
+            rev.maxSeqToBeAcked = ack
+        }
+
+        // 11. Retransmission and its kinds, for segments that take sequence space.
+        if (length > 0 || syn || fin) && !flags.contains(.keepAlive) && !flags.contains(.zeroWindowProbe) {
+            retransmission: do {
+                if length > 0 && rev.hasLastAck && !seqGreater(seq &+ UInt32(truncatingIfNeeded: length), rev.lastAck) {
+                    flags.formUnion([.spuriousRetransmission, .retransmission])
+                    break retransmission
+                }
+                guard fwd.hasNextSeq, seqLess(seq, fwd.nextSeq) else { break retransmission }
+                // A segment of more than one byte starting one below the next sequence number is
+                // new data after a keep-alive's byte, not a retransmission.
+                if length > 1 && seq == fwd.nextSeq &- 1 { break retransmission }
+                let sinceAck = segment.time &- rev.lastAckTime
+                if rev.duplicateAcks >= 2 && rev.hasLastAck && rev.lastAck == seq && sinceAck < fastRetransmissionWindow {
+                    flags.formUnion([.fastRetransmission, .retransmission])
+                    break retransmission
+                }
+                let sinceHighest = segment.time &- fwd.nextSeqTime
+                let threshold = handshakeRTT > 0 ? handshakeRTT : defaultOutOfOrderThreshold
+                let alreadySent = fwd.unacked.contains { $0.seq == seq }
+                if sinceHighest < threshold && fwd.nextSeq != seq &+ UInt32(truncatingIfNeeded: length) && !alreadySent {
+                    flags.insert(.outOfOrder)
+                    break retransmission
+                }
+                flags.insert(.retransmission)
+            }
+        }
+
+        // 12. Bookkeeping: what this direction has sent, acknowledged and announced.
+        let taken = UInt32(truncatingIfNeeded: length) &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
+        let end = seq &+ taken
+        if taken > 0 {
+            if fwd.unacked.count == TCPDirectionState.maximumUnacked { fwd.unacked.removeFirst() }
+            fwd.unacked.append((seq, end))
+        }
+        if hasAck && !rev.unacked.isEmpty {
+            rev.unacked.removeAll { !seqGreater($0.end, ack) }
+        }
+        if !flags.contains(.zeroWindowProbe) && (!fwd.hasNextSeq || seqGreater(end, fwd.nextSeq)) {
+            fwd.nextSeq = end
+            fwd.hasNextSeq = true
+            fwd.nextSeqTime = segment.time
+            fwd.maxSeqToBeAcked = end
+            fwd.hasMaxSeqToBeAcked = true
+        }
+        fwd.window = window
+        fwd.hasWindow = true
+        if hasAck {
+            fwd.lastAck = ack
+            fwd.hasLastAck = true
+            fwd.lastAckTime = segment.time
+        }
+        fwd.lastSegmentFlags = flags
+        return flags
+    }
+}

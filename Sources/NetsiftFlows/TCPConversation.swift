@@ -1,0 +1,77 @@
+import NetsiftDissect
+
+/// What one side of a TCP conversation sent.
+public struct TCPSide: Sendable {
+    public var endpoint: Endpoint
+    public var packets = 0
+    /// Bytes on the wire (frame lengths).
+    public var bytes = 0
+    /// TCP payload bytes, retransmissions included.
+    public var payloadBytes = 0
+    /// Payload bytes in segments analysed as retransmissions (fast and spurious included).
+    public var retransmittedBytes = 0
+    /// MSS from this side's first SYN (or SYN/ACK), and whether a later SYN said otherwise.
+    public var synMSS: UInt16?
+    public var synMSSChanged = false
+    /// Window-scale shift this side offered in its SYN.
+    public var windowScaleShift: UInt8?
+    public var sackPermitted = false
+    public var timestamps = false
+    public var sentSYN = false
+    public var sentSYNACK = false
+    public var sentFIN = false
+    public var sentRST = false
+    /// Times of this side's first FIN and RST (ns), for close analysis.
+    public var firstFINTime: Int64?
+    public var firstRSTTime: Int64?
+    /// Sequence analysis state (Wireshark's per-direction `tcp_flow_t`).
+    public var analysis = TCPDirectionState()
+
+    public init(endpoint: Endpoint) { self.endpoint = endpoint }
+}
+
+/// One TCP conversation, numbered as tshark numbers `tcp.stream`: a new one for a new address and
+/// port pair, and for a SYN that reuses a pair with a new initial sequence number.
+public struct TCPConversation: Sendable {
+    public var stream: Int
+    public var key: FlowKey
+    /// `sides.0` sent the first packet seen; `client` says which side opened with a SYN.
+    public var sides: (TCPSide, TCPSide)
+    /// 0 or 1: the side whose SYN (without ACK) opened the conversation; nil when no SYN was seen.
+    public var client: Int?
+    public var firstFrame: Int
+    public var lastFrame: Int
+    public var start: Int64
+    public var last: Int64
+    public var packets = 0
+    /// The most recent SYN's time, and the handshake round trip (SYN to the ACK of the SYN/ACK).
+    public var synTime: Int64 = 0
+    public var handshakeRTT: Int64 = 0
+    public var handshakeCompleted = false
+    /// Frames flagged, per analysis flag (counts).
+    public var analysisCounts: [UInt32: Int] = [:]
+
+    public init(stream: Int, key: FlowKey, first: Endpoint, second: Endpoint, frame: Int, time: Int64) {
+        self.stream = stream
+        self.key = key
+        sides = (TCPSide(endpoint: first), TCPSide(endpoint: second))
+        firstFrame = frame
+        lastFrame = frame
+        start = time
+        last = time
+    }
+
+    public var duration: Int64 { last - start }
+
+    /// The side that sent from `endpoint` (0 or 1).
+    @inlinable public func side(of endpoint: Endpoint) -> Int {
+        endpoint == sides.0.endpoint ? 0 : 1
+    }
+
+    public subscript(side: Int) -> TCPSide {
+        get { side == 0 ? sides.0 : sides.1 }
+        set { if side == 0 { sides.0 = newValue } else { sides.1 = newValue } }
+    }
+
+    public func count(_ flag: TCPAnalysisFlags) -> Int { analysisCounts[flag.rawValue, default: 0] }
+}

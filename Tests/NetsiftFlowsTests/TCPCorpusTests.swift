@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+import NetsiftCapture
+import NetsiftDissect
+import NetsiftFlows
+import NetsiftTestSupport
+
+/// Reads a capture through the whole pipeline and keeps, per frame, what TCP analysis said.
+struct TrackedCapture {
+    var flagsByFrame: [Int: TCPAnalysisFlags] = [:]
+    var tracker = FlowTracker()
+
+    init(path: String) throws {
+        var reader = try CaptureReader(path: path)
+        var dissector = Dissector()
+        var tracker = FlowTracker()
+        var flagsByFrame: [Int: TCPAnalysisFlags] = [:]
+        var frame = 0
+        _ = reader.forEachPacket { packet in
+            frame += 1
+            let time = packet.timestamp, wire = packet.originalLength
+            dissector.dissect(packet) { summary, _ in
+                if let result = tracker.track(summary, frame: frame, time: time, wireLength: wire), !result.flags.isEmpty {
+                    flagsByFrame[frame] = result.flags
+                }
+            }
+        }
+        self.flagsByFrame = flagsByFrame
+        self.tracker = tracker
+    }
+
+    func frames(_ flag: TCPAnalysisFlags) -> [Int] {
+        flagsByFrame.filter { $0.value.contains(flag) }.map(\.key).sorted()
+    }
+}
+
+@Suite struct TCPCorpusTests {
+    /// The flags the oracle records (`tcp.analysis.*`), by its names.
+    static let compared: [(TCPAnalysisFlags, String)] = TCPAnalysisFlags.names.filter {
+        ["retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order", "duplicate_ack",
+         "zero_window", "lost_segment", "ack_lost_segment", "keep_alive", "window_full", "window_update",
+         "reused_ports"].contains($0.1)
+    }
+
+    @Test func analysisFlagsAgreeWithTsharkFrameByFrame() throws {
+        guard Corpus.directory != nil else {
+            print("⚠︎ \(Corpus.missingMessage)")
+            return
+        }
+        var truePositives: [String: Int] = [:], falsePositives: [String: Int] = [:], falseNegatives: [String: Int] = [:]
+        for name in Corpus.captureNames {
+            guard let oracle = Corpus.oracle(name), let tcp = oracle["tcp"] as? [String: Any] else { continue }
+            let tracked = try TrackedCapture(path: Corpus.path(name)!)
+            let expected = tcp["analysis_frames"] as? [String: [Int]] ?? [:]
+            for (flag, field) in Self.compared {
+                let ours = Set(tracked.frames(flag)), theirs = Set(expected[field] ?? [])
+                truePositives[field, default: 0] += ours.intersection(theirs).count
+                falsePositives[field, default: 0] += ours.subtracting(theirs).count
+                falseNegatives[field, default: 0] += theirs.subtracting(ours).count
+                guard ours != theirs else { continue }
+                if let reason = Allowlist.reason(name, "tcp.analysis.\(field)") {
+                    print("allowlisted \(name) \(field): \(reason)")
+                    continue
+                }
+                Issue.record("\(name) \(field): only ours \(ours.subtracting(theirs).sorted()), only tshark's \(theirs.subtracting(ours).sorted())")
+            }
+        }
+        print("TCP analysis against tshark -2 over the corpus (precision, recall):")
+        for (_, field) in Self.compared {
+            let tp = truePositives[field, default: 0], fp = falsePositives[field, default: 0], fn = falseNegatives[field, default: 0]
+            let precision = tp + fp == 0 ? 1 : Double(tp) / Double(tp + fp)
+            let recall = tp + fn == 0 ? 1 : Double(tp) / Double(tp + fn)
+            print("  \(field): \(tp) agreed, \(fp) only ours, \(fn) only tshark's; precision \(String(format: "%.3f", precision)), recall \(String(format: "%.3f", recall))")
+        }
+    }
+
+    @Test func streamsAndHandshakesAgreeWithTshark() throws {
+        guard Corpus.directory != nil else {
+            print("⚠︎ \(Corpus.missingMessage)")
+            return
+        }
+        for name in Corpus.captureNames {
+            guard let oracle = Corpus.oracle(name), let tcp = oracle["tcp"] as? [String: Any],
+                  let streams = tcp["streams"] as? [[String: Any]] else { continue }
+            let conversations = try TrackedCapture(path: Corpus.path(name)!).tracker.conversations
+            if conversations.count != tcp["stream_count"] as? Int, Allowlist.reason(name, "tcp.stream_count") == nil {
+                Issue.record("\(name): \(conversations.count) streams, tshark \(tcp["stream_count"] ?? "?")")
+                continue
+            }
+            for stream in streams {
+                guard let number = stream["stream"] as? Int, number < conversations.count else { continue }
+                let conversation = conversations[number]
+                let client = conversation.client ?? 0, server = 1 - client
+                let label = "\(name) stream \(number)"
+                #expect("\(conversation[client].endpoint)" == (stream["client"] as? String).map(bracketed), "\(label): client")
+                let mss = stream["syn_mss"] as? [String: [Int]] ?? [:]
+                #expect(conversation[client].synMSS.map { [Int($0)] } ?? [] == mss["client"].map { Array($0.prefix(1)) } ?? [], "\(label): client SYN MSS")
+                #expect(conversation[server].synMSS.map { [Int($0)] } ?? [] == mss["server"].map { Array($0.prefix(1)) } ?? [], "\(label): server SYN MSS")
+                let handshake = stream["handshake"] as? [String: Bool] ?? [:]
+                #expect(conversation.handshakeCompleted == handshake["completed"], "\(label): handshake completed")
+                let rstBy = Set(stream["rst_by"] as? [String] ?? []), finBy = Set(stream["fin_by"] as? [String] ?? [])
+                #expect(conversation[client].sentRST == rstBy.contains("client"), "\(label): client RST")
+                #expect(conversation[server].sentRST == rstBy.contains("server"), "\(label): server RST")
+                #expect(conversation[client].sentFIN == finBy.contains("client"), "\(label): client FIN")
+                #expect(conversation[server].sentFIN == finBy.contains("server"), "\(label): server FIN")
+                let unanswered = conversation[client].sentSYN && !conversation[server].sentSYNACK && !conversation[server].sentRST
+                #expect(unanswered == stream["syn_unanswered"] as? Bool, "\(label): SYN unanswered")
+            }
+        }
+    }
+}
+
+/// The oracle writes IPv6 endpoints as "2001:db8::1:443"; ours are "[2001:db8::1]:443".
+func bracketed(_ endpoint: String) -> String {
+    let colons = endpoint.filter { $0 == ":" }.count
+    guard colons > 1, let last = endpoint.lastIndex(of: ":") else { return endpoint }
+    return "[\(endpoint[..<last])]\(endpoint[last...])"
+}
