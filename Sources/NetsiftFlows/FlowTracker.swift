@@ -10,16 +10,31 @@ public struct TCPPacketAnalysis: Sendable, Equatable {
 }
 
 /// Follows every TCP conversation: finds its entry through an open-addressing index, numbers it as
-/// tshark does, negotiates window scaling from the handshake, and runs Wireshark's sequence
-/// analysis on each segment.
+/// tshark does, negotiates window scaling from the handshake, runs Wireshark's sequence analysis
+/// on each segment, and hands the reassembled streams of the conversations whose protocol we parse
+/// to their application parsers. DNS over UDP goes straight to its parser.
 public struct FlowTracker {
     public private(set) var conversations: [TCPConversation] = []
     var index = FlowIndex()
+    public var decodeAs: DecodeAs
+    public let reassemblyLimits: ReassemblyLimits
+    /// Out-of-order bytes all conversations hold now.
+    public private(set) var heldBytes = 0
 
-    public init() {}
+    public init(decodeAs: DecodeAs = DecodeAs(), reassemblyLimits: ReassemblyLimits = ReassemblyLimits()) {
+        self.decodeAs = decodeAs
+        self.reassemblyLimits = reassemblyLimits
+    }
 
-    /// Tracks one packet; nil when it has no whole TCP header.
-    public mutating func track(_ s: PacketSummary, frame: Int, time: Int64, wireLength: Int) -> TCPPacketAnalysis? {
+    /// Tracks one packet. `bytes` are the bytes the summary's ranges refer to; application messages
+    /// found in the packet go to `events`. Returns the TCP analysis, or nil when the packet has no
+    /// whole TCP header.
+    public mutating func track(_ s: PacketSummary, bytes: RawSpan, frame: Int, time: Int64, wireLength: Int,
+                               events: (ApplicationEvent) -> Void) -> TCPPacketAnalysis? {
+        if s.layers.contains(.udp) && !s.transportHeader.isEmpty {
+            trackDatagram(s, bytes: bytes, frame: frame, time: time, events: events)
+            return nil
+        }
         guard s.layers.contains(.tcp), !s.transportHeader.isEmpty else { return nil }
         let source = Endpoint(address: s.source, port: s.sourcePort)
         let destination = Endpoint(address: s.destination, port: s.destinationPort)
@@ -49,11 +64,80 @@ public struct FlowTracker {
         }
         var result = conversations[number].add(s, from: source, frame: frame, time: time, wireLength: wireLength)
         if reused { result.flags.insert(.reusedPorts) }
+        if conversations[number].application.wantsBytes {
+            heldBytes += conversations[number].reassemble(s, bytes: bytes, from: source, frame: frame, time: time,
+                                                          decodeAs: decodeAs, limits: reassemblyLimits,
+                                                          heldBytes: heldBytes, events: events)
+        }
         return result
+    }
+
+    /// A UDP datagram: DNS (by port or decode-as rule) is parsed here, one message per datagram.
+    mutating func trackDatagram(_ s: PacketSummary, bytes: RawSpan, frame: Int, time: Int64,
+                                events: (ApplicationEvent) -> Void) {
+        let proto = decodeAs.udpPorts[s.sourcePort] ?? decodeAs.udpPorts[s.destinationPort]
+            ?? (DNSPorts.contains(s.sourcePort) || DNSPorts.contains(s.destinationPort) ? .dns : nil)
+        guard let proto else { return }
+        let context = ApplicationContext(frame: frame, time: time, transport: .udp, stream: 0,
+                                         source: Endpoint(address: s.source, port: s.sourcePort),
+                                         destination: Endpoint(address: s.destination, port: s.destinationPort),
+                                         fromClient: !DNSPorts.contains(s.sourcePort))
+        // The protocol parsers plug in here (DNS over UDP: one message per datagram).
+        switch proto {
+        case .dns, .tls, .http2:
+            _ = (context, bytes.extracting(s.payload), events)
+        }
     }
 }
 
 extension TCPConversation {
+    /// Puts the segment's payload in sequence order and feeds it to the application parsers,
+    /// deciding the protocol at the first payload. Returns the change in held out-of-order bytes.
+    mutating func reassemble(_ s: PacketSummary, bytes: RawSpan, from source: Endpoint, frame: Int, time: Int64,
+                             decodeAs: DecodeAs, limits: ReassemblyLimits, heldBytes: Int,
+                             events: (ApplicationEvent) -> Void) -> Int {
+        let me = side(of: source), peer = 1 - me
+        let fromClient = me == clientSide
+        let context = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream, source: source,
+                                         destination: self[peer].endpoint, fromClient: fromClient)
+        var parsers = application
+        var change = 0
+        let ports = (self[0].endpoint.port, self[1].endpoint.port)
+        // The peer's ACK tells this side's reassembler which holes will never fill.
+        if s.tcpFlags.contains(.ack) {
+            var peerStream = self[peer].stream
+            let peerContext = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream,
+                                                 source: self[peer].endpoint, destination: source, fromClient: !fromClient)
+            change += peerStream.acknowledged(s.acknowledgmentNumber) { chunk in
+                parsers.consume(chunk, context: peerContext, emit: events)
+            }
+            self[peer].stream = peerStream
+        }
+        var stream = self[me].stream
+        let budget = min(limits.bytesPerDirection, stream.pendingBytes + max(0, limits.totalBytes - heldBytes - change))
+        change += stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), payload: bytes.extracting(s.payload),
+                             wireLength: s.payloadWireLength, budget: budget) { chunk in
+            if case .undecided = parsers, let chunk {
+                guard let proto = ApplicationParsers.detect(ports: ports, firstBytes: chunk, decodeAs: decodeAs) else {
+                    parsers = .unparsed
+                    return
+                }
+                parsers = ApplicationParsers.start(proto)
+            }
+            parsers.consume(chunk, context: context, emit: events)
+        }
+        if s.tcpFlags.contains(.rst) || !parsers.wantsBytes {
+            // Reset, or nothing to parse: what is held will never be read.
+            change += stream.reset()
+            var peerStream = self[peer].stream
+            change += peerStream.reset()
+            self[peer].stream = peerStream
+        }
+        self[me].stream = stream
+        application = parsers
+        return change
+    }
+
     /// Adds one segment from `source`: handshake facts, per-side counters, and the analysis.
     mutating func add(_ s: PacketSummary, from source: Endpoint, frame: Int, time: Int64,
                       wireLength: Int) -> TCPPacketAnalysis {

@@ -26,6 +26,8 @@ public struct TCPSide: Sendable {
     public var firstRSTTime: Int64?
     /// Sequence analysis state (Wireshark's per-direction `tcp_flow_t`).
     public var analysis = TCPDirectionState()
+    /// This side's bytes in sequence order, for the application parsers.
+    public var stream = StreamReassembler()
 
     public init(endpoint: Endpoint) { self.endpoint = endpoint }
 }
@@ -50,6 +52,8 @@ public struct TCPConversation: Sendable {
     public var handshakeCompleted = false
     /// Frames flagged, per analysis flag (counts).
     public var analysisCounts: [UInt32: Int] = [:]
+    /// What parses the conversation's payload, once decided.
+    var application = ApplicationParsers.undecided
 
     public init(stream: Int, key: FlowKey, first: Endpoint, second: Endpoint, frame: Int, time: Int64) {
         self.stream = stream
@@ -62,6 +66,12 @@ public struct TCPConversation: Sendable {
     }
 
     public var duration: Int64 { last - start }
+
+    /// The side taken as the client: the one that sent the first SYN, else (a conversation caught
+    /// in the middle) the one with the higher port, which is usually the ephemeral one.
+    public var clientSide: Int {
+        client ?? (sides.0.endpoint.port >= sides.1.endpoint.port ? 0 : 1)
+    }
 
     /// The side that sent from `endpoint` (0 or 1).
     @inlinable public func side(of endpoint: Endpoint) -> Int {

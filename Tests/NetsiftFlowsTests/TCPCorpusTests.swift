@@ -5,35 +5,6 @@ import NetsiftDissect
 import NetsiftFlows
 import NetsiftTestSupport
 
-/// Reads a capture through the whole pipeline and keeps, per frame, what TCP analysis said.
-struct TrackedCapture {
-    var flagsByFrame: [Int: TCPAnalysisFlags] = [:]
-    var tracker = FlowTracker()
-
-    init(path: String) throws {
-        var reader = try CaptureReader(path: path)
-        var dissector = Dissector()
-        var tracker = FlowTracker()
-        var flagsByFrame: [Int: TCPAnalysisFlags] = [:]
-        var frame = 0
-        _ = reader.forEachPacket { packet in
-            frame += 1
-            let time = packet.timestamp, wire = packet.originalLength
-            dissector.dissect(packet) { summary, _ in
-                if let result = tracker.track(summary, frame: frame, time: time, wireLength: wire), !result.flags.isEmpty {
-                    flagsByFrame[frame] = result.flags
-                }
-            }
-        }
-        self.flagsByFrame = flagsByFrame
-        self.tracker = tracker
-    }
-
-    func frames(_ flag: TCPAnalysisFlags) -> [Int] {
-        flagsByFrame.filter { $0.value.contains(flag) }.map(\.key).sorted()
-    }
-}
-
 @Suite struct TCPCorpusTests {
     /// The flags the oracle records (`tcp.analysis.*`), by its names.
     static let compared: [(TCPAnalysisFlags, String)] = TCPAnalysisFlags.names.filter {
@@ -50,7 +21,7 @@ struct TrackedCapture {
         var truePositives: [String: Int] = [:], falsePositives: [String: Int] = [:], falseNegatives: [String: Int] = [:]
         for name in Corpus.captureNames {
             guard let oracle = Corpus.oracle(name), let tcp = oracle["tcp"] as? [String: Any] else { continue }
-            let tracked = try TrackedCapture(path: Corpus.path(name)!)
+            let tracked = try PipelineRun(path: Corpus.path(name)!)
             let expected = tcp["analysis_frames"] as? [String: [Int]] ?? [:]
             for (flag, field) in Self.compared {
                 let ours = Set(tracked.frames(flag)), theirs = Set(expected[field] ?? [])
@@ -82,7 +53,7 @@ struct TrackedCapture {
         for name in Corpus.captureNames {
             guard let oracle = Corpus.oracle(name), let tcp = oracle["tcp"] as? [String: Any],
                   let streams = tcp["streams"] as? [[String: Any]] else { continue }
-            let conversations = try TrackedCapture(path: Corpus.path(name)!).tracker.conversations
+            let conversations = try PipelineRun(path: Corpus.path(name)!).tracker.conversations
             if conversations.count != tcp["stream_count"] as? Int, Allowlist.reason(name, "tcp.stream_count") == nil {
                 Issue.record("\(name): \(conversations.count) streams, tshark \(tcp["stream_count"] ?? "?")")
                 continue
