@@ -28,13 +28,15 @@ public struct TCPSide: Sendable {
     public var analysis = TCPDirectionState()
     /// This side's bytes in sequence order, for the application parsers.
     public var stream = StreamReassembler()
+    /// Where this endpoint is in Zeek's terms (for `conn_state`).
+    public var state = EndpointState.inactive
 
     public init(endpoint: Endpoint) { self.endpoint = endpoint }
 }
 
 /// One TCP conversation, numbered as tshark numbers `tcp.stream`: a new one for a new address and
 /// port pair, and for a SYN that reuses a pair with a new initial sequence number.
-public struct TCPConversation: Sendable {
+public struct TCPConversation: Sendable, FlowEntry {
     public var stream: Int
     public var key: FlowKey
     /// `sides.0` sent the first packet seen; `client` says which side opened with a SYN.
@@ -54,6 +56,12 @@ public struct TCPConversation: Sendable {
     public var analysisCounts: [UInt32: Int] = [:]
     /// What parses the conversation's payload, once decided.
     var application = ApplicationParsers.undecided
+    /// The protocol its payload was parsed as, once decided.
+    public var applicationProtocol: ApplicationProtocol?
+    /// 0 or 1: the side Zeek calls the originator (the SYN's sender; the receiver of a SYN/ACK
+    /// seen first; else the first packet's sender).
+    public var originator = 0
+    public var historyRecorder = HistoryRecorder()
 
     public init(stream: Int, key: FlowKey, first: Endpoint, second: Endpoint, frame: Int, time: Int64) {
         self.stream = stream
@@ -67,10 +75,36 @@ public struct TCPConversation: Sendable {
 
     public var duration: Int64 { last - start }
 
-    /// The side taken as the client: the one that sent the first SYN, else (a conversation caught
-    /// in the middle) the one with the higher port, which is usually the ephemeral one.
-    public var clientSide: Int {
-        client ?? (sides.0.endpoint.port >= sides.1.endpoint.port ? 0 : 1)
+    /// The side taken as the client: the one that sent the first SYN, else Zeek's originator.
+    public var clientSide: Int { client ?? originator }
+
+    /// Zeek's history string (uppercase: the originator).
+    public var history: String { historyRecorder.history }
+
+    /// Zeek's `conn_state`.
+    public var connectionState: ConnectionState {
+        let o = self[originator], r = self[1 - originator]
+        return ConnectionState.tcp(originator: o.state, responder: r.state, history: history,
+                                   originatorBytes: o.payloadBytes, responderBytes: r.payloadBytes)
+    }
+
+    /// Both sides closed (FIN) or one reset.
+    public var isClosed: Bool {
+        sides.0.state == .reset || sides.1.state == .reset || (sides.0.state == .closed && sides.1.state == .closed)
+    }
+
+    public func idleLimit(_ limits: FlowLimits) -> Int64 {
+        if isClosed { return limits.tcpClosedIdle }
+        if !handshakeCompleted && (sides.0.state == .synSent || sides.1.state == .synSent) { return limits.tcpAttemptIdle }
+        return limits.tcpIdle
+    }
+
+    /// Reassembly dropped bytes at a limit in either direction.
+    public var reassemblyOverflowed: Bool { sides.0.stream.overflowed || sides.1.stream.overflowed }
+
+    /// Frees what the reassemblers hold (the conversation is over); returns the change in held bytes.
+    mutating func releaseStreams() -> Int {
+        sides.0.stream.reset() + sides.1.stream.reset()
     }
 
     /// The side that sent from `endpoint` (0 or 1).
