@@ -290,7 +290,6 @@ extension TCPConversation {
             sender.firstRSTTime = time
         }
 
-        updateEndpointStates(flags, from: me)
         var receiver = self[peer]
         let segment = TCPSegment(seq: s.sequenceNumber, ack: s.acknowledgmentNumber, flags: flags,
                                  window: s.windowSize, length: s.payloadWireLength, time: time)
@@ -299,6 +298,7 @@ extension TCPConversation {
         if analysis.contains(.retransmission) { sender.retransmittedBytes += s.payloadWireLength }
         self[me] = sender
         self[peer] = receiver
+        updateEndpointStates(flags, from: me)
         historyRecorder.record(fromOriginator: me == originator, flags: flags, seq: s.sequenceNumber,
                                payload: s.payloadWireLength, window: s.windowSize, analysis: analysis)
         for (flag, _) in TCPAnalysisFlags.names where analysis.contains(flag) {
