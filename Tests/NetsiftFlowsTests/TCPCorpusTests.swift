@@ -50,6 +50,8 @@ import NetsiftTestSupport
             print("⚠︎ \(Corpus.missingMessage)")
             return
         }
+        var statesChecked = 0
+        defer { print("conn_state checked against tshark's handshake/FIN/RST facts on \(statesChecked) streams") }
         for name in Corpus.captureNames {
             guard let oracle = Corpus.oracle(name), let tcp = oracle["tcp"] as? [String: Any],
                   let streams = tcp["streams"] as? [[String: Any]] else { continue }
@@ -76,6 +78,19 @@ import NetsiftTestSupport
                 #expect(conversation[server].sentRST == rstBy.contains("server"), "\(label): server RST")
                 #expect(conversation[client].sentFIN == finBy.contains("client"), "\(label): client FIN")
                 #expect(conversation[server].sentFIN == finBy.contains("server"), "\(label): server FIN")
+                // Zeek's conn_state, where tshark's facts decide it.
+                let completed = handshake["completed"] == true
+                var expectedState: ConnectionState?
+                if stream["syn_rejected_by_rst"] as? Bool == true { expectedState = .REJ }
+                else if stream["syn_unanswered"] as? Bool == true && rstBy.isEmpty && finBy.isEmpty { expectedState = .S0 }
+                else if completed && rstBy.isEmpty && finBy == ["client", "server"] { expectedState = .SF }
+                else if completed && rstBy == ["server"] { expectedState = .RSTR }
+                else if completed && rstBy == ["client"] { expectedState = .RSTO }
+                else if completed && rstBy.isEmpty && finBy.isEmpty { expectedState = .S1 }
+                if let expectedState {
+                    #expect(conversation.connectionState == expectedState, "\(label): conn_state \(conversation.history)")
+                    statesChecked += 1
+                }
                 let unanswered = conversation[client].sentSYN && !conversation[server].sentSYNACK && !conversation[server].sentRST
                 #expect(unanswered == stream["syn_unanswered"] as? Bool, "\(label): SYN unanswered")
             }
