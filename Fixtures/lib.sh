@@ -172,6 +172,16 @@ CONF
     exit 1
 }
 
+# client_port PORT COMMAND...: COMMAND with the client namespace's ephemeral port range narrowed
+# to PORT, so a tool that cannot bind its own port (openssl s_client) connects from a known one.
+client_port() {
+    local port=$1 rc=0; shift
+    in_client sysctl -qw net.ipv4.ip_local_port_range="$port $port"
+    "$@" || rc=$?
+    in_client sysctl -qw net.ipv4.ip_local_port_range="32768 60999"
+    return "$rc"
+}
+
 # run NAME COMMAND...: runs COMMAND (e.g. `in_client dig ...`), keeping its output and exit status
 # in $WORK/run for extra_facts; a failing command does not stop the script (failures are the
 # point of several fixtures).
