@@ -193,8 +193,8 @@ run() {
 }
 
 # extra_facts: runs the Python read from stdin, which fills the dict FACTS from what the tools
-# reported (out(NAME) and rc(NAME) give a run's output and exit status, dig(NAME) parses dig's
-# answer), and leaves FACTS as JSON in $WORK/extra.json for `write_facts CAPTURE @$WORK/extra.json`.
+# reported (out(NAME) and rc(NAME) give a run's output and exit status, dig(NAME) and
+# nghttp(NAME) parse what dig and nghttp -v printed), and leaves FACTS as JSON in $WORK/extra.json for `write_facts CAPTURE @$WORK/extra.json`.
 extra_facts() {
     {
         cat <<'PY'
@@ -230,6 +230,37 @@ def dig(name):
         "errors": [l[3:] for l in text.splitlines() if l.startswith(";; ") and ("error" in l or "no servers" in l)],
         "exit_status": rc(name),
     }
+def nghttp(name):
+    """What nghttp -v printed, per stream in the order opened: the request path, the header fields
+    received (trailers included, in order), the status, and the RST_STREAM error code received;
+    also the GOAWAY received and nghttp's exit status."""
+    streams, goaway, current, frame = {}, None, None, None
+    lines = out(name).splitlines()
+    for i, line in enumerate(lines):
+        sent = re.search(r"\] send HEADERS frame <.*stream_id=(\d+)>", line)
+        if sent: current = streams.setdefault(int(sent[1]), {"stream_id": int(sent[1]), "headers": []})
+        elif line.strip().startswith(":path: ") and current is not None and "path" not in current:
+            current["path"] = line.strip()[7:]
+        elif "] HTTP Upgrade request" in line:   # the upgrade request becomes stream 1
+            streams[1] = {"stream_id": 1, "path": lines[i + 1].split()[1], "headers": [], "upgrade": True}
+        elif "] HTTP Upgrade response" in line:
+            streams[1]["upgrade_status"] = int(lines[i + 1].split()[1])
+        field = re.search(r"\] recv \(stream_id=(\d+)\) (:?[^:]+): (.*)$", line)
+        if field: streams[int(field[1])]["headers"].append([field[2], field[3]])
+        frame = re.search(r"\] recv (RST_STREAM|GOAWAY) frame <.*stream_id=(\d+)>", line) or frame
+        detail = re.search(r"\((?:last_stream_id=(\d+), )?error_code=(\w+)\((0x[0-9a-f]+)\)(?:, opaque_data\(\d+\)=\[(.*)\])?\)", line)
+        if detail and frame:
+            if frame[1] == "RST_STREAM":
+                streams[int(frame[2])]["rst_stream_error"] = {"name": detail[2], "code": int(detail[3], 16)}
+            else:
+                goaway = {"last_stream_id": int(detail[1]), "name": detail[2], "code": int(detail[3], 16),
+                          "debug_data": detail[4]}
+            frame = None
+    for stream in streams.values():
+        status = [v for k, v in stream["headers"] if k == ":status"]
+        stream["status"] = int(status[0]) if status else None
+    return {"streams": sorted(streams.values(), key=lambda s: s["stream_id"]), "goaway_received": goaway,
+            "exit_status": rc(name)}
 PY
         cat
         echo 'json.dump(FACTS, open(os.environ["NSFT_EXTRA"], "w"))'
