@@ -3,9 +3,9 @@
 # with prior knowledge only; nghttp fetches a 200, a 404 and another 200 on one connection.
 # Port 8081: nghttpx (no TLS) in front of that nghttpd, because nghttpd does not do the HTTP/1.1
 # Upgrade: curl --http2 on http:// and nghttp -u send "Upgrade: h2c", get 101 Switching Protocols,
-# and the response comes as HTTP/2 on stream 1. Client ports pinned. Neither port is a default HTTP/2 port: tshark needs
-# -d tcp.port==8080,http2 (8081 it decodes as HTTP, then HTTP/2 after the 101). Recorded on the client's
-# interface.
+# and the response comes as HTTP/2 on stream 1. Client ports pinned. (Neither port is HTTP/2's by
+# default: tshark recognises the connection preface on 8080 and follows the 101 on 8081.)
+# Recorded on the client's interface.
 source "$(dirname "$0")/../lib.sh"
 netns_pair
 mkdir -p "$WORK/htdocs"
