@@ -197,6 +197,7 @@ extension TCPConversation {
         let context = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream, source: source,
                                          destination: self[peer].endpoint, fromClient: fromClient)
         var parsers = application
+        var detected: ApplicationProtocol?
         var change = 0
         let ports = (self[0].endpoint.port, self[1].endpoint.port)
         // The peer's ACK tells this side's reassembler which holes will never fill.
@@ -219,6 +220,7 @@ extension TCPConversation {
                     return
                 }
                 parsers = ApplicationParsers.start(proto)
+                detected = proto
             }
             parsers.consume(chunk, context: context, emit: events)
         }
@@ -231,6 +233,7 @@ extension TCPConversation {
         }
         self[me].stream = stream
         application = parsers
+        if let detected { applicationProtocol = detected }
         return change
     }
 
