@@ -68,6 +68,10 @@ public struct FlowTracker {
             trackDatagram(s, bytes: bytes, frame: frame, time: time, wireLength: wireLength, events: events)
             return nil
         }
+        if let quoted = s.embedded, quoted.ipProtocol == 6 {
+            noteICMPError(about: quoted, mtu: s.icmpMTU, frame: frame)
+            return nil
+        }
         guard s.layers.contains(.tcp), !s.transportHeader.isEmpty else { return nil }
         let source = Endpoint(address: s.source, port: s.sourcePort)
         let destination = Endpoint(address: s.destination, port: s.destinationPort)
@@ -106,6 +110,17 @@ public struct FlowTracker {
             if !overflowedBefore && tcp.entries[number].reassemblyOverflowed { counters.reassemblyOverflows += 1 }
         }
         return result
+    }
+
+    /// An ICMP error quoting a TCP segment: counted on the conversation it is about.
+    mutating func noteICMPError(about quoted: EmbeddedFlow, mtu: UInt32?, frame: Int) {
+        let (key, _) = FlowKey.make(source: Endpoint(address: quoted.source, port: quoted.sourcePort),
+                                    destination: Endpoint(address: quoted.destination, port: quoted.destinationPort),
+                                    ipProtocol: 6)
+        guard let position = tcp.find(key) else { return }
+        tcp.entries[position].icmpErrors += 1
+        if tcp.entries[position].firstICMPFrame == nil { tcp.entries[position].firstICMPFrame = frame }
+        if let mtu { tcp.entries[position].icmpMTU = min(mtu, tcp.entries[position].icmpMTU ?? mtu) }
     }
 
     /// Hands out the conversations that are over, oldest first.
@@ -256,7 +271,16 @@ extension TCPConversation {
         sender.packets += 1
         sender.bytes += wireLength
         sender.payloadBytes += s.payloadWireLength
+        if s.payloadWireLength > 0 {
+            sender.dataSegments += 1
+            sender.largestSegment = max(sender.largestSegment, s.payloadWireLength)
+            if let peerMSS = self[peer].synMSS, s.payloadWireLength > Int(peerMSS) {
+                sender.segmentsAbovePeerMSS += 1
+                if sender.firstSegmentAbovePeerMSS == nil { sender.firstSegmentAbovePeerMSS = frame }
+            }
+        }
         if syn {
+            sender.synCount += 1
             if let mss = s.tcpOptions.mss {
                 if sender.synMSS == nil { sender.synMSS = mss } else if sender.synMSS != mss { sender.synMSSChanged = true }
             }
@@ -287,6 +311,13 @@ extension TCPConversation {
         if flags.contains(.fin) && !sender.sentFIN {
             sender.sentFIN = true
             sender.firstFINTime = time
+            sender.finEnd = s.sequenceNumber &+ UInt32(truncatingIfNeeded: s.payloadWireLength) &+ 1
+        }
+        // The other side's FIN is acknowledged: from now on this side holds a half-closed socket
+        // (CLOSE_WAIT) until it sends its own FIN.
+        if ack, let finEnd = self[peer].finEnd, self[peer].finAckedTime == nil,
+           !seqLess(s.acknowledgmentNumber, finEnd) {
+            self[peer].finAckedTime = time
         }
         if flags.contains(.rst) && !sender.sentRST {
             sender.sentRST = true
@@ -298,7 +329,26 @@ extension TCPConversation {
                                  window: s.windowSize, length: s.payloadWireLength, time: time)
         let analysis = TCPAnalyzer.analyze(segment, forward: &sender.analysis, reverse: &receiver.analysis,
                                            handshakeRTT: handshakeRTT)
-        if analysis.contains(.retransmission) { sender.retransmittedBytes += s.payloadWireLength }
+        if analysis.contains(.retransmission) {
+            sender.retransmittedBytes += s.payloadWireLength
+            sender.retransmissions += 1
+            if analysis.contains(.fastRetransmission) { sender.fastRetransmissions += 1 }
+            if analysis.contains(.spuriousRetransmission) { sender.spuriousRetransmissions += 1 }
+            if sender.retransmissionFrames.count < 8 { sender.retransmissionFrames.append(frame) }
+            if s.payloadWireLength > sender.analysis.largestAcked {
+                sender.oversizeRetransmissions += 1
+                sender.largestUnacknowledgedRetransmission = max(sender.largestUnacknowledgedRetransmission,
+                                                                 s.payloadWireLength)
+            }
+        }
+        if analysis.contains(.zeroWindow) {
+            sender.zeroWindows += 1
+            if sender.firstZeroWindowFrame == nil { sender.firstZeroWindowFrame = frame }
+        }
+        if analysis.contains(.windowFull) {
+            sender.windowFulls += 1
+            if sender.firstWindowFullFrame == nil { sender.firstWindowFullFrame = frame }
+        }
         self[me] = sender
         self[peer] = receiver
         updateEndpointStates(flags, from: me)

@@ -77,6 +77,8 @@ public struct TCPDirectionState: Sendable {
     /// one of them is a retransmission, never out of order. Bounded: the oldest are forgotten.
     public var unacked: [(seq: UInt32, end: UInt32)] = []
     public static let maximumUnacked = 1024
+    /// The largest segment (sequence space) of this direction the other side acknowledged whole.
+    public var largestAcked = 0
 
     public init() {}
 
@@ -229,7 +231,11 @@ public enum TCPAnalyzer {
             fwd.unacked.append((seq, end))
         }
         if hasAck && !rev.unacked.isEmpty {
-            rev.unacked.removeAll { !seqGreater($0.end, ack) }
+            rev.unacked.removeAll { segment in
+                guard !seqGreater(segment.end, ack) else { return false }
+                rev.largestAcked = max(rev.largestAcked, Int(segment.end &- segment.seq))
+                return true
+            }
         }
         if !flags.contains(.zeroWindowProbe) && (!fwd.hasNextSeq || seqGreater(end, fwd.nextSeq)) {
             fwd.nextSeq = end

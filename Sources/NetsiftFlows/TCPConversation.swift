@@ -24,6 +24,33 @@ public struct TCPSide: Sendable {
     /// Times of this side's first FIN and RST (ns), for close analysis.
     public var firstFINTime: Int64?
     public var firstRSTTime: Int64?
+    /// SYNs (or SYN/ACKs) this side sent, retransmissions included.
+    public var synCount = 0
+    /// Segments carrying payload, and the largest payload sent.
+    public var dataSegments = 0
+    public var largestSegment = 0
+    /// Segments larger than the MSS the other side announced (TSO/GRO artefacts when captured at
+    /// the sender, a mismatch on the path otherwise), and the first of them.
+    public var segmentsAbovePeerMSS = 0
+    public var firstSegmentAbovePeerMSS: Int?
+    /// Retransmitted segments by Wireshark's kinds (fast and spurious included in `retransmissions`).
+    public var retransmissions = 0
+    public var fastRetransmissions = 0
+    public var spuriousRetransmissions = 0
+    /// The first frames flagged as retransmissions (at most 8), for evidence.
+    public var retransmissionFrames: [Int] = []
+    /// Retransmissions of segments larger than any this side ever got acknowledged, and the
+    /// largest such segment: the MTU black-hole pattern when they keep coming.
+    public var oversizeRetransmissions = 0
+    public var largestUnacknowledgedRetransmission = 0
+    /// Zero windows this side announced, and full windows it filled, with the first frame of each.
+    public var zeroWindows = 0
+    public var firstZeroWindowFrame: Int?
+    public var windowFulls = 0
+    public var firstWindowFullFrame: Int?
+    /// The sequence number after this side's FIN, and when the other side acknowledged it.
+    public var finEnd: UInt32?
+    public var finAckedTime: Int64?
     /// Sequence analysis state (Wireshark's per-direction `tcp_flow_t`).
     public var analysis = TCPDirectionState()
     /// This side's bytes in sequence order, for the application parsers.
@@ -52,6 +79,11 @@ public struct TCPConversation: Sendable, FlowEntry {
     public var synTime: Int64 = 0
     public var handshakeRTT: Int64 = 0
     public var handshakeCompleted = false
+    /// ICMP errors about this conversation ("fragmentation needed", "packet too big", unreachable):
+    /// how many, the smallest MTU they reported, and the first one's frame.
+    public var icmpErrors = 0
+    public var icmpMTU: UInt32?
+    public var firstICMPFrame: Int?
     /// Frames flagged, per analysis flag (counts).
     public var analysisCounts: [UInt32: Int] = [:]
     /// What parses the conversation's payload, once decided.
