@@ -232,9 +232,9 @@ def dig(name):
     }
 def nghttp(name):
     """What nghttp -v printed, per stream in the order opened: the request path, the header fields
-    received (trailers included, in order), the status, and the RST_STREAM error code received;
-    also the GOAWAY received and nghttp's exit status."""
-    streams, goaway, current, frame = {}, None, None, None
+    received (trailers included, in order), the status, and RST_STREAM error codes received or
+    sent; also the GOAWAY frames received and sent, nghttp's own remarks, and its exit status."""
+    streams, goaways, current, frame = {}, {"recv": None, "send": None}, None, None
     lines = out(name).splitlines()
     for i, line in enumerate(lines):
         sent = re.search(r"\] send HEADERS frame <.*stream_id=(\d+)>", line)
@@ -247,19 +247,21 @@ def nghttp(name):
             streams[1]["upgrade_status"] = int(lines[i + 1].split()[1])
         field = re.search(r"\] recv \(stream_id=(\d+)\) (:?[^:]+): (.*)$", line)
         if field: streams[int(field[1])]["headers"].append([field[2], field[3]])
-        frame = re.search(r"\] recv (RST_STREAM|GOAWAY) frame <.*stream_id=(\d+)>", line) or frame
+        frame = re.search(r"\] (recv|send) (RST_STREAM|GOAWAY) frame <.*stream_id=(\d+)>", line) or frame
         detail = re.search(r"\((?:last_stream_id=(\d+), )?error_code=(\w+)\((0x[0-9a-f]+)\)(?:, opaque_data\(\d+\)=\[(.*)\])?\)", line)
         if detail and frame:
-            if frame[1] == "RST_STREAM":
-                streams[int(frame[2])]["rst_stream_error"] = {"name": detail[2], "code": int(detail[3], 16)}
+            error = {"name": detail[2], "code": int(detail[3], 16)}
+            if frame[2] == "RST_STREAM":
+                streams[int(frame[3])][f"rst_stream_{'received' if frame[1] == 'recv' else 'sent'}"] = error
             else:
-                goaway = {"last_stream_id": int(detail[1]), "name": detail[2], "code": int(detail[3], 16),
-                          "debug_data": detail[4]}
+                goaways[frame[1]] = {"last_stream_id": int(detail[1]), **error, "debug_data": detail[4]}
             frame = None
     for stream in streams.values():
         status = [v for k, v in stream["headers"] if k == ":status"]
         stream["status"] = int(status[0]) if status else None
-    return {"streams": sorted(streams.values(), key=lambda s: s["stream_id"]), "goaway_received": goaway,
+    return {"streams": sorted(streams.values(), key=lambda s: s["stream_id"]),
+            "goaway_received": goaways["recv"], "goaway_sent": goaways["send"],
+            "remarks": [l for l in lines if l and not l.startswith(("[", " "))],
             "exit_status": rc(name)}
 PY
         cat
