@@ -14,6 +14,7 @@ set -euo pipefail
 
 FIXTURE_DIR=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 WORK=$(mktemp -d)
+mkdir "$WORK/run"   # what the tools reported, for extra_facts
 CLIENT=nsft-c-$$
 SERVER=nsft-s-$$
 ROUTER=nsft-r-$$
@@ -187,7 +188,6 @@ client_port() {
 # point of several fixtures).
 run() {
     local name=$1 rc=0; shift
-    mkdir -p "$WORK/run"
     "$@" >"$WORK/run/$name.out" 2>&1 || rc=$?
     echo "$rc" >"$WORK/run/$name.rc"
 }
