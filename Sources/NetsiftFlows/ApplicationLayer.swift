@@ -59,6 +59,8 @@ public struct ApplicationEvent: Sendable {
 public enum ApplicationMessage: Sendable {
     /// Bytes were missing from a reassembled stream (never captured, or dropped at a limit).
     case streamGap(ApplicationProtocol)
+    /// A DNS, mDNS or LLMNR message (a malformed one says so in its `problem`).
+    case dns(DNSMessage)
 }
 
 /// A TCP conversation's application parsers: decided from the first payload (or a port), then fed
@@ -67,11 +69,16 @@ enum ApplicationParsers: Sendable {
     case undecided
     /// Nothing we parse: no reassembly.
     case unparsed
+    /// DNS over TCP: one length-prefixed message stream per direction.
+    case dns(client: DNSStreamParser, server: DNSStreamParser)
 
     /// Still reading the conversation's bytes: deciding its protocol, or parsing it.
     var wantsBytes: Bool {
-        if case .unparsed = self { return false }
-        return true
+        switch self {
+        case .unparsed: false
+        case .dns(let client, let server): !(client.lostSync && server.lostSync)
+        case .undecided: true
+        }
     }
 
     /// The protocol for a TCP conversation between `ports`, from a decode-as rule, a well-known
@@ -82,10 +89,13 @@ enum ApplicationParsers: Sendable {
         return nil
     }
 
-    /// Parsers for `protocol`, ready for the first bytes.
-    static func start(_ proto: ApplicationProtocol) -> ApplicationParsers {
+    /// Parsers for `protocol` on a conversation between `ports`, ready for the first bytes.
+    static func start(_ proto: ApplicationProtocol, ports: (UInt16, UInt16)) -> ApplicationParsers {
         switch proto {
-        case .dns, .tls, .http2: .unparsed
+        case .dns:
+            let flavor = DNSFlavor(sourcePort: ports.0, destinationPort: ports.1) ?? .dns
+            return .dns(client: DNSStreamParser(flavor: flavor), server: DNSStreamParser(flavor: flavor))
+        case .tls, .http2: return .unparsed
         }
     }
 
@@ -94,6 +104,18 @@ enum ApplicationParsers: Sendable {
         switch self {
         case .undecided, .unparsed:
             return
+        case .dns(var client, var server):
+            var parser = context.fromClient ? client : server
+            if let bytes {
+                parser.consume(bytes, frame: context.frame, time: context.time) { message in
+                    emit(ApplicationEvent(context: context, message: .dns(message)))
+                }
+            } else {
+                parser.gap()
+                emit(ApplicationEvent(context: context, message: .streamGap(.dns)))
+            }
+            if context.fromClient { client = parser } else { server = parser }
+            self = .dns(client: client, server: server)
         }
     }
 }

@@ -129,6 +129,7 @@ extension ApplicationMessage {
     var protocolName: String {
         switch self {
         case .streamGap(let proto): proto.rawValue
+        case .dns: ApplicationProtocol.dns.rawValue
         }
     }
 }

@@ -38,59 +38,7 @@ struct DNSCapture {
     }
 }
 
-/// The oracle's view of one of our messages, field by field, as `oracle.py` builds it from tshark's
-/// `dns.*` fields.
-func oracleFields(_ m: DNSMessage) -> [String: Any] {
-    func name(_ n: DNSName) -> String {
-        switch n.fault {
-        case .tooLong: "<Name too long>"
-        case .compressionLoop: "<Name contains a pointer that loops>"
-        case nil: n.isRoot ? "<Root>" : n.text
-        }
-    }
-    // tshark lists each record's type, and after an NSEC or NSEC3 record the types of its bitmap,
-    // under the same field (dns.resp.type).
-    var types: [Int] = []
-    for record in m.records {
-        types.append(Int(record.type))
-        switch record.data {
-        case .nsec(_, let bitmap): types += bitmap.map(Int.init)
-        case .nsec3(let nsec3): types += nsec3.types.map(Int.init)
-        default: break
-        }
-    }
-    // The first OPT record anywhere gives dns.rr.udp_payload_size.
-    let payloadSize = m.records.first { $0.type == DNSType.opt }.map { Int($0.rclass) }
-    var fields: [String: Any] = [
-        "id": Int(m.header.id), "is_response": m.header.isResponse, "truncated": m.header.truncated,
-        "answer_count": m.header.answerCount, "authority_count": m.header.authorityCount,
-        "additional_count": m.header.additionalCount, "rr_types": types,
-        // tshark shows the reply code of responses only.
-        "rcode": m.header.isResponse ? Int(m.header.rcode) as Any : NSNull(),
-        "qname": m.questions.first.map { name($0.name) as Any } ?? NSNull(),
-        "qtype": m.questions.first.map { Int($0.type) as Any } ?? NSNull(),
-        "edns_udp_payload_size": payloadSize.map { $0 as Any } ?? NSNull(),
-    ]
-    if m.questions.count > 1 { fields["questions"] = m.questions.map { [name($0.name), Int($0.type)] as [Any] } }
-    return fields
-}
-
-/// Equality of two JSON-like values (numbers, strings, booleans, null, arrays).
-func sameJSON(_ a: Any?, _ b: Any?) -> Bool {
-    switch (a, b) {
-    case (nil, nil), (is NSNull, nil), (nil, is NSNull), (is NSNull, is NSNull): return true
-    case (let x as [Any], let y as [Any]): return x.count == y.count && zip(x, y).allSatisfy { sameJSON($0, $1) }
-    case (let x as Bool, let y as Bool): return x == y
-    case (let x as Int, let y as Int): return x == y
-    case (let x as String, let y as String): return x == y
-    default: return false
-    }
-}
-
 @Suite struct DNSCorpusTests {
-    static let fields = ["id", "is_response", "rcode", "truncated", "qname", "qtype", "questions", "answer_count",
-                         "authority_count", "additional_count", "rr_types", "edns_udp_payload_size"]
-
     /// Every UDP DNS message the oracle lists agrees with ours field by field, we find no message it
     /// does not list (a message too short for a header has no fields there), and the frames
     /// carrying DNS, mDNS and LLMNR are counted alike.
@@ -115,10 +63,10 @@ func sameJSON(_ a: Any?, _ b: Any?) -> Bool {
                     continue
                 }
                 messages += 1
-                let fields = oracleFields(ours)
-                for field in Self.fields where message.keys.contains(field) || fields.keys.contains(field) {
+                let fields = DNSOracle.fields(of: ours)
+                for field in DNSOracle.compared(ours: fields, theirs: message) {
                     total[field, default: 0] += 1
-                    if sameJSON(fields[field], message[field]) {
+                    if DNSOracle.same(fields[field], message[field]) {
                         agree[field, default: 0] += 1
                     } else if let reason = Allowlist.reason(name, "dns.\(field)") {
                         print("allowlisted \(name) frame \(frame) \(field): \(reason)")
@@ -132,9 +80,10 @@ func sameJSON(_ a: Any?, _ b: Any?) -> Bool {
                 Issue.record("\(name) frame \(frame): we parsed a DNS message tshark does not list: \(message.summaryLine)")
             }
             let counts = oracle["protocol_frame_counts"] as? [String: Int] ?? [:]
-            // tshark counts frames with DNS over TCP (port 53 or DoH) too: those need the stream pipeline.
+            // tshark counts frames with DNS over TCP (port 53 or DoH) too: those messages are compared
+            // through the whole pipeline (DNSPipelineCorpusTests).
             if capture.hasTCPMessages || all.count > expected.count {
-                print("\(name): frame counts not compared, its TCP messages need the stream pipeline")
+                print("\(name): frames not counted here, it carries DNS over TCP or HTTPS")
                 continue
             }
             for flavor in [DNSFlavor.dns, .mdns, .llmnr] {
@@ -148,7 +97,7 @@ func sameJSON(_ a: Any?, _ b: Any?) -> Bool {
             }
         }
         print("dns corpus: \(messages) UDP messages compared with tshark")
-        for field in Self.fields + ["frames.dns", "frames.mdns", "frames.llmnr"] where total[field] != nil {
+        for field in DNSOracle.fields + ["frames.dns", "frames.mdns", "frames.llmnr"] where total[field] != nil {
             print("  \(field): \(agree[field, default: 0]) of \(total[field]!) agree")
         }
     }
