@@ -373,21 +373,27 @@ public enum DNSEDNSOption: Hashable, Sendable, Encodable, CustomStringConvertibl
 // MARK: Decoding record data
 
 extension DNSReader {
-    /// Decodes the data of a record of `type`; `self` spans exactly the record's data. Fixed-size
-    /// data must have its size; lists (strings, parameters, options, bitmaps) must fill the data
-    /// exactly. Bytes after a type's last field are ignored, as Wireshark does.
-    mutating func recordData(type: UInt16, rclass: UInt16, ttl: UInt32) throws(DNSProblem.Kind) -> DNSRecordData {
-        func bad(_ reason: String) -> DNSProblem.Kind { .badRecordData(type: type, reason: reason) }
+    /// Data that ends before what its type needs: malformed.
+    func truncated(_ reason: String) -> DNSProblem.Kind { .truncatedRecordData(type: recordType, reason: reason) }
+    /// Data holding a value its type forbids, within its length: invalid.
+    func invalid(_ reason: String) -> DNSProblem.Kind { .invalidRecordData(type: recordType, reason: reason) }
+
+    /// Decodes the data of a record of `recordType`; `self` spans exactly the record's data. Lists
+    /// (strings, parameters, options, bitmaps) must fill the data exactly; bytes after a type's
+    /// last field are ignored, as Wireshark does.
+    mutating func recordData(rclass: UInt16, ttl: UInt32) throws(DNSProblem.Kind) -> DNSRecordData {
         func need(_ count: Int) throws(DNSProblem.Kind) {
-            guard remaining >= count else { throw bad("needs \(count) more bytes, \(remaining) left") }
+            guard remaining >= count else { throw truncated("needs \(count) more bytes, \(remaining) left") }
         }
         let length = remaining
-        switch type {
+        switch recordType {
         case DNSType.a:
-            guard length == 4 else { throw bad("must be 4 bytes, has \(length)") }
+            try need(4)
+            guard length == 4 else { throw invalid("must be 4 bytes, has \(length)") }
             return .a(address: IPAddress(ipv4: u32()))
         case DNSType.aaaa:
-            guard length == 16 else { throw bad("must be 16 bytes, has \(length)") }
+            try need(16)
+            guard length == 16 else { throw invalid("must be 16 bytes, has \(length)") }
             return .aaaa(address: ipv6())
         case DNSType.cname: return .cname(name: try name())
         case DNSType.ns: return .ns(name: try name())
@@ -399,7 +405,7 @@ extension DNSReader {
             return .mx(preference: preference, exchange: try name())
         case DNSType.txt:
             var strings: [String] = []
-            while remaining > 0 { strings.append(try characterString(bad)) }
+            while remaining > 0 { strings.append(try characterString()) }
             return .txt(strings: strings)
         case DNSType.soa:
             let primary = try name(), mailbox = try name()
@@ -424,7 +430,7 @@ extension DNSReader {
             try need(2)
             let priority = u16()
             let target = try name()
-            return .svcb(DNSServiceBinding(priority: priority, target: target, parameters: try serviceParameters(bad)))
+            return .svcb(DNSServiceBinding(priority: priority, target: target, parameters: try serviceParameters()))
         case DNSType.ds:
             try need(4)
             let keyTag = u16(), algorithm = u8(), digestType = u8()
@@ -445,7 +451,7 @@ extension DNSReader {
                                        keyTag: keyTag, signer: signer, signatureLength: remaining))
         case DNSType.nsec:
             let next = try name()
-            return .nsec(next: next, types: try typeBitmap(bad))
+            return .nsec(next: next, types: try typeBitmap())
         case DNSType.nsec3:
             try need(5)
             let hashAlgorithm = u8(), flags = u8(), iterations = u16()
@@ -456,10 +462,10 @@ extension DNSReader {
             try need(hashLength)
             let owner = base32hex(hashLength)
             return .nsec3(DNSNextSecure3(hashAlgorithm: hashAlgorithm, flags: flags, iterations: iterations,
-                                         salt: salt, nextHashedOwner: owner, types: try typeBitmap(bad)))
+                                         salt: salt, nextHashedOwner: owner, types: try typeBitmap()))
         case DNSType.opt:
             return .opt(DNSEDNS(udpPayloadSize: rclass, extendedRcode: UInt8(ttl >> 24), version: UInt8(ttl >> 16 & 0xFF),
-                                dnssecOK: ttl & 0x8000 != 0, z: UInt16(ttl & 0x7FFF), options: try ednsOptions(bad)))
+                                dnssecOK: ttl & 0x8000 != 0, z: UInt16(ttl & 0x7FFF), options: try ednsOptions()))
         default:
             return .unknown
         }
@@ -472,9 +478,9 @@ extension DNSReader {
     }
 
     /// A <character-string> (RFC 1035 §3.3): a length byte and that many bytes.
-    mutating func characterString(_ bad: (String) -> DNSProblem.Kind) throws(DNSProblem.Kind) -> String {
+    mutating func characterString() throws(DNSProblem.Kind) -> String {
         let length = Int(u8())
-        guard remaining >= length else { throw bad("has a string of \(length) bytes with \(remaining) left") }
+        guard remaining >= length else { throw truncated("has a string of \(length) bytes with \(remaining) left") }
         defer { offset += length }
         return escapedText(offset..<offset + length, special: [0x22, 0x5C])
     }
@@ -529,14 +535,14 @@ extension DNSReader {
 
     /// Type bitmaps (RFC 4034 §4.1.2): blocks of window number, bitmap length (1 to 32) and bitmap,
     /// filling the rest of the data.
-    mutating func typeBitmap(_ bad: (String) -> DNSProblem.Kind) throws(DNSProblem.Kind) -> [UInt16] {
+    mutating func typeBitmap() throws(DNSProblem.Kind) -> [UInt16] {
         var types: [UInt16] = []
         while remaining > 0 {
-            guard remaining >= 2 else { throw bad("has a type bitmap block cut after its window number") }
+            guard remaining >= 2 else { throw truncated("has a type bitmap block cut after its window number") }
             let window = UInt16(u8())
             let length = Int(u8())
-            guard (1...32).contains(length) else { throw bad("has a type bitmap of length \(length), not 1 to 32") }
-            guard remaining >= length else { throw bad("has a type bitmap of \(length) bytes with \(remaining) left") }
+            guard remaining >= length else { throw truncated("has a type bitmap of \(length) bytes with \(remaining) left") }
+            guard (1...32).contains(length) else { throw invalid("has a type bitmap of length \(length), not 1 to 32") }
             for index in 0..<length {
                 let bits = u8()
                 for bit in 0..<8 where bits & (0x80 >> UInt8(bit)) != 0 {
@@ -548,15 +554,15 @@ extension DNSReader {
     }
 
     /// SvcParams (RFC 9460 §2.2): key, length, value, to the end of the data.
-    mutating func serviceParameters(_ bad: (String) -> DNSProblem.Kind) throws(DNSProblem.Kind) -> [DNSServiceParameter] {
+    mutating func serviceParameters() throws(DNSProblem.Kind) -> [DNSServiceParameter] {
         var parameters: [DNSServiceParameter] = []
         while remaining > 0 {
-            guard remaining >= 4 else { throw bad("has a parameter cut in its key or length") }
+            guard remaining >= 4 else { throw truncated("has a parameter cut in its key or length") }
             let key = u16()
             let length = Int(u16())
-            guard remaining >= length else { throw bad("has parameter \(key) of \(length) bytes with \(remaining) left") }
+            guard remaining >= length else { throw truncated("has parameter \(key) of \(length) bytes with \(remaining) left") }
             let valueEnd = offset + length
-            func wrong() -> DNSProblem.Kind { bad("has \(DNSServiceParameter.keyName(key)) of impossible length \(length)") }
+            func wrong() -> DNSProblem.Kind { invalid("has \(DNSServiceParameter.keyName(key)) of impossible length \(length)") }
             switch key {
             case 0:
                 guard length > 0 && length % 2 == 0 else { throw wrong() }
@@ -599,52 +605,63 @@ extension DNSReader {
         return parameters
     }
 
-    /// EDNS options (RFC 6891 §6.1.2): code, length, data, to the end of the OPT data.
-    mutating func ednsOptions(_ bad: (String) -> DNSProblem.Kind) throws(DNSProblem.Kind) -> [DNSEDNSOption] {
+    /// EDNS options (RFC 6891 §6.1.2): code, length, data, to the end of the OPT data. An option
+    /// holding an impossible value is kept as `.other` and noted in `invalidity`, so that the rest
+    /// of EDNS (payload size, extended RCODE) stays.
+    mutating func ednsOptions() throws(DNSProblem.Kind) -> [DNSEDNSOption] {
         var options: [DNSEDNSOption] = []
         while remaining > 0 {
-            guard remaining >= 4 else { throw bad("has an option cut in its code or length") }
+            guard remaining >= 4 else { throw truncated("has an option cut in its code or length") }
             let code = u16()
             let length = Int(u16())
-            guard remaining >= length else { throw bad("has option \(code) of \(length) bytes with \(remaining) left") }
+            guard remaining >= length else { throw truncated("has option \(code) of \(length) bytes with \(remaining) left") }
             let valueEnd = offset + length
-            switch code {
-            case DNSEDNSOption.clientSubnetCode:
-                guard length >= 4 else { throw bad("has a client subnet option of \(length) bytes, under 4") }
-                let family = u16(), source = u8(), scope = u8()
-                let addressLength = length - 4
-                // The address holds exactly the source prefix's bytes (RFC 7871 §6).
-                let maximum = family == 1 ? 32 : family == 2 ? 128 : Int(source)
-                guard Int(source) <= maximum, addressLength == (Int(source) + 7) / 8 else {
-                    throw bad("has a client subnet address of \(addressLength) bytes for a /\(source) prefix")
-                }
-                var address: IPAddress?
-                if family == 1 || family == 2 {
-                    var bytes = [UInt8](repeating: 0, count: family == 1 ? 4 : 16)
-                    for i in 0..<addressLength { bytes[i] = message.u8(offset + i) }
-                    address = bytes.withUnsafeBytes { raw in
-                        family == 1 ? IPAddress(ipv4: raw.bytes.be32(0)) : IPAddress(high: raw.bytes.be64(0), low: raw.bytes.be64(8))
-                    }
-                }
-                options.append(.clientSubnet(family: family, sourcePrefixLength: source, scopePrefixLength: scope,
-                                             address: address))
-            case DNSEDNSOption.cookieCode:
-                guard length == 8 || (16...40).contains(length) else {
-                    throw bad("has a cookie of \(length) bytes, not 8 or 16 to 40")
-                }
-                let client = hex(8)
-                options.append(.cookie(client: client, server: length > 8 ? hex(length - 8) : nil))
-            case DNSEDNSOption.extendedErrorCode:
-                guard length >= 2 else { throw bad("has an extended error of \(length) bytes, under 2") }
-                let infoCode = u16()
-                options.append(.extendedError(infoCode: infoCode, extraText: escapedText(offset..<valueEnd, special: [0x22, 0x5C])))
-            case DNSEDNSOption.paddingCode:
-                options.append(.padding(length: length))
-            default:
+            do throws(DNSProblem.Kind) {
+                options.append(try ednsOption(code: code, length: length))
+            } catch {
+                guard case .invalidRecordData = error else { throw error }
+                invalidity = invalidity ?? error
                 options.append(.other(code: code, length: length))
             }
             offset = valueEnd
         }
         return options
+    }
+
+    /// One option's value, at `offset`, `length` bytes (which are there).
+    mutating func ednsOption(code: UInt16, length: Int) throws(DNSProblem.Kind) -> DNSEDNSOption {
+        switch code {
+        case DNSEDNSOption.clientSubnetCode:
+            guard length >= 4 else { throw truncated("has a client subnet option of \(length) bytes, under 4") }
+            let family = u16(), source = u8(), scope = u8()
+            let addressLength = length - 4
+            guard family == 1 || family == 2 else {
+                return .clientSubnet(family: family, sourcePrefixLength: source, scopePrefixLength: scope, address: nil)
+            }
+            // The address holds exactly the source prefix's bytes (RFC 7871 §6).
+            guard Int(source) <= (family == 1 ? 32 : 128), addressLength == (Int(source) + 7) / 8 else {
+                throw invalid("has a client subnet address of \(addressLength) bytes for a /\(source) prefix")
+            }
+            var bytes = [UInt8](repeating: 0, count: family == 1 ? 4 : 16)
+            for i in 0..<addressLength { bytes[i] = message.u8(offset + i) }
+            let address = bytes.withUnsafeBytes { raw in
+                family == 1 ? IPAddress(ipv4: raw.bytes.be32(0)) : IPAddress(high: raw.bytes.be64(0), low: raw.bytes.be64(8))
+            }
+            return .clientSubnet(family: family, sourcePrefixLength: source, scopePrefixLength: scope, address: address)
+        case DNSEDNSOption.cookieCode:
+            guard length == 8 || (16...40).contains(length) else {
+                throw invalid("has a cookie of \(length) bytes, not 8 or 16 to 40")
+            }
+            let client = hex(8)
+            return .cookie(client: client, server: length > 8 ? hex(length - 8) : nil)
+        case DNSEDNSOption.extendedErrorCode:
+            guard length >= 2 else { throw truncated("has an extended error of \(length) bytes, under 2") }
+            let infoCode = u16()
+            return .extendedError(infoCode: infoCode, extraText: escapedText(offset..<offset + length - 2, special: [0x22, 0x5C]))
+        case DNSEDNSOption.paddingCode:
+            return .padding(length: length)
+        default:
+            return .other(code: code, length: length)
+        }
     }
 }

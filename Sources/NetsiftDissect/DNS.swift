@@ -121,10 +121,13 @@ public enum DNSSection: String, Sendable, Equatable, Encodable {
     case header, questions, answers, authorities, additionals
 }
 
-/// What went wrong in a message, and where. A problem that is `isMalformed` ended the parse: the
-/// sections before it are complete, the rest missing (the header's counts still say how many
-/// there should have been). A snaplen cut is reported as such and is not malformed.
-public struct DNSProblem: Error, Sendable, Equatable, Encodable, CustomStringConvertible {
+/// What went wrong in a message, and where. A malformed message (what Wireshark marks "Malformed
+/// Packet": something runs past the end) stops the parse there: the records before it are kept, the
+/// rest are missing (the header's counts still say how many there should have been). A snaplen
+/// cut stops it too but is not malformed. Invalid record data (a value its type forbids, within
+/// its length) does not stop it: that record's data is kept as `.unknown` (an invalid EDNS option
+/// as `.other`, the rest of EDNS decoded).
+public struct DNSProblem: Sendable, Equatable, Encodable, CustomStringConvertible {
     /// Thrown while parsing, then placed by the section and index it happened in.
     public enum Kind: Error, Sendable, Equatable {
         /// Fewer than 12 bytes: no header.
@@ -140,8 +143,10 @@ public struct DNSProblem: Error, Sendable, Equatable, Encodable, CustomStringCon
         case fieldsRunPastEnd(needed: Int, available: Int)
         /// A record's RDLENGTH runs past the end of the message.
         case recordDataRunsPastEnd(length: Int, available: Int)
-        /// A record's data does not hold what its type requires.
-        case badRecordData(type: UInt16, reason: String)
+        /// A record's data ends before what its type needs.
+        case truncatedRecordData(type: UInt16, reason: String)
+        /// A record's data holds a value its type forbids (an A record of 5 bytes, a cookie of 9).
+        case invalidRecordData(type: UInt16, reason: String)
         /// The capture kept `captured` of the message's `length` bytes and the parse needed more.
         case cut(captured: Int, length: Int)
     }
@@ -157,10 +162,28 @@ public struct DNSProblem: Error, Sendable, Equatable, Encodable, CustomStringCon
         self.kind = kind
     }
 
-    /// True when the message is broken (what Wireshark marks "Malformed Packet"); false for a cut.
+    /// True when something runs past the end of the message (what Wireshark marks "Malformed
+    /// Packet"); false for a snaplen cut and for invalid record data.
     public var isMalformed: Bool {
-        if case .cut = kind { return false }
+        switch kind {
+        case .cut, .invalidRecordData: false
+        default: true
+        }
+    }
+
+    /// Whether the parse stopped here: everything but invalid record data.
+    public var endedParse: Bool {
+        if case .invalidRecordData = kind { return false }
         return true
+    }
+
+    /// The word the CLI shows the problem with: malformed, cut or invalid.
+    public var label: String {
+        switch kind {
+        case .cut: "cut"
+        case .invalidRecordData: "invalid"
+        default: "malformed"
+        }
     }
 
     public var description: String {
@@ -178,20 +201,20 @@ public struct DNSProblem: Error, Sendable, Equatable, Encodable, CustomStringCon
             return "\(place): fixed fields need \(needed) bytes, \(available) left"
         case .recordDataRunsPastEnd(let length, let available):
             return "\(place): record data length \(length) runs past the \(available) bytes left"
-        case .badRecordData(let type, let reason):
+        case .truncatedRecordData(let type, let reason), .invalidRecordData(let type, let reason):
             return "\(place): \(DNSType.name(type)) data \(reason)"
         case .cut(let captured, let length):
             return "\(place): the capture kept \(captured) of the message's \(length) bytes"
         }
     }
 
-    enum CodingKeys: String, CodingKey { case section, index, malformed, description }
+    enum CodingKeys: String, CodingKey { case section, index, label, description }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(section, forKey: .section)
         try c.encode(index, forKey: .index)
-        try c.encode(isMalformed, forKey: .malformed)
+        try c.encode(label, forKey: .label)
         try c.encode(description, forKey: .description)
     }
 }
@@ -256,9 +279,9 @@ public struct DNSQuestion: Hashable, Sendable, Encodable {
     }
 }
 
-/// One DNS message: header, the four sections, and the first problem met. Parsing never throws:
-/// a broken message is kept with what was read before the fault and a `problem` that says where
-/// and what, so every message can be shown and counted.
+/// One DNS message: header, the four sections, and what went wrong. Parsing never throws: a
+/// broken message is kept with what was read before the fault and a `problem` that says where and
+/// what, so every message can be shown and counted.
 public struct DNSMessage: Sendable, Equatable, Encodable {
     public var flavor: DNSFlavor
     public var header: DNSHeader
@@ -271,6 +294,7 @@ public struct DNSMessage: Sendable, Equatable, Encodable {
     public var responseCode: UInt16 = 0
     /// The message's length in bytes (on the wire).
     public var length: Int
+    /// The problem that ended the parse, else the first invalid record data, else nil.
     public var problem: DNSProblem?
 
     /// Parses one message: a UDP payload, or one message of a TCP stream without its length prefix.
@@ -299,7 +323,8 @@ public struct DNSMessage: Sendable, Equatable, Encodable {
                 section = next
                 index = 0
                 while index < count {
-                    let record = try reader.record()
+                    let (record, invalid) = try reader.record()
+                    if let invalid, problem == nil { problem = DNSProblem(section, index, invalid) }
                     switch next {
                     case .answers: answers.append(record)
                     case .authorities: authorities.append(record)
@@ -334,13 +359,11 @@ public struct DNSMessage: Sendable, Equatable, Encodable {
     /// One line in the spirit of tcpdump's:
     /// `DNS 0x1a2b+ A? www.example.com` for a query ("+" when recursion is desired),
     /// `DNS 0x1a2b NoError 2/0/1 A? www.example.com: CNAME web.example.com, A 192.0.2.1` for a
-    /// response (answer/authority/additional counts, then the answers), with `[truncated]`, the
-    /// EDNS extended code, and `[malformed: ...]` / `[cut: ...]` when they apply.
+    /// response (answer/authority/additional counts, then the answers), with `[truncated]`, and
+    /// `[malformed: ...]`, `[cut: ...]` or `[invalid: ...]` when there is a problem.
     public var summaryLine: String {
         var text = "\(flavor.name) 0x\(hex16(header.id))"
-        if problem?.section == .header, let problem {
-            return text + (problem.isMalformed ? " [malformed: \(problem)]" : " [cut: \(problem)]")
-        }
+        if let problem, problem.section == .header { return text + " [\(problem.label): \(problem)]" }
         if !header.isResponse && header.recursionDesired && flavor == .dns { text += "+" }
         if header.opcode != 0 { text += " \(header.opcodeName)" }
         if header.isResponse {
@@ -357,14 +380,12 @@ public struct DNSMessage: Sendable, Equatable, Encodable {
             text += ": " + shown + (answers.count > 4 ? ", ..." : "")
         }
         if header.truncated { text += " [truncated]" }
-        if let problem {
-            text += problem.isMalformed ? " [malformed: \(problem)]" : " [cut: \(problem)]"
-        }
+        if let problem { text += " [\(problem.label): \(problem)]" }
         return text
     }
 }
 
-func hex16(_ value: UInt16) -> String {
+private func hex16(_ value: UInt16) -> String {
     let digits = String(value, radix: 16)
     return String(repeating: "0", count: 4 - digits.count) + digits
 }
@@ -377,6 +398,10 @@ struct DNSReader: ~Escapable {
     let flavor: DNSFlavor
     var offset = DNSHeader.length
     var end: Int
+    /// The type of the record whose data is being read.
+    var recordType: UInt16 = 0
+    /// The first invalid value met in that data that did not stop its decoding.
+    var invalidity: DNSProblem.Kind?
 
     @_lifetime(copy message)
     init(_ message: RawSpan, flavor: DNSFlavor) {
@@ -406,15 +431,6 @@ struct DNSReader: ~Escapable {
         return message.be32(offset)
     }
 
-    /// `count` bytes, copied (the caller checked they are there).
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(count)
-        for i in offset..<offset + count { out.append(message.u8(i)) }
-        offset += count
-        return out
-    }
-
     mutating func question() throws(DNSProblem.Kind) -> DNSQuestion {
         let name = try name()
         try need(4)
@@ -426,7 +442,8 @@ struct DNSReader: ~Escapable {
         return DNSQuestion(name: name, type: type, qclass: qclass)
     }
 
-    mutating func record() throws(DNSProblem.Kind) -> DNSResourceRecord {
+    /// The next record, and what is invalid in its data (kept as `.unknown` then).
+    mutating func record() throws(DNSProblem.Kind) -> (DNSResourceRecord, DNSProblem.Kind?) {
         let name = try name()
         try need(10)
         let type = u16()
@@ -442,10 +459,19 @@ struct DNSReader: ~Escapable {
         }
         var data = self
         data.end = offset + length
-        let decoded = try data.recordData(type: type, rclass: rclass, ttl: ttl)
+        data.recordType = type
+        var decoded = DNSRecordData.unknown
+        var invalid: DNSProblem.Kind?
+        do {
+            decoded = try data.recordData(rclass: rclass, ttl: ttl)
+            invalid = data.invalidity
+        } catch {
+            guard case .invalidRecordData = error else { throw error }
+            invalid = error
+        }
         offset += length
-        return DNSResourceRecord(name: name, type: type, rclass: rclass, cacheFlush: cacheFlush, ttl: ttl,
-                                 dataLength: length, data: decoded)
+        return (DNSResourceRecord(name: name, type: type, rclass: rclass, cacheFlush: cacheFlush, ttl: ttl,
+                                  dataLength: length, data: decoded), invalid)
     }
 
     /// Reads the name at `offset` and moves past it. Its own labels must fit before `end`; a

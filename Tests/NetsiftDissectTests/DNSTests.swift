@@ -209,10 +209,19 @@ func answer(type: String, length: String, rdata: String) -> DNSMessage {
         let aaaa = answer(type: "001c", length: "0010", rdata: "20010db8 00000000 00000000 00000001")
         #expect(aaaa.answers[0].data == .aaaa(address: IPAddress(high: 0x2001_0DB8_0000_0000, low: 1)))
         #expect(aaaa.answers[0].summary == "AAAA 2001:db8::1")
-        // An A record of 3 bytes cannot be an address.
-        let bad = answer(type: "0001", length: "0003", rdata: "c00002")
-        #expect(bad.problem == DNSProblem(.answers, 0, .badRecordData(type: 1, reason: "must be 4 bytes, has 3")))
-        #expect(bad.answers.isEmpty)
+        // An A record of 3 bytes ends before its address: malformed, the parse stops there.
+        let short = answer(type: "0001", length: "0003", rdata: "c00002")
+        #expect(short.problem == DNSProblem(.answers, 0, .truncatedRecordData(type: 1, reason: "needs 4 more bytes, 3 left")))
+        #expect(short.isMalformed && short.answers.isEmpty)
+        // One of 5 bytes holds an address and a byte too many: invalid, kept as unknown data, and
+        // the records after it are read (here an AAAA of 16 bytes: ::1).
+        let long = dnsMessage("1a2b 8180 0001 0002 0000 0000 07 6578616d706c65 03 636f6d 00 0001 0001"
+                              + "c00c 0001 0001 00000e10 0005 c000020100"
+                              + "c00c 001c 0001 00000e10 0010 00000000000000000000000000000001")
+        #expect(long.problem == DNSProblem(.answers, 0, .invalidRecordData(type: 1, reason: "must be 4 bytes, has 5")))
+        #expect(!long.isMalformed && long.answers.count == 2 && long.answers[0].data == .unknown)
+        #expect(long.answers[1].data == .aaaa(address: IPAddress(high: 0, low: 1)))
+        #expect(long.summaryLine.hasSuffix(" [invalid: answers[0]: A data must be 4 bytes, has 5]"))
     }
 
     @Test func nameRecords() {
@@ -300,9 +309,13 @@ func answer(type: String, length: String, rdata: String) -> DNSMessage {
             parameters: [.noDefaultALPN, .port(8443), .ech(length: 3),
                          .ipv6Hint(addresses: [IPAddress(high: 0x2001_0DB8_0000_0000, low: 1)])])))
         #expect(https.answers[0].summary == "HTTPS 1 . no-default-alpn port=8443 ech=(3 bytes) ipv6hint=2001:db8::1")
-        // A port parameter of 3 bytes.
+        // A port parameter of 3 bytes: invalid (it fits in the data).
         let bad = answer(type: "0041", length: "000a", rdata: "0001 00 0003 0003 20fb00")
-        #expect(bad.problem == DNSProblem(.answers, 0, .badRecordData(type: 65, reason: "has port of impossible length 3")))
+        #expect(bad.problem == DNSProblem(.answers, 0, .invalidRecordData(type: 65, reason: "has port of impossible length 3")))
+        #expect(!bad.isMalformed && bad.answers[0].data == .unknown)
+        // A parameter whose length runs past the data: malformed.
+        let past = answer(type: "0041", length: "0009", rdata: "0001 00 0003 0004 20fb")
+        #expect(past.problem == DNSProblem(.answers, 0, .truncatedRecordData(type: 65, reason: "has parameter 3 of 4 bytes with 2 left")))
     }
 
     @Test func dnssecKeyAndDelegation() throws {
@@ -344,9 +357,12 @@ func answer(type: String, length: String, rdata: String) -> DNSMessage {
                            + "041b" + String(repeating: "00", count: 26) + "20")
         #expect(m.answers[0].data == .nsec(next: DNSName(text: "host.example.com"), types: [1, 15, 46, 47, 1234]))
         #expect(m.answers[0].summary == "NSEC host.example.com (A MX RRSIG NSEC TYPE1234)")
-        // A bitmap length of 33 (more than 32).
-        let bad = answer(type: "002f", length: "0004", rdata: "00 00 21 00")
-        #expect(bad.problem == DNSProblem(.answers, 0, .badRecordData(type: 47, reason: "has a type bitmap of length 33, not 1 to 32")))
+        // A bitmap length of 33 (more than 32) with 1 byte left: malformed; with its 33 bytes: invalid.
+        let short = answer(type: "002f", length: "0004", rdata: "00 00 21 00")
+        #expect(short.problem == DNSProblem(.answers, 0, .truncatedRecordData(type: 47, reason: "has a type bitmap of 33 bytes with 1 left")))
+        let long = answer(type: "002f", length: "0024", rdata: "00 00 21" + String(repeating: "00", count: 33))
+        #expect(long.problem == DNSProblem(.answers, 0, .invalidRecordData(type: 47, reason: "has a type bitmap of length 33, not 1 to 32")))
+        #expect(!long.isMalformed)
     }
 
     @Test func nsec3() {
@@ -398,14 +414,19 @@ func answer(type: String, length: String, rdata: String) -> DNSMessage {
                           address: IPAddress(high: 0x2001_0DB8_0000_0000, low: 0)),
             .extendedError(infoCode: 18, extraText: "hi"),
         ])
-        // A /24 subnet whose address has 4 bytes; a cookie of 9 bytes; an option running past the data.
-        #expect(dnsMessage("0012 8000 0000 0000 0000 0001 00 0029 04d0 00000000 000c 0008 0008 0001 18 00 c0000200")
-                    .isMalformed)
-        #expect(dnsMessage("0012 8000 0000 0000 0000 0001 00 0029 04d0 00000000 000d 000a 0009 010203040506070809")
-                    .isMalformed)
+        // A /24 subnet whose address has 4 bytes, a cookie of 9 bytes: invalid (RFC 7871 §6, RFC 7873
+        // §4), not malformed. An option running past the data: malformed.
+        let subnet = dnsMessage("0012 8000 0000 0000 0000 0001 00 0029 04d0 00000000 000c 0008 0008 0001 18 00 c0000200")
+        #expect(subnet.problem == DNSProblem(.additionals, 0, .invalidRecordData(
+            type: 41, reason: "has a client subnet address of 4 bytes for a /24 prefix")))
+        #expect(!subnet.isMalformed && subnet.edns?.udpPayloadSize == 1232)
+        #expect(subnet.edns?.options == [.other(code: 8, length: 8)])
+        let cookie = dnsMessage("0012 8000 0000 0000 0000 0001 00 0029 04d0 00000000 000d 000a 0009 010203040506070809")
+        #expect(cookie.problem?.kind == .invalidRecordData(type: 41, reason: "has a cookie of 9 bytes, not 8 or 16 to 40"))
         let past = dnsMessage("0012 8000 0000 0000 0000 0001 00 0029 04d0 00000000 0006 000a 0010 0102")
         #expect(past.problem == DNSProblem(.additionals, 0,
-                                           .badRecordData(type: 41, reason: "has option 10 of 16 bytes with 2 left")))
+                                           .truncatedRecordData(type: 41, reason: "has option 10 of 16 bytes with 2 left")))
+        #expect(past.isMalformed)
     }
 
     @Test func unknownTypeKeepsItsLength() {
