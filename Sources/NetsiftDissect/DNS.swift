@@ -588,8 +588,6 @@ struct DNSReader: ~Escapable {
 /// boundaries for good (DNS has no marker to find the next length prefix), so the direction is no
 /// longer parsed after one and `lostSync` says so.
 public struct DNSStreamParser: Sendable {
-    public static let maximumMessageLength = 65_535
-
     public let flavor: DNSFlavor
     /// The start of a message not yet complete, its length prefix included.
     var pending: [UInt8] = []
@@ -605,9 +603,9 @@ public struct DNSStreamParser: Sendable {
     /// Bytes of a message begun but not yet complete (a length prefix larger than what followed).
     public var bufferedByteCount: Int { pending.count }
 
-    /// Feeds the next in-order bytes of one direction; `frame` is the packet that carried them,
-    /// which is where a message completed by them is reported. Complete messages go to `emit` as
-    /// soon as their last byte arrives.
+    /// Feeds the next in-order bytes of one direction. Complete messages go to `emit` as soon as
+    /// their last byte arrives, so the caller reports them at `frame` and `time`, those of the
+    /// packet that carried these bytes (the messages themselves do not hold them).
     public mutating func consume(_ bytes: RawSpan, frame: Int, time: Int64, emit: (DNSMessage) -> Void) {
         guard !lostSync else { return }
         var offset = 0

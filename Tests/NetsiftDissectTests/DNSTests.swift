@@ -539,3 +539,69 @@ func answer(type: String, length: String, rdata: String) -> DNSMessage {
         #expect(feed(Array(Self.stream[35...]), cuts: [], into: &parser).isEmpty)
     }
 }
+
+@Suite struct DNSRobustnessTests {
+    // A response with compression, EDNS with options, DNSSEC and SVCB data: most of the decoder.
+    //   question www.example.com A; answers: CNAME web + ptr, A; authority: NSEC3 (as above);
+    //   additional: HTTPS 1 . alpn=h2 port=443, OPT with a client subnet and a cookie.
+    static let rich = hex("1a2b 8180 0001 0002 0001 0002" + "03 777777 07 6578616d706c65 03 636f6d 00 0001 0001"
+        + "c00c 0005 0001 00000e10 0006 03 776562 c010" + "c02d 0001 0001 0000012c 0004 c0000201"
+        + "c010 0032 0001 00000e10 0027 01 01 000c 04 aabbccdd 14 174eb2409fe28bcb4887a1836f957f0a8425e27b 0007 22010000000290"
+        + "c010 0041 0001 00000e10 0010 0001 00 0001 0003 02 6832 0003 0002 01bb"
+        + "00 0029 1000 00008000 0017 0008 0007 0001 18 00 c00002 000a 0008 0102030405060708")
+
+    @Test func wholeMessageParses() {
+        let m = Self.rich.withUnsafeBytes { DNSMessage($0.bytes) }
+        #expect(m.problem == nil)
+        #expect(m.records.count == 5 && m.edns?.options.count == 2)
+    }
+
+    @Test func everyTruncationIsReported() {
+        for length in 0..<Self.rich.count {
+            let m = Self.rich[..<length].withUnsafeBytes { DNSMessage($0.bytes) }
+            #expect(m.isMalformed, "cut at \(length): \(m.summaryLine)")
+            let cut = Self.rich[..<length].withUnsafeBytes { DNSMessage($0.bytes, wireLength: Self.rich.count) }
+            #expect(cut.problem?.label == "cut", "cut at \(length)")
+        }
+    }
+
+    @Test func randomMutationsNeverTrapOrHang() {
+        // A fixed-seed generator (xorshift64): the same mutations on every run.
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return state
+        }
+        var parsed = 0
+        for _ in 0..<20_000 {
+            var bytes = Self.rich
+            for _ in 0..<1 + Int(next() % 4) {
+                bytes[Int(next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: next())
+            }
+            let m = bytes.withUnsafeBytes { DNSMessage($0.bytes) }
+            _ = m.summaryLine
+            parsed += 1
+        }
+        #expect(parsed == 20_000)
+    }
+
+    @Test func streamOfRandomBytesStaysBounded() {
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        var parser = DNSStreamParser()
+        var messages = 0
+        for _ in 0..<2_000 {
+            var chunk: [UInt8] = []
+            for _ in 0..<97 {
+                state ^= state << 13
+                state ^= state >> 7
+                state ^= state << 17
+                chunk.append(UInt8(truncatingIfNeeded: state))
+            }
+            chunk.withUnsafeBytes { parser.consume($0.bytes, frame: 1, time: 0) { _ in messages += 1 } }
+            #expect(parser.bufferedByteCount <= 2 + 65_535)
+        }
+        #expect(messages == parser.messageCount)
+    }
+}
