@@ -51,10 +51,6 @@ public struct HTTP2Connection: Sendable {
                                  emit: (HTTP2Message) -> Void) {
         let side = fromClient ? 0 : 1
         let context = Context(fromClient: fromClient, frame: frame, time: time)
-        if state.sides[side].gapUnreported {
-            state.sides[side].gapUnreported = false
-            emit(context.message(.problem(.gap)))
-        }
         // The framer is moved out while it runs, so that `handle` may change the rest of `self`.
         var framer = Framer(isClient: fromClient)
         swap(&framer, &framers[side])
@@ -62,15 +58,15 @@ public struct HTTP2Connection: Sendable {
         swap(&framer, &framers[side])
     }
 
-    /// Bytes of one direction were never captured. HTTP/2 frames cannot be found again in the
-    /// middle of a byte stream, and a lost header block desynchronises HPACK, so this direction
-    /// stops being parsed; the next bytes it carries report it.
-    public mutating func gap(fromClient: Bool) {
+    /// Bytes of one direction were never captured (`frame` is where that became known). HTTP/2
+    /// frames cannot be found again in the middle of a byte stream, and a lost header block
+    /// desynchronises HPACK, so this direction stops being parsed, which is reported once.
+    public mutating func gap(fromClient: Bool, frame: Int, time: Int64, emit: (HTTP2Message) -> Void) {
         let side = fromClient ? 0 : 1
         guard framers[side].mode != .stopped else { return }
         framers[side].stop()
         state.sides[side].stopHeaderDecoding()
-        state.sides[side].gapUnreported = true
+        emit(Context(fromClient: fromClient, frame: frame, time: time).message(.problem(.gap)))
     }
 
     /// Streams that have not ended yet (at the end of a capture: requests never answered, or cut).
@@ -367,7 +363,6 @@ public enum HTTP2Problem: Sendable, Equatable, Encodable, CustomStringConvertibl
 // MARK: - Framing
 
 extension HTTP2Connection {
-
     /// What a framer found in one direction's bytes.
     enum Unit {
         case preface
@@ -629,7 +624,6 @@ extension HTTP2Connection {
         var fragments = ByteBufferAllocator().buffer(capacity: 0)
         /// The largest frame this side accepts (its SETTINGS_MAX_FRAME_SIZE).
         var maxFrameSize = Int(HTTP2Limits.defaultMaxFrameSize)
-        var gapUnreported = false
 
         struct PendingBlock: Sendable {
             var streamID: UInt32

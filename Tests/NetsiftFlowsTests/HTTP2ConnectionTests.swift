@@ -416,11 +416,14 @@ private func exchanges(requests: [[UInt8]], responses: [[UInt8]]) -> [(client: B
     @Test func gapStopsThatDirection() {
         var connection = HTTP2Connection()
         var messages = run([(true, preface + frame(0x1, 0, 1, Array(c31.prefix(4))), 1)], connection: &connection)
-        connection.gap(fromClient: true)
+        connection.gap(fromClient: true, frame: 2, time: 2) { messages.append($0) }
         messages += run([(true, frame(0x6, 0, 0, bytes("0000000000000000")), 2),
                          (false, frame(0x6, 0x1, 0, bytes("0000000000000000")), 3)], connection: &connection)
         #expect(messages.problems == [.gap])
         #expect(messages.first { $0.problem == .gap }?.frame == 2)
+        // Said once.
+        connection.gap(fromClient: true, frame: 4, time: 4) { messages.append($0) }
+        #expect(messages.problems == [.gap])
         #expect(messages.records.map(\.summaryLine) == ["HTTP/2 HEADERS[1] header block fragment 4 bytes",
                                                          "HTTP/2 PING[0] ACK"])
     }
