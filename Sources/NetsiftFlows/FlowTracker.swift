@@ -228,7 +228,8 @@ extension TCPConversation {
         }
         var stream = self[me].stream
         let budget = min(limits.bytesPerDirection, stream.pendingBytes + max(0, limits.totalBytes - heldBytes - change))
-        change += stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), payload: bytes.extracting(s.payload),
+        change += stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), fin: s.tcpFlags.contains(.fin),
+                             payload: bytes.extracting(s.payload),
                              wireLength: s.payloadWireLength, budget: budget) { chunk in
             if case .undecided = parsers, let chunk {
                 guard let proto = ApplicationParsers.detect(ports: ports, firstBytes: chunk, decodeAs: decodeAs) else {
