@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "NetsiftCapture", targets: ["NetsiftCapture"]),
         .library(name: "NetsiftDissect", targets: ["NetsiftDissect"]),
         .library(name: "NetsiftFlows", targets: ["NetsiftFlows"]),
+        .library(name: "NetsiftReport", targets: ["NetsiftReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -43,10 +44,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Findings: the detectors that turn flows and messages into what is wrong, and why.
+        .target(name: "NetsiftReport", dependencies: ["NetsiftFlows"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "netsift",
             dependencies: [
-                "NetsiftCapture", "NetsiftDissect", "NetsiftFlows",
+                "NetsiftCapture", "NetsiftDissect", "NetsiftFlows", "NetsiftReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -66,6 +69,11 @@ let package = Package(
         .testTarget(
             name: "NetsiftFlowsTests",
             dependencies: ["NetsiftFlows", "NetsiftTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "NetsiftReportTests",
+            dependencies: ["NetsiftReport", "NetsiftTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

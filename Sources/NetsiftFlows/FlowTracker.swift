@@ -26,6 +26,8 @@ public struct FlowCounters: Sendable, Equatable, Codable {
     public var peakActive = 0
     /// Conversations whose reassembly dropped bytes at a limit.
     public var reassemblyOverflows = 0
+
+    public init() {}
 }
 
 /// Follows every TCP and UDP conversation: finds its entry through an open-addressing index,
@@ -331,7 +333,8 @@ extension TCPConversation {
                                  window: s.windowSize, length: s.payloadWireLength, time: time)
         let analysis = TCPAnalyzer.analyze(segment, forward: &sender.analysis, reverse: &receiver.analysis,
                                            handshakeRTT: handshakeRTT)
-        if analysis.contains(.retransmission) {
+        // Data retransmissions (a repeated SYN or FIN is the handshake's or the close's business).
+        if analysis.contains(.retransmission) && s.payloadWireLength > 0 {
             sender.retransmittedBytes += s.payloadWireLength
             sender.retransmissions += 1
             if analysis.contains(.fastRetransmission) { sender.fastRetransmissions += 1 }

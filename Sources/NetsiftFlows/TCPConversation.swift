@@ -33,7 +33,7 @@ public struct TCPSide: Sendable {
     /// the sender, a mismatch on the path otherwise), and the first of them.
     public var segmentsAbovePeerMSS = 0
     public var firstSegmentAbovePeerMSS: Int?
-    /// Retransmitted segments by Wireshark's kinds (fast and spurious included in `retransmissions`).
+    /// Retransmitted data segments by Wireshark's kinds (fast and spurious included in `retransmissions`).
     public var retransmissions = 0
     public var fastRetransmissions = 0
     public var spuriousRetransmissions = 0
