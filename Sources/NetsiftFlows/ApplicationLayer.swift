@@ -82,7 +82,7 @@ enum ApplicationParsers: Sendable {
     static func detect(ports: (UInt16, UInt16), firstBytes: RawSpan, decodeAs: DecodeAs) -> ApplicationProtocol? {
         if let rule = decodeAs.tcpPorts[ports.0] ?? decodeAs.tcpPorts[ports.1] { return rule }
         if DNSPorts.contains(ports.0) || DNSPorts.contains(ports.1) { return .dns }
-        if HTTP2Connection.detect(clientBytes: firstBytes) { return .http2 }
+        if HTTP2Connection.detect(firstBytes: firstBytes) { return .http2 }
         return nil
     }
 

@@ -35,12 +35,20 @@ public struct HTTP2Connection: Sendable {
 
     public init() {}
 
-    /// Whether the first bytes a client sent start an HTTP/2 connection: the preface (or as much of
-    /// it as is there, at least 4 bytes), or an HTTP/1.1 request asking to upgrade to h2c.
-    public static func detect(clientBytes bytes: RawSpan) -> Bool {
+    /// Whether the first bytes either side sent start an HTTP/2 connection: the client preface (or
+    /// as much of it as is there, at least 4 bytes), an HTTP/1.1 request asking to upgrade to h2c,
+    /// or the server's preface, a SETTINGS frame (RFC 9113 §3.4), which a server may send before
+    /// the client's preface arrives: type 4, no flags, stream 0, a length that is a multiple of 6
+    /// and within the default SETTINGS_MAX_FRAME_SIZE.
+    public static func detect(firstBytes bytes: RawSpan) -> Bool {
         let preface = HTTP2Preface.bytes
         let count = min(bytes.byteCount, preface.count)
         if count >= 4, (0..<count).allSatisfy({ bytes.u8($0) == preface[$0] }) { return true }
+        if let info = try? HTTP2FrameHeader(bytes).info, info.type == .settings, info.flags.isEmpty,
+           info.streamID == 0, bytes.u8(5) == 0, info.length % 6 == 0,
+           info.length <= Int(HTTP2Limits.defaultMaxFrameSize) {
+            return true
+        }
         let head = bytes.extracting(first: min(bytes.byteCount, http1HeadLimit))
         return HTTP2UpgradeRequest.parse(head: head)?.upgradeToH2C == true
     }

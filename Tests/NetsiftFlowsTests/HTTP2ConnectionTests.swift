@@ -437,12 +437,20 @@ private func exchanges(requests: [[UInt8]], responses: [[UInt8]]) -> [(client: B
     }
 
     @Test func detection() {
-        func detect(_ data: [UInt8]) -> Bool { data.withUnsafeBytes { HTTP2Connection.detect(clientBytes: $0.bytes) } }
+        func detect(_ data: [UInt8]) -> Bool { data.withUnsafeBytes { HTTP2Connection.detect(firstBytes: $0.bytes) } }
         #expect(detect(preface))
         #expect(detect(Array(preface.prefix(4))))
         #expect(!detect(Array(preface.prefix(3))))
         #expect(detect(Array("GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\n".utf8)))
         #expect(!detect(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8)))
         #expect(!detect(bytes("16030100")))
+        // A server's SETTINGS first: length 6 (one parameter), type 4, flags 0, stream 0.
+        #expect(detect(bytes("000006 04 00 00000000  0003 00000064")))
+        #expect(detect(bytes("000000 04 00 00000000")))
+        #expect(!detect(bytes("000000 04 01 00000000")))  // an ACK is not a first frame
+        #expect(!detect(bytes("000005 04 00 00000000  0003000000")))  // not a multiple of 6
+        #expect(!detect(bytes("000006 04 00 00000001  0003 00000064")))  // not stream 0
+        #expect(!detect(bytes("000006 04 00 80000000  0003 00000064")))  // reserved bit set
+        #expect(!detect(bytes("004002 04 00 00000000")))  // 16386 > 16384
     }
 }
