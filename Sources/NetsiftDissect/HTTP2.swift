@@ -512,8 +512,9 @@ public struct HTTP2UpgradeRequest: Sendable, Hashable, Encodable {
             switch name {
             case "host": request.host = String(value)
             case "upgrade":
-                request.upgradeToH2C = request.upgradeToH2C
-                    || value.split(separator: ",").contains { $0.trimmingWhitespace.lowercased() == "h2c" }
+                if value.split(separator: ",").contains(where: { $0.trimmingWhitespace.lowercased() == "h2c" }) {
+                    request.upgradeToH2C = true
+                }
             case "http2-settings":
                 if let payload = base64URLDecoded(value) {
                     request.settings = payload.withUnsafeBytes { HTTP2Frame.settings(in: $0.bytes) }
@@ -540,7 +541,8 @@ public struct HTTP2UpgradeRequest: Sendable, Hashable, Encodable {
         return text.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" })
     }
 
-    /// base64url without padding (RFC 4648 §5), as HTTP2-Settings uses; nil on any other character.
+    /// base64url without padding (RFC 4648 §5), as HTTP2-Settings uses (standard base64's `+` and
+    /// `/`, and `=` padding, are accepted too); nil on any other character.
     static func base64URLDecoded(_ text: Substring) -> [UInt8]? {
         var bytes: [UInt8] = []
         var accumulator: UInt32 = 0

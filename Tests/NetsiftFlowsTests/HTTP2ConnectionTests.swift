@@ -168,14 +168,18 @@ private func exchanges(requests: [[UInt8]], responses: [[UInt8]]) -> [(client: B
         #expect(huffman == plain)
     }
 
+    /// A conversation with a frame of most types: HEADERS + CONTINUATION, padded DATA, SETTINGS,
+    /// WINDOW_UPDATE, RST_STREAM (CANCEL), PING ACK, GOAWAY with debug data "bye".
+    static let client = preface + settings256 + frame(0x1, 0, 1, Array(c31.prefix(7)))
+        + frame(0x9, endHeaders, 1, Array(c31.dropFirst(7))) + frame(0x0, 0x9, 1, bytes("03 616263 000000"))
+        + frame(0x1, endStream | endHeaders, 3, c32) + frame(0x8, 0, 0, bytes("00010000"))
+    static let server = frame(0x4, 0, 0, bytes("0005 00008000")) + frame(0x1, endHeaders, 1, c51)
+        + frame(0x0, endStream, 1, Array(repeating: 0x61, count: 40)) + frame(0x3, 0, 3, bytes("00000008"))
+        + frame(0x6, 0x1, 0, bytes("0001020304050607")) + frame(0x7, 0, 0, bytes("00000003 00000000 6279 65"))
+
     /// The same bytes cut at every position, and one byte at a time, give the same events.
     @Test func splitAtEveryByte() {
-        let client = preface + settings256 + frame(0x1, 0, 1, Array(c31.prefix(7)))
-            + frame(0x9, endHeaders, 1, Array(c31.dropFirst(7))) + frame(0x0, 0x9, 1, bytes("03 616263 000000"))
-            + frame(0x1, endStream | endHeaders, 3, c32) + frame(0x8, 0, 0, bytes("00010000"))
-        let server = frame(0x4, 0, 0, bytes("0005 00008000")) + frame(0x1, endHeaders, 1, c51)
-            + frame(0x0, endStream, 1, Array(repeating: 0x61, count: 40)) + frame(0x3, 0, 3, bytes("00000008"))
-            + frame(0x6, 0x1, 0, bytes("0001020304050607")) + frame(0x7, 0, 0, bytes("00000003 00000000 6279 65"))
+        let client = Self.client, server = Self.server
         let whole = run([(true, client, 1), (false, server, 1)])
         // Client: preface, SETTINGS, HEADERS, CONTINUATION, DATA, HEADERS, WINDOW_UPDATE. Server:
         // SETTINGS, HEADERS, DATA, stream 1 ended, RST_STREAM, stream 3 ended, PING, GOAWAY.
@@ -196,6 +200,23 @@ private func exchanges(requests: [[UInt8]], responses: [[UInt8]]) -> [(client: B
         for byte in client { byteByByte += run([(true, [byte], 1)], connection: &connection) }
         for byte in server { byteByByte += run([(false, [byte], 1)], connection: &connection) }
         #expect(byteByByte == whole)
+    }
+
+    /// Every byte replaced by values that break lengths, types, flags and HPACK: whatever comes
+    /// out, nothing traps or hangs, and the frame buffer stays within its bound.
+    @Test func mutatedBytesNeverTrap() {
+        for (data, isClient) in [(Self.client, true), (Self.server, false)] {
+            for index in data.indices {
+                for value: UInt8 in [0x00, 0x01, 0x04, 0x3f, 0x7f, 0x80, 0xff] where data[index] != value {
+                    var mutated = data
+                    mutated[index] = value
+                    var connection = HTTP2Connection()
+                    let other = isClient ? Self.server : Self.client
+                    _ = run([(isClient, mutated, 1), (!isClient, other, 2)], connection: &connection)
+                    #expect(connection.framers.allSatisfy { $0.buffer.count <= HTTP2Connection.frameBufferLimit + 9 })
+                }
+            }
+        }
     }
 
     @Test func headersAndContinuation() {
