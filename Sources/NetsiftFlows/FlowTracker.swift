@@ -103,7 +103,10 @@ public struct FlowTracker {
         }
         let number = position!
         var result = tcp.entries[number].add(s, from: source, frame: frame, time: time, wireLength: wireLength)
-        if reused { result.flags.insert(.reusedPorts) }
+        if reused {
+            result.flags.insert(.reusedPorts)
+            tcp.entries[number].analysisCounts[TCPAnalysisFlags.reusedPorts.rawValue, default: 0] += 1
+        }
         if tcp.entries[number].application.wantsBytes {
             let overflowedBefore = tcp.entries[number].reassemblyOverflowed
             heldBytes += tcp.entries[number].reassemble(s, bytes: bytes, from: source, frame: frame, time: time,
@@ -346,6 +349,7 @@ extension TCPConversation {
                                                                  s.payloadWireLength)
             }
         }
+        if analysis.contains(.outOfOrder) && s.payloadWireLength > 0 { sender.outOfOrderSegments += 1 }
         if analysis.contains(.zeroWindow) {
             sender.zeroWindows += 1
             if sender.firstZeroWindowFrame == nil { sender.firstZeroWindowFrame = frame }
