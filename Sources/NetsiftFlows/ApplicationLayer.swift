@@ -59,6 +59,8 @@ public struct ApplicationEvent: Sendable {
 public enum ApplicationMessage: Sendable {
     /// Bytes were missing from a reassembled stream (never captured, or dropped at a limit).
     case streamGap(ApplicationProtocol)
+    /// HTTP/2 says a gap itself (`HTTP2Problem.gap`, with what it stops).
+    case http2(HTTP2Message)
 }
 
 /// A TCP conversation's application parsers: decided from the first payload (or a port), then fed
@@ -67,6 +69,7 @@ enum ApplicationParsers: Sendable {
     case undecided
     /// Nothing we parse: no reassembly.
     case unparsed
+    case http2(HTTP2Connection)
 
     /// Still reading the conversation's bytes: deciding its protocol, or parsing it.
     var wantsBytes: Bool {
@@ -79,13 +82,15 @@ enum ApplicationParsers: Sendable {
     static func detect(ports: (UInt16, UInt16), firstBytes: RawSpan, decodeAs: DecodeAs) -> ApplicationProtocol? {
         if let rule = decodeAs.tcpPorts[ports.0] ?? decodeAs.tcpPorts[ports.1] { return rule }
         if DNSPorts.contains(ports.0) || DNSPorts.contains(ports.1) { return .dns }
+        if HTTP2Connection.detect(firstBytes: firstBytes) { return .http2 }
         return nil
     }
 
     /// Parsers for `protocol`, ready for the first bytes.
     static func start(_ proto: ApplicationProtocol) -> ApplicationParsers {
         switch proto {
-        case .dns, .tls, .http2: .unparsed
+        case .dns, .tls: .unparsed
+        case .http2: .http2(HTTP2Connection())
         }
     }
 
@@ -94,6 +99,16 @@ enum ApplicationParsers: Sendable {
         switch self {
         case .undecided, .unparsed:
             return
+        case .http2(var connection):
+            self = .unparsed  // `connection` is then the only copy: no copy-on-write of its state
+            let wrap = { (message: HTTP2Message) in emit(ApplicationEvent(context: context, message: .http2(message))) }
+            if let bytes {
+                connection.consume(fromClient: context.fromClient, bytes, frame: context.frame, time: context.time,
+                                   emit: wrap)
+            } else {
+                connection.gap(fromClient: context.fromClient, frame: context.frame, time: context.time, emit: wrap)
+            }
+            self = .http2(connection)
         }
     }
 }

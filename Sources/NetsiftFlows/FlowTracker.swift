@@ -217,6 +217,7 @@ extension TCPConversation {
         let context = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream, source: source,
                                          destination: self[peer].endpoint, fromClient: fromClient)
         var parsers = application
+        application = .unparsed  // `parsers` is then the only copy: no copy-on-write of parser state
         var detected: ApplicationProtocol?
         var change = 0
         let ports = (self[0].endpoint.port, self[1].endpoint.port)
@@ -232,7 +233,8 @@ extension TCPConversation {
         }
         var stream = self[me].stream
         let budget = min(limits.bytesPerDirection, stream.pendingBytes + max(0, limits.totalBytes - heldBytes - change))
-        change += stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), payload: bytes.extracting(s.payload),
+        change += stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), fin: s.tcpFlags.contains(.fin),
+                             payload: bytes.extracting(s.payload),
                              wireLength: s.payloadWireLength, budget: budget) { chunk in
             if case .undecided = parsers, let chunk {
                 guard let proto = ApplicationParsers.detect(ports: ports, firstBytes: chunk, decodeAs: decodeAs) else {

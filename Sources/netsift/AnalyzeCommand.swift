@@ -129,6 +129,7 @@ extension ApplicationMessage {
     var protocolName: String {
         switch self {
         case .streamGap(let proto): proto.rawValue
+        case .http2: ApplicationProtocol.http2.rawValue
         }
     }
 }
