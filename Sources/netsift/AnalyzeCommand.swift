@@ -91,6 +91,7 @@ struct Analyze: ParsableCommand {
             progress.tick(summary)
         }, event: { event in
             messages[event.message.protocolName, default: 0] += 1
+            diagnosis.add(event)
         }, flow: { flow in
             diagnosis.add(flow)
             let summary = FlowSummary(flow)

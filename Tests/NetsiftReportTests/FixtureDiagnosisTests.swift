@@ -105,4 +105,30 @@ import NetsiftTestSupport
         #expect(icmp.count == facts["router_icmp_frag_needed_sent"] as? Int)
         #expect(!kinds(findings).contains(.mtuBlackHole))
     }
+
+    @Test func http2ErrorsAsTheServerSentThem() throws {
+        let (findings, facts) = try fixture("h2-errors")
+        let sent = try #require(facts["server_sent"] as? [String: Any])
+        let streams = try #require(sent["streams"] as? [[String: Any]])
+        let goAway = try #require(sent["goaway"] as? [String: Any])
+        let found = try #require(findings.first { $0.kind == .http2GoAway })
+        #expect(found.count == 1)
+        #expect(found.facts["details"]?.description.hasPrefix("\(goAway["goaway"] as? String ?? "?") from server") == true)
+        // One reset finding listing each RST_STREAM the server sent, by code and path.
+        let resets = try #require(findings.first { $0.kind == .http2StreamReset })
+        let sentResets = streams.filter { $0["rst_stream"] is String }
+        #expect(resets.count == sentResets.count)
+        for stream in sentResets {
+            let detail = "\(stream["rst_stream"] as? String ?? "?") by server on \(stream["path"] as? String ?? "?")"
+            #expect(resets.facts["details"]?.description.contains(detail) == true, "\(detail)")
+        }
+        let statuses = try #require(findings.first { $0.kind == .httpErrorStatus })
+        let errorStatuses = streams.filter { ($0["status"] as? Int ?? 0) >= 400 }
+        #expect(statuses.count == errorStatuses.count)
+        #expect(statuses.facts["details"]?.description.contains("503 GET /unavailable") == true)
+        let grpc = try #require(findings.first { $0.kind == .grpcErrorStatus })
+        #expect(grpc.count == streams.filter { ($0["grpc_status"] as? Int ?? 0) != 0 }.count)
+        #expect(grpc.facts["details"]?.description.hasPrefix("UNAVAILABLE (14) on /grpc") == true)
+        #expect(kinds(findings) == [.http2GoAway, .http2StreamReset, .httpErrorStatus, .grpcErrorStatus])
+    }
 }
