@@ -61,6 +61,8 @@ public enum ApplicationMessage: Sendable {
     case streamGap(ApplicationProtocol)
     /// A DNS, mDNS or LLMNR message (a malformed one says so in its `problem`).
     case dns(DNSMessage)
+    /// HTTP/2 says a gap itself (`HTTP2Problem.gap`, with what it stops).
+    case http2(HTTP2Message)
 }
 
 /// A TCP conversation's application parsers: decided from the first payload (or a port), then fed
@@ -71,13 +73,14 @@ enum ApplicationParsers: Sendable {
     case unparsed
     /// DNS over TCP: one length-prefixed message stream per direction.
     case dns(client: DNSStreamParser, server: DNSStreamParser)
+    case http2(HTTP2Connection)
 
     /// Still reading the conversation's bytes: deciding its protocol, or parsing it.
     var wantsBytes: Bool {
         switch self {
         case .unparsed: false
         case .dns(let client, let server): !(client.lostSync && server.lostSync)
-        case .undecided: true
+        case .undecided, .http2: true
         }
     }
 
@@ -86,6 +89,7 @@ enum ApplicationParsers: Sendable {
     static func detect(ports: (UInt16, UInt16), firstBytes: RawSpan, decodeAs: DecodeAs) -> ApplicationProtocol? {
         if let rule = decodeAs.tcpPorts[ports.0] ?? decodeAs.tcpPorts[ports.1] { return rule }
         if DNSPorts.contains(ports.0) || DNSPorts.contains(ports.1) { return .dns }
+        if HTTP2Connection.detect(firstBytes: firstBytes) { return .http2 }
         return nil
     }
 
@@ -95,7 +99,8 @@ enum ApplicationParsers: Sendable {
         case .dns:
             let flavor = DNSFlavor(sourcePort: ports.0, destinationPort: ports.1) ?? .dns
             return .dns(client: DNSStreamParser(flavor: flavor), server: DNSStreamParser(flavor: flavor))
-        case .tls, .http2: return .unparsed
+        case .tls: return .unparsed
+        case .http2: return .http2(HTTP2Connection())
         }
     }
 
@@ -105,17 +110,29 @@ enum ApplicationParsers: Sendable {
         case .undecided, .unparsed:
             return
         case .dns(var client, var server):
-            var parser = context.fromClient ? client : server
+            self = .unparsed  // the parsers are then the only copies: no copy-on-write of a pending message
+            let wrap = { (message: DNSMessage) in emit(ApplicationEvent(context: context, message: .dns(message))) }
             if let bytes {
-                parser.consume(bytes, frame: context.frame, time: context.time) { message in
-                    emit(ApplicationEvent(context: context, message: .dns(message)))
+                if context.fromClient {
+                    client.consume(bytes, frame: context.frame, time: context.time, emit: wrap)
+                } else {
+                    server.consume(bytes, frame: context.frame, time: context.time, emit: wrap)
                 }
             } else {
-                parser.gap()
+                if context.fromClient { client.gap() } else { server.gap() }
                 emit(ApplicationEvent(context: context, message: .streamGap(.dns)))
             }
-            if context.fromClient { client = parser } else { server = parser }
             self = .dns(client: client, server: server)
+        case .http2(var connection):
+            self = .unparsed  // `connection` is then the only copy: no copy-on-write of its state
+            let wrap = { (message: HTTP2Message) in emit(ApplicationEvent(context: context, message: .http2(message))) }
+            if let bytes {
+                connection.consume(fromClient: context.fromClient, bytes, frame: context.frame, time: context.time,
+                                   emit: wrap)
+            } else {
+                connection.gap(fromClient: context.fromClient, frame: context.frame, time: context.time, emit: wrap)
+            }
+            self = .http2(connection)
         }
     }
 }

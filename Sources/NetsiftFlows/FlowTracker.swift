@@ -103,7 +103,10 @@ public struct FlowTracker {
         }
         let number = position!
         var result = tcp.entries[number].add(s, from: source, frame: frame, time: time, wireLength: wireLength)
-        if reused { result.flags.insert(.reusedPorts) }
+        if reused {
+            result.flags.insert(.reusedPorts)
+            tcp.entries[number].analysisCounts[TCPAnalysisFlags.reusedPorts.rawValue, default: 0] += 1
+        }
         if tcp.entries[number].application.wantsBytes {
             let overflowedBefore = tcp.entries[number].reassemblyOverflowed
             heldBytes += tcp.entries[number].reassemble(s, bytes: bytes, from: source, frame: frame, time: time,
@@ -220,6 +223,7 @@ extension TCPConversation {
         let context = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream, source: source,
                                          destination: self[peer].endpoint, fromClient: fromClient)
         var parsers = application
+        application = .unparsed  // `parsers` is then the only copy: no copy-on-write of parser state
         var detected: ApplicationProtocol?
         var change = 0
         let ports = (self[0].endpoint.port, self[1].endpoint.port)
@@ -235,7 +239,8 @@ extension TCPConversation {
         }
         var stream = self[me].stream
         let budget = min(limits.bytesPerDirection, stream.pendingBytes + max(0, limits.totalBytes - heldBytes - change))
-        change += stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), payload: bytes.extracting(s.payload),
+        change += stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), fin: s.tcpFlags.contains(.fin),
+                             payload: bytes.extracting(s.payload),
                              wireLength: s.payloadWireLength, budget: budget) { chunk in
             if case .undecided = parsers, let chunk {
                 guard let proto = ApplicationParsers.detect(ports: ports, firstBytes: chunk, decodeAs: decodeAs) else {
@@ -350,6 +355,7 @@ extension TCPConversation {
                                                                  s.payloadWireLength)
             }
         }
+        if analysis.contains(.outOfOrder) && s.payloadWireLength > 0 { sender.outOfOrderSegments += 1 }
         if analysis.contains(.zeroWindow) {
             sender.zeroWindows += 1
             if sender.firstZeroWindowFrame == nil { sender.firstZeroWindowFrame = frame }

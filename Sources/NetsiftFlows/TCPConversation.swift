@@ -37,6 +37,9 @@ public struct TCPSide: Sendable {
     public var retransmissions = 0
     public var fastRetransmissions = 0
     public var spuriousRetransmissions = 0
+    /// Data segments Wireshark's rules call out of order (sent again soon after a later one:
+    /// often a retransmission that came quickly).
+    public var outOfOrderSegments = 0
     /// The first frames flagged as retransmissions (at most 8), for evidence.
     public var retransmissionFrames: [Int] = []
     /// Retransmissions of segments larger than any this side ever got acknowledged, and the

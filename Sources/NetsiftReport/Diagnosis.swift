@@ -30,6 +30,7 @@ public struct Diagnosis {
     var pathMTU: PathMTUDetector
     var closing: CloseDetector
     var windows = WindowDetector()
+    var http2 = HTTP2Detector()
     var malformed = 0
     var malformedFrames: [Int] = []
     var malformedLayers: [String: Int] = [:]
@@ -57,6 +58,14 @@ public struct Diagnosis {
         pathMTU.add(conversation)
         closing.add(conversation)
         windows.add(conversation)
+    }
+
+    /// One application message.
+    public mutating func add(_ event: ApplicationEvent) {
+        switch event.message {
+        case .http2(let message): http2.add(message, context: event.context)
+        default: break
+        }
     }
 
     /// The findings, once the capture has been read: `start`/`end` are its first and last packet
@@ -102,6 +111,7 @@ public struct Diagnosis {
         all += pathMTU.findings()
         all += closing.findings(captureEnd: end)
         all += windows.findings()
+        all += http2.findings()
         return all.sorted { a, b in a.layer != b.layer ? a.layer < b.layer : Finding.worstFirst(a, b) }
     }
 

@@ -21,6 +21,12 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case windowFull = "window_full"
     case reassemblyLimit = "reassembly_limit"
     case flowLimit = "flow_limit"
+    // HTTP/2
+    case http2GoAway = "http2_goaway"
+    case http2StreamReset = "http2_stream_reset"
+    case http2BadPreface = "http2_bad_preface"
+    case httpErrorStatus = "http_error_status"
+    case grpcErrorStatus = "grpc_error_status"
 
     /// The layer the problem lives in.
     public var layer: DiagnosisLayer {
@@ -29,6 +35,7 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .icmpFragmentationNeeded, .mtuBlackHole: .network
         case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .mssMismatch,
              .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull: .transport
+        case .http2GoAway, .http2StreamReset, .http2BadPreface, .httpErrorStatus, .grpcErrorStatus: .http
         }
     }
 }

@@ -91,6 +91,7 @@ struct Analyze: ParsableCommand {
             progress.tick(summary)
         }, event: { event in
             messages[event.message.protocolName, default: 0] += 1
+            diagnosis.add(event)
         }, flow: { flow in
             diagnosis.add(flow)
             let summary = FlowSummary(flow)
@@ -130,6 +131,7 @@ extension ApplicationMessage {
         switch self {
         case .streamGap(let proto): proto.rawValue
         case .dns: ApplicationProtocol.dns.rawValue
+        case .http2: ApplicationProtocol.http2.rawValue
         }
     }
 }
