@@ -66,6 +66,18 @@ func answer(type: String, length: String, rdata: String) -> DNSMessage {
         #expect(m.summaryLine == "DNS 0x1a2b NoError 2/0/0 A? www.example.com: CNAME web.example.com, A 192.0.2.1")
     }
 
+    @Test func encodesAsJSON() throws {
+        // The response of `compressionAcrossRecords`, as the CLI's JSONEncoder writes it.
+        let m = dnsMessage("1a2b 8180 0001 0002 0000 0000" + "03 777777 07 6578616d706c65 03 636f6d 00 0001 0001"
+                           + "c00c 0005 0001 00000e10 0006 03 776562 c010" + "c02d 0001 0001 0000012c 0004 c0000201")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = String(decoding: try encoder.encode(m), as: UTF8.self)
+        #expect(json.contains(#""data":{"cname":{"name":"web.example.com"}}"#))
+        #expect(json.contains(#""data":{"a":{"address":"192.0.2.1"}}"#))
+        #expect(json.contains(#""name":"www.example.com""#) && json.contains(#""isResponse":true"#))
+    }
+
     @Test func rootAndEscapedLabels() {
         // A question for the root (a lone 00), NS; then one for a label holding a dot, a backslash,
         // a space and byte 0x07: 06 'a' '.' '\' ' ' 07 'b' 00 -> a\.\\ \007b.
