@@ -346,6 +346,7 @@ extension TCPConversation {
         if analysis.contains(.retransmission) && s.payloadWireLength > 0 {
             sender.retransmittedBytes += s.payloadWireLength
             sender.retransmissions += 1
+            sender.countRetransmissionBurst(at: time)
             if analysis.contains(.fastRetransmission) { sender.fastRetransmissions += 1 }
             if analysis.contains(.spuriousRetransmission) { sender.spuriousRetransmissions += 1 }
             if sender.retransmissionFrames.count < 8 { sender.retransmissionFrames.append(frame) }

@@ -130,8 +130,26 @@ extension ApplicationMessage {
     var protocolName: String {
         switch self {
         case .streamGap(let proto): proto.rawValue
-        case .dns: ApplicationProtocol.dns.rawValue
-        case .http2: ApplicationProtocol.http2.rawValue
+        case .dns: "dns"
+        case .http2: "http2"
+        }
+    }
+
+    /// One line, as `netsift packets` prints it under the packet.
+    var summaryLine: String {
+        switch self {
+        case .streamGap(let proto): "\(proto.rawValue): bytes missing from the stream (not captured, or over a limit)"
+        case .dns(let message): message.summaryLine
+        case .http2(let message): message.summaryLine
+        }
+    }
+
+    /// The message with every decoded field, as JSON.
+    var encodedJSON: String? {
+        switch self {
+        case .streamGap: nil
+        case .dns(let message): try? FlowTable.json(message, pretty: false)
+        case .http2(let message): try? FlowTable.json(message, pretty: false)
         }
     }
 }
