@@ -131,4 +131,28 @@ import NetsiftTestSupport
         #expect(grpc.facts["details"]?.description.hasPrefix("UNAVAILABLE (14) on /grpc") == true)
         #expect(kinds(findings) == [.http2GoAway, .http2StreamReset, .httpErrorStatus, .grpcErrorStatus])
     }
+
+    @Test func dnsFailuresAsDigReportedThem() throws {
+        let (findings, facts) = try fixture("dns-failures")
+        let queries = try #require(facts["dig_queries"] as? [[String: Any]])
+        // dig's status per query decides the finding; its server and name say where.
+        let byStatus: [String: FindingKind] = ["NXDOMAIN": .dnsNXDomain, "SERVFAIL": .dnsServFail, "REFUSED": .dnsRefused]
+        for query in queries {
+            guard let server = query["server"] as? String, let qname = query["qname"] as? String else { continue }
+            let endpoint = "\(server):53"
+            if let status = query["status"] as? String, let kind = byStatus[status] {
+                let finding = findings.first { $0.kind == kind && $0.endpoint == endpoint }
+                #expect(finding?.facts["names"]?.description.contains(qname) == true, "\(status) \(qname)")
+            }
+            if query["status"] == nil || (query["exit_status"] as? Int ?? 0) != 0 {
+                // dig gave up (timed out, or was told the port is unreachable): no answer.
+                let finding = findings.first { $0.kind == .dnsUnanswered && $0.endpoint == endpoint }
+                #expect(finding?.facts["names"]?.description.contains(qname) == true, "unanswered \(qname) at \(endpoint)")
+            }
+        }
+        // The truncated answer was retried over TCP (dig said so): no finding about it.
+        #expect(queries.contains { $0["truncated_udp_answer"] as? Bool == true && $0["tcp_retry"] as? Bool == true })
+        #expect(!kinds(findings).contains(.dnsTruncatedNoRetry))
+        #expect(kinds(findings, atLeast: .warning) == [.dnsServFail, .dnsRefused, .dnsUnanswered])
+    }
 }
