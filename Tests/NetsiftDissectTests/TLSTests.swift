@@ -404,3 +404,44 @@ let chromeLikeHandshake =
         #expect(!check("80 2e 04 0002 00"))       // SSLv2 SERVER-HELLO is not a client's first message
     }
 }
+
+@Suite struct TLSRobustnessTests {
+    @Test func everyTruncatedClientHelloIsReportedNotTrapped() {
+        // The message's body cut at every length, with its handshake and record lengths made to
+        // agree: each cut yields a hello (with a problem once inside the extensions) or a problem.
+        // Cut at 75 bytes (2 + 32 + 5 + 34 + 2), right after the compression methods, it is a
+        // valid hello without extensions.
+        let message = hex(chromeLikeHandshake)
+        for length in 0..<message.count - 4 where length != 75 {
+            let handshake = [1, 0, UInt8(length >> 8), UInt8(length & 0xFF)] + message[4..<4 + length]
+            let stream = [0x16, 0x03, 0x01, UInt8(handshake.count >> 8), UInt8(handshake.count & 0xFF)] + handshake
+            var parser = TLSStreamParser()
+            let messages = tlsMessages(stream, parser: &parser)
+            let found = problems(messages)
+            let allMalformed = found.allSatisfy { $0.isMalformed }
+            #expect(!found.isEmpty && allMalformed, "body cut at \(length)")
+        }
+        var parser = TLSStreamParser()
+        let valid = hex("16 0301 004f 01 00004b") + message[4..<79]
+        #expect(clientHellos(tlsMessages(valid, parser: &parser)).first?.extensions == [])
+    }
+
+    @Test func randomBytesAfterAValidHeaderNeverTrap() {
+        // xorshift64*, seeded: the same streams every run.
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state ^= state >> 12
+            state ^= state << 25
+            state ^= state >> 27
+            return state &* 0x2545_F491_4F6C_DD1D
+        }
+        for _ in 0..<500 {
+            let count = Int(next() % 400)
+            // Mostly handshake records with random contents, so the message parsers see garbage.
+            var stream = hex("16 0303") + [UInt8(count >> 8), UInt8(count & 0xFF), 1]
+            stream += (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
+            var parser = TLSStreamParser()
+            _ = tlsMessages(stream, chunk: Int(next() % 50) + 1, parser: &parser)
+        }
+    }
+}
