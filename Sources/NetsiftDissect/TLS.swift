@@ -128,10 +128,13 @@ public enum TLSProblem: Error, Sendable, Equatable, Encodable, CustomStringConve
     case handshakeTooLong(type: UInt8, length: Int)
 
     /// Malformed in Wireshark's sense (a length that runs past its container, a record no TLS
-    /// could send). A message over our buffer limit is legal TLS, only not parsed.
+    /// could send). A message over our buffer limit is legal TLS, only not parsed; a direction
+    /// that never was TLS (a server answering a TLS client in plain text) is not malformed TLS.
     public var isMalformed: Bool {
-        if case .handshakeTooLong = self { return false }
-        return true
+        switch self {
+        case .handshakeTooLong, .notTLS: false
+        default: true
+        }
     }
 
     /// The direction cannot be followed any more: record boundaries are lost.

@@ -357,7 +357,9 @@ let chromeLikeHandshake =
     @Test func unknownContentTypeAndNonTLSStreams() {
         #expect(tlsMessages("16 0303 0004 0e000000" + "63 0303 0000")
             == [.handshake(TLSHandshake(type: 14, length: 0)), .problem(.unknownContentType(0x63))])
+        // "GET / HTTP/1.1\r\n": not TLS at all, which is not malformed TLS.
         #expect(tlsMessages("474554202f20485454502f312e310d0a") == [.problem(.notTLS(firstByte: 0x47))])
+        #expect(TLSProblem.notTLS(firstByte: 0x47).isMalformed == false)
         #expect(tlsMessages("16 0203 0000") == [.problem(.unknownRecordVersion(0x0203))])
     }
 
