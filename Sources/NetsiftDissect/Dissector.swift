@@ -144,7 +144,9 @@ public struct Dissector {
             s.layers.insert(.ipOptions)
             var options = ip.options
             do {
-                while try options.next() != nil {}
+                while let option = try options.next() {
+                    if let final = options.finalDestination(of: option) { s.destination = IPAddress(ipv4: final) }
+                }
             } catch {
                 s.problem = s.problem ?? error   // a bad option does not hide the transport layer
             }
@@ -299,9 +301,13 @@ public struct Dissector {
             s.tcpFlags = tcp.flags
             s.windowSize = tcp.windowSize
             s.urgentPointer = tcp.urgentPointer
-            s.transportHeader = base..<base + tcp.dataOffset
-            s.payload = base + tcp.dataOffset..<base + segment.byteCount
+            let captured = min(tcp.dataOffset, segment.byteCount)
+            s.transportHeader = base..<base + captured
+            s.payload = base + captured..<base + segment.byteCount
             s.payloadWireLength = wire - tcp.dataOffset
+            if tcp.isCut {
+                s.problem = s.problem ?? DissectError(.tcp, .cut(needed: tcp.dataOffset, captured: segment.byteCount))
+            }
             var options = tcp.options
             do {
                 try options.decode(into: &s.tcpOptions)

@@ -80,6 +80,20 @@ public struct IPv4Options: ~Escapable {
         }
     }
 
+    /// Where a loose or strict source route (RFC 791 §3.1) still to be followed ends: the
+    /// datagram's final destination, which the header's destination is only a hop towards.
+    /// Wireshark shows it as `ip.dst` and keys conversations on it. nil for any other option, or
+    /// a route already completed (pointer past its last address) or malformed.
+    @inlinable
+    public func finalDestination(of option: Option) -> UInt32? {
+        guard option.kind == 131 || option.kind == 137 else { return nil }
+        let length = option.range.count
+        guard length >= 7, (length - 3) % 4 == 0 else { return nil }
+        let pointer = Int(bytes.u8(option.range.lowerBound + 2))
+        guard pointer >= 4, pointer <= length else { return nil }
+        return bytes.be32(option.range.upperBound - 4)
+    }
+
     /// The next option, nil at the end, or the error that stopped the walk.
     @inlinable
     public mutating func next() throws(DissectError) -> Option? {

@@ -1,11 +1,15 @@
 import NetsiftCapture
 
 /// TCP header (RFC 9293 §3.1): validated once for its data offset (at least 20 bytes, within the
-/// captured bytes); accessors then read fixed offsets. Options are walked by `TCPOptions`.
+/// packet on the wire); accessors then read fixed offsets. Options are walked by `TCPOptions`.
+/// When the snaplen cut the options, the fixed header and the options captured are still read, as
+/// Wireshark does (`isCut` says so), since the ports and flags are what later stages need most.
 public struct TCPHeader: ~Escapable {
     public static let minimumLength = 20
-    /// The header, options included.
+    /// The header as captured, options included (shorter than `dataOffset` when cut).
     @usableFromInline let bytes: RawSpan
+    /// The header's length, as its data offset field says.
+    public let dataOffset: Int
 
     @inlinable @_lifetime(copy segment)
     public init(_ segment: RawSpan, wire: Int) throws(DissectError) {
@@ -14,15 +18,18 @@ public struct TCPHeader: ~Escapable {
         guard length >= Self.minimumLength else {
             throw DissectError(.tcp, .lengthBelowMinimum(field: .dataOffset, value: length, minimum: 20))
         }
-        try require(length, captured: segment.byteCount, wire: wire, layer: .tcp)
-        bytes = segment.extracting(first: length)
+        try require(length, captured: wire, wire: wire, layer: .tcp)
+        bytes = segment.extracting(first: min(length, segment.byteCount))
+        dataOffset = length
     }
+
+    /// The snaplen cut the header's options.
+    @inlinable public var isCut: Bool { bytes.byteCount < dataOffset }
 
     @inlinable public var sourcePort: UInt16 { bytes.be16(0) }
     @inlinable public var destinationPort: UInt16 { bytes.be16(2) }
     @inlinable public var sequenceNumber: UInt32 { bytes.be32(4) }
     @inlinable public var acknowledgmentNumber: UInt32 { bytes.be32(8) }
-    @inlinable public var dataOffset: Int { bytes.byteCount }
     @inlinable public var flags: TCPFlags { TCPFlags(rawValue: bytes.be16(12) & 0x01FF) }
     @inlinable public var windowSize: UInt16 { bytes.be16(14) }
     @inlinable public var checksum: UInt16 { bytes.be16(16) }

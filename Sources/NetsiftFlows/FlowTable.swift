@@ -85,3 +85,105 @@ public struct FlowIndex: Sendable {
         }
     }
 }
+
+/// What the flow table needs of an entry: its key and when it was last active.
+public protocol FlowEntry {
+    var key: FlowKey { get }
+    /// Capture time (ns) of the entry's last packet.
+    var last: Int64 { get }
+    /// How long (ns) the entry may stay idle in its present state before it is over.
+    func idleLimit(_ limits: FlowLimits) -> Int64
+}
+
+/// Flow lifetimes and the bound on how many flows are followed at once. Memory grows with the
+/// flows active together, never with the packets or the flows seen over a whole capture.
+public struct FlowLimits: Sendable, Equatable {
+    /// At most this many conversations (TCP and UDP each) are followed at once; when a new one
+    /// comes, the idlest of a sample of the others is ended early (counted as evicted).
+    public var maximumFlows: Int
+    /// Idle time (ns) before a TCP conversation is over: established or in the middle…
+    public var tcpIdle: Int64
+    /// …waiting for an answer to its SYN (SYN retries back off to 32 s and more)…
+    public var tcpAttemptIdle: Int64
+    /// …closed by both sides or reset (late retransmissions and ACKs still join it).
+    public var tcpClosedIdle: Int64
+    /// Idle time (ns) before a UDP conversation is over.
+    public var udpIdle: Int64
+
+    public init(maximumFlows: Int = 100_000, tcpIdle: Int64 = 300_000_000_000,
+                tcpAttemptIdle: Int64 = 120_000_000_000, tcpClosedIdle: Int64 = 60_000_000_000,
+                udpIdle: Int64 = 60_000_000_000) {
+        self.maximumFlows = maximumFlows
+        self.tcpIdle = tcpIdle
+        self.tcpAttemptIdle = tcpAttemptIdle
+        self.tcpClosedIdle = tcpClosedIdle
+        self.udpIdle = udpIdle
+    }
+}
+
+/// Active flows in contiguous storage, found through a `FlowIndex`. Removal moves the last entry
+/// into the hole, so storage stays dense and a sweep touches only live entries.
+struct FlowTable<Entry: FlowEntry> {
+    var entries: [Entry] = []
+    var index = FlowIndex()
+    /// Where the next eviction sample starts, so samples rotate through the table.
+    var sampleCursor = 0
+
+    var count: Int { entries.count }
+
+    func find(_ key: FlowKey) -> Int? {
+        index.find(key) { entries[Int($0)].key }.map(Int.init)
+    }
+
+    /// Adds `entry` (whose key must not be in the table) and returns its position.
+    mutating func insert(_ entry: Entry) -> Int {
+        entries.append(entry)
+        let position = entries.count - 1
+        index.insert(entry.key, entry: Int32(position)) { entries[Int($0)].key }
+        return position
+    }
+
+    /// Removes the entry at `position` and returns it.
+    @discardableResult
+    mutating func remove(at position: Int) -> Entry {
+        let entry = entries[position]
+        if index.find(entry.key, keyAt: { entries[Int($0)].key }) == Int32(position) {
+            index.remove(entry.key) { entries[Int($0)].key }
+        }
+        let lastPosition = entries.count - 1
+        if position != lastPosition {
+            let moved = entries[lastPosition]
+            entries[position] = moved
+            if index.find(moved.key, keyAt: { entries[Int($0)].key }) == Int32(lastPosition) {
+                index.renumber(moved.key, to: Int32(position)) { entries[Int($0)].key }
+            }
+        }
+        entries.removeLast()
+        return entry
+    }
+
+    /// Ends every entry idle past its limit at `now`.
+    mutating func expire(now: Int64, limits: FlowLimits, _ ended: (Entry) -> Void) {
+        var position = 0
+        while position < entries.count {
+            if now - entries[position].last > entries[position].idleLimit(limits) {
+                ended(remove(at: position))   // the last entry moved here: look at it next
+            } else {
+                position += 1
+            }
+        }
+    }
+
+    /// Ends the idlest of up to 16 entries, taken in turn through the table (approximate LRU: no
+    /// per-packet bookkeeping, and a flow just seen is never the one chosen over an idle one).
+    mutating func evictIdlest(_ ended: (Entry) -> Void) {
+        guard !entries.isEmpty else { return }
+        var idlest = sampleCursor % entries.count
+        for step in 0..<min(16, entries.count) {
+            let position = (sampleCursor + step) % entries.count
+            if entries[position].last < entries[idlest].last { idlest = position }
+        }
+        sampleCursor = (sampleCursor + 16) % max(1, entries.count)
+        ended(remove(at: idlest))
+    }
+}

@@ -9,66 +9,278 @@ public struct TCPPacketAnalysis: Sendable, Equatable {
     public var duplicateAckNumber: Int
 }
 
-/// Follows every TCP conversation: finds its entry through an open-addressing index, numbers it as
-/// tshark does, negotiates window scaling from the handshake, and runs Wireshark's sequence
-/// analysis on each segment.
+/// A conversation that is over: closed and quiet, idle past its limit, evicted to make room, or
+/// still open when the capture ended.
+public enum FinishedFlow: Sendable {
+    case tcp(TCPConversation)
+    case udp(UDPConversation)
+}
+
+/// How many flows the tracker followed, and what the limits cost.
+public struct FlowCounters: Sendable, Equatable, Codable {
+    public var tcpConversations = 0
+    public var udpConversations = 0
+    /// Conversations ended early because `maximumFlows` were active.
+    public var evicted = 0
+    /// The most conversations active at once.
+    public var peakActive = 0
+    /// Conversations whose reassembly dropped bytes at a limit.
+    public var reassemblyOverflows = 0
+}
+
+/// Follows every TCP and UDP conversation: finds its entry through an open-addressing index,
+/// numbers it as tshark does (`tcp.stream`, `udp.stream`), negotiates window scaling from the
+/// handshake, runs Wireshark's sequence analysis on each segment, and hands the reassembled streams
+/// of the conversations whose protocol we parse to their application parsers. DNS over UDP goes
+/// straight to its parser. Conversations that are over are handed to the caller through `drain`;
+/// only active ones are kept.
 public struct FlowTracker {
-    public private(set) var conversations: [TCPConversation] = []
-    var index = FlowIndex()
+    var tcp = FlowTable<TCPConversation>()
+    var udp = FlowTable<UDPConversation>()
+    var finished: [FinishedFlow] = []
+    public var decodeAs: DecodeAs
+    public let reassemblyLimits: ReassemblyLimits
+    public let flowLimits: FlowLimits
+    /// Out-of-order bytes all conversations hold now.
+    public private(set) var heldBytes = 0
+    public private(set) var counters = FlowCounters()
+    /// Capture time of the last sweep for idle flows (one a second of capture time).
+    var lastSweep: Int64 = .min
 
-    public init() {}
+    public init(decodeAs: DecodeAs = DecodeAs(), reassemblyLimits: ReassemblyLimits = ReassemblyLimits(),
+                flowLimits: FlowLimits = FlowLimits()) {
+        self.decodeAs = decodeAs
+        self.reassemblyLimits = reassemblyLimits
+        self.flowLimits = flowLimits
+    }
 
-    /// Tracks one packet; nil when it has no whole TCP header.
-    public mutating func track(_ s: PacketSummary, frame: Int, time: Int64, wireLength: Int) -> TCPPacketAnalysis? {
+    /// The conversations active now.
+    public var activeTCP: [TCPConversation] { tcp.entries }
+    public var activeUDP: [UDPConversation] { udp.entries }
+
+    /// Tracks one packet. `bytes` are the bytes the summary's ranges refer to; application messages
+    /// found in the packet go to `events`. Returns the TCP analysis, or nil when the packet has no
+    /// TCP header.
+    public mutating func track(_ s: PacketSummary, bytes: RawSpan, frame: Int, time: Int64, wireLength: Int,
+                               events: (ApplicationEvent) -> Void) -> TCPPacketAnalysis? {
+        if time >= lastSweep &+ 1_000_000_000 || time < lastSweep { sweep(now: time) }
+        if s.layers.contains(.udp) && !s.transportHeader.isEmpty {
+            trackDatagram(s, bytes: bytes, frame: frame, time: time, wireLength: wireLength, events: events)
+            return nil
+        }
+        if let quoted = s.embedded, quoted.ipProtocol == 6 {
+            noteICMPError(about: quoted, mtu: s.icmpMTU, frame: frame)
+            return nil
+        }
         guard s.layers.contains(.tcp), !s.transportHeader.isEmpty else { return nil }
         let source = Endpoint(address: s.source, port: s.sourcePort)
         let destination = Endpoint(address: s.destination, port: s.destinationPort)
         let (key, _) = FlowKey.make(source: source, destination: destination, ipProtocol: 6)
         let syn = s.tcpFlags.contains(.syn), ack = s.tcpFlags.contains(.ack)
 
-        var entry = index.find(key) { conversations[Int($0)].key }
+        var position = tcp.find(key)
         var reused = false
-        if let existing = entry, syn && !ack {
+        if let existing = position, syn && !ack {
             // A SYN with a new initial sequence number on a known port pair: the ports were
-            // reused for a new connection, which gets a new stream number.
-            let conversation = conversations[Int(existing)]
+            // reused for a new connection, which gets a new stream number; the old one is over.
+            let conversation = tcp.entries[existing]
             let state = conversation[conversation.side(of: source)].analysis
             if state.hasBaseSeq && state.baseSeq != s.sequenceNumber {
-                entry = nil
+                heldBytes += tcp.entries[existing].releaseStreams()
+                finished.append(.tcp(tcp.remove(at: existing)))
+                position = nil
                 reused = true
             }
         }
-        let number: Int
-        if let entry {
-            number = Int(entry)
-        } else {
-            number = conversations.count
-            conversations.append(TCPConversation(stream: number, key: key, first: source, second: destination,
-                                                 frame: frame, time: time))
-            index.insert(key, entry: Int32(number)) { conversations[Int($0)].key }
+        if position == nil {
+            if tcp.count >= flowLimits.maximumFlows { evictTCP() }
+            position = tcp.insert(TCPConversation(stream: counters.tcpConversations, key: key, first: source,
+                                                  second: destination, frame: frame, time: time))
+            counters.tcpConversations += 1
+            counters.peakActive = max(counters.peakActive, tcp.count + udp.count)
         }
-        var result = conversations[number].add(s, from: source, frame: frame, time: time, wireLength: wireLength)
+        let number = position!
+        var result = tcp.entries[number].add(s, from: source, frame: frame, time: time, wireLength: wireLength)
         if reused { result.flags.insert(.reusedPorts) }
+        if tcp.entries[number].application.wantsBytes {
+            let overflowedBefore = tcp.entries[number].reassemblyOverflowed
+            heldBytes += tcp.entries[number].reassemble(s, bytes: bytes, from: source, frame: frame, time: time,
+                                                        decodeAs: decodeAs, limits: reassemblyLimits,
+                                                        heldBytes: heldBytes, events: events)
+            if !overflowedBefore && tcp.entries[number].reassemblyOverflowed { counters.reassemblyOverflows += 1 }
+        }
         return result
+    }
+
+    /// An ICMP error quoting a TCP segment: counted on the conversation it is about.
+    mutating func noteICMPError(about quoted: EmbeddedFlow, mtu: UInt32?, frame: Int) {
+        let (key, _) = FlowKey.make(source: Endpoint(address: quoted.source, port: quoted.sourcePort),
+                                    destination: Endpoint(address: quoted.destination, port: quoted.destinationPort),
+                                    ipProtocol: 6)
+        guard let position = tcp.find(key) else { return }
+        tcp.entries[position].icmpErrors += 1
+        if tcp.entries[position].firstICMPFrame == nil { tcp.entries[position].firstICMPFrame = frame }
+        if let mtu { tcp.entries[position].icmpMTU = min(mtu, tcp.entries[position].icmpMTU ?? mtu) }
+    }
+
+    /// Hands out the conversations that are over, oldest first.
+    public mutating func drain(_ body: (FinishedFlow) -> Void) {
+        guard !finished.isEmpty else { return }
+        for flow in finished { body(flow) }
+        finished.removeAll(keepingCapacity: true)
+    }
+
+    /// The capture ended: every conversation still active is over too.
+    public mutating func finish(_ body: (FinishedFlow) -> Void) {
+        for position in tcp.entries.indices { heldBytes += tcp.entries[position].releaseStreams() }
+        finished += tcp.entries.map { .tcp($0) } + udp.entries.map { .udp($0) }
+        tcp = FlowTable()
+        udp = FlowTable()
+        drain(body)
+    }
+
+    /// Ends the conversations idle past their limits.
+    mutating func sweep(now: Int64) {
+        lastSweep = now
+        var ended: [FinishedFlow] = []
+        var released = 0
+        tcp.expire(now: now, limits: flowLimits) { conversation in
+            var conversation = conversation
+            released += conversation.releaseStreams()
+            ended.append(.tcp(conversation))
+        }
+        udp.expire(now: now, limits: flowLimits) { ended.append(.udp($0)) }
+        heldBytes += released
+        finished += ended
+    }
+
+    /// Makes room for one more TCP conversation by ending the idlest of a sample.
+    mutating func evictTCP() {
+        var ended: TCPConversation?
+        tcp.evictIdlest { ended = $0 }
+        if var conversation = ended {
+            heldBytes += conversation.releaseStreams()
+            finished.append(.tcp(conversation))
+        }
+        counters.evicted += 1
+    }
+
+    mutating func evictUDP() {
+        udp.evictIdlest { finished.append(.udp($0)) }
+        counters.evicted += 1
+    }
+
+    /// A UDP datagram: its conversation, and DNS (by port or decode-as rule), one message per datagram.
+    mutating func trackDatagram(_ s: PacketSummary, bytes: RawSpan, frame: Int, time: Int64, wireLength: Int,
+                                events: (ApplicationEvent) -> Void) {
+        let source = Endpoint(address: s.source, port: s.sourcePort)
+        let destination = Endpoint(address: s.destination, port: s.destinationPort)
+        let (key, _) = FlowKey.make(source: source, destination: destination, ipProtocol: 17)
+        var position = udp.find(key)
+        if position == nil {
+            if udp.count >= flowLimits.maximumFlows { evictUDP() }
+            position = udp.insert(UDPConversation(stream: counters.udpConversations, key: key, first: source,
+                                                  second: destination, frame: frame, time: time))
+            counters.udpConversations += 1
+            counters.peakActive = max(counters.peakActive, tcp.count + udp.count)
+        }
+        let number = position!
+        let fromOriginator = udp.entries[number].add(from: source, frame: frame, time: time, wireLength: wireLength,
+                                                     payload: s.payloadWireLength)
+        let proto = decodeAs.udpPorts[s.sourcePort] ?? decodeAs.udpPorts[s.destinationPort]
+            ?? (DNSPorts.contains(s.sourcePort) || DNSPorts.contains(s.destinationPort) ? .dns : nil)
+        guard let proto else { return }
+        udp.entries[number].application = proto
+        let context = ApplicationContext(frame: frame, time: time, transport: .udp, stream: udp.entries[number].stream,
+                                         source: source, destination: destination, fromClient: fromOriginator)
+        // The protocol parsers plug in here (DNS over UDP: one message per datagram).
+        switch proto {
+        case .dns, .tls, .http2:
+            _ = (context, bytes.extracting(s.payload), events)
+        }
     }
 }
 
 extension TCPConversation {
+    /// Puts the segment's payload in sequence order and feeds it to the application parsers,
+    /// deciding the protocol at the first payload. Returns the change in held out-of-order bytes.
+    mutating func reassemble(_ s: PacketSummary, bytes: RawSpan, from source: Endpoint, frame: Int, time: Int64,
+                             decodeAs: DecodeAs, limits: ReassemblyLimits, heldBytes: Int,
+                             events: (ApplicationEvent) -> Void) -> Int {
+        let me = side(of: source), peer = 1 - me
+        let fromClient = me == clientSide
+        let context = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream, source: source,
+                                         destination: self[peer].endpoint, fromClient: fromClient)
+        var parsers = application
+        var detected: ApplicationProtocol?
+        var change = 0
+        let ports = (self[0].endpoint.port, self[1].endpoint.port)
+        // The peer's ACK tells this side's reassembler which holes will never fill.
+        if s.tcpFlags.contains(.ack) {
+            var peerStream = self[peer].stream
+            let peerContext = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream,
+                                                 source: self[peer].endpoint, destination: source, fromClient: !fromClient)
+            change += peerStream.acknowledged(s.acknowledgmentNumber) { chunk in
+                parsers.consume(chunk, context: peerContext, emit: events)
+            }
+            self[peer].stream = peerStream
+        }
+        var stream = self[me].stream
+        let budget = min(limits.bytesPerDirection, stream.pendingBytes + max(0, limits.totalBytes - heldBytes - change))
+        change += stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), payload: bytes.extracting(s.payload),
+                             wireLength: s.payloadWireLength, budget: budget) { chunk in
+            if case .undecided = parsers, let chunk {
+                guard let proto = ApplicationParsers.detect(ports: ports, firstBytes: chunk, decodeAs: decodeAs) else {
+                    parsers = .unparsed
+                    return
+                }
+                parsers = ApplicationParsers.start(proto)
+                detected = proto
+            }
+            parsers.consume(chunk, context: context, emit: events)
+        }
+        if s.tcpFlags.contains(.rst) || !parsers.wantsBytes {
+            // Reset, or nothing to parse: what is held will never be read.
+            change += stream.reset()
+            var peerStream = self[peer].stream
+            change += peerStream.reset()
+            self[peer].stream = peerStream
+        }
+        self[me].stream = stream
+        application = parsers
+        if let detected { applicationProtocol = detected }
+        return change
+    }
+
     /// Adds one segment from `source`: handshake facts, per-side counters, and the analysis.
     mutating func add(_ s: PacketSummary, from source: Endpoint, frame: Int, time: Int64,
                       wireLength: Int) -> TCPPacketAnalysis {
         let me = side(of: source), peer = 1 - me
         let flags = s.tcpFlags
         let syn = flags.contains(.syn), ack = flags.contains(.ack)
+        if packets == 0 {
+            // Zeek's originator: a SYN/ACK seen first means its receiver opened the conversation.
+            originator = syn && ack ? peer : me
+            if syn && ack { historyRecorder.flipped() }
+        }
         lastFrame = frame
-        last = time
+        last = max(last, time)   // a timestamp that jumps back must not make the flow look idle
         packets += 1
 
         var sender = self[me]
         sender.packets += 1
         sender.bytes += wireLength
         sender.payloadBytes += s.payloadWireLength
+        if s.payloadWireLength > 0 {
+            sender.dataSegments += 1
+            sender.largestSegment = max(sender.largestSegment, s.payloadWireLength)
+            if let peerMSS = self[peer].synMSS, s.payloadWireLength > Int(peerMSS) {
+                sender.segmentsAbovePeerMSS += 1
+                if sender.firstSegmentAbovePeerMSS == nil { sender.firstSegmentAbovePeerMSS = frame }
+            }
+        }
         if syn {
+            sender.synCount += 1
             if let mss = s.tcpOptions.mss {
                 if sender.synMSS == nil { sender.synMSS = mss } else if sender.synMSS != mss { sender.synMSSChanged = true }
             }
@@ -99,6 +311,13 @@ extension TCPConversation {
         if flags.contains(.fin) && !sender.sentFIN {
             sender.sentFIN = true
             sender.firstFINTime = time
+            sender.finEnd = s.sequenceNumber &+ UInt32(truncatingIfNeeded: s.payloadWireLength) &+ 1
+        }
+        // The other side's FIN is acknowledged: from now on this side holds a half-closed socket
+        // (CLOSE_WAIT) until it sends its own FIN.
+        if ack, let finEnd = self[peer].finEnd, self[peer].finAckedTime == nil,
+           !seqLess(s.acknowledgmentNumber, finEnd) {
+            self[peer].finAckedTime = time
         }
         if flags.contains(.rst) && !sender.sentRST {
             sender.sentRST = true
@@ -110,13 +329,66 @@ extension TCPConversation {
                                  window: s.windowSize, length: s.payloadWireLength, time: time)
         let analysis = TCPAnalyzer.analyze(segment, forward: &sender.analysis, reverse: &receiver.analysis,
                                            handshakeRTT: handshakeRTT)
-        if analysis.contains(.retransmission) { sender.retransmittedBytes += s.payloadWireLength }
+        if analysis.contains(.retransmission) {
+            sender.retransmittedBytes += s.payloadWireLength
+            sender.retransmissions += 1
+            if analysis.contains(.fastRetransmission) { sender.fastRetransmissions += 1 }
+            if analysis.contains(.spuriousRetransmission) { sender.spuriousRetransmissions += 1 }
+            if sender.retransmissionFrames.count < 8 { sender.retransmissionFrames.append(frame) }
+            if s.payloadWireLength > sender.analysis.largestAcked {
+                sender.oversizeRetransmissions += 1
+                sender.largestUnacknowledgedRetransmission = max(sender.largestUnacknowledgedRetransmission,
+                                                                 s.payloadWireLength)
+            }
+        }
+        if analysis.contains(.zeroWindow) {
+            sender.zeroWindows += 1
+            if sender.firstZeroWindowFrame == nil { sender.firstZeroWindowFrame = frame }
+        }
+        if analysis.contains(.windowFull) {
+            sender.windowFulls += 1
+            if sender.firstWindowFullFrame == nil { sender.firstWindowFullFrame = frame }
+        }
         self[me] = sender
         self[peer] = receiver
+        updateEndpointStates(flags, from: me)
+        historyRecorder.record(fromOriginator: me == originator, flags: flags, seq: s.sequenceNumber,
+                               payload: s.payloadWireLength, window: s.windowSize, analysis: analysis)
         for (flag, _) in TCPAnalysisFlags.names where analysis.contains(flag) {
             analysisCounts[flag.rawValue, default: 0] += 1
         }
         return TCPPacketAnalysis(stream: stream, flags: analysis,
                                  duplicateAckNumber: analysis.contains(.duplicateAck) ? sender.analysis.duplicateAcks : 0)
+    }
+}
+
+extension TCPConversation {
+    /// Zeek's endpoint transitions: SYN → SYN sent, SYN/ACK → SYN/ACK sent, the handshake's ACK
+    /// establishes both, a FIN closes its sender, a RST resets it; a first packet that is none of
+    /// these finds its sender in the middle of things (partial).
+    mutating func updateEndpointStates(_ flags: TCPFlags, from me: Int) {
+        let peer = 1 - me
+        var sender = self[me].state
+        var receiver = self[peer].state
+        if flags.contains(.rst) {
+            sender = .reset
+        } else if flags.contains(.syn) {
+            if flags.contains(.ack) {
+                if sender == .inactive || sender == .synSent || sender == .partial { sender = .synAckSent }
+            } else if sender == .inactive || sender == .partial || sender == .closed {
+                sender = .synSent
+            }
+            if flags.contains(.fin) { sender = .closed }
+        } else {
+            if flags.contains(.ack) && (sender == .synSent || sender == .synAckSent) {
+                sender = .established
+                if receiver == .synSent || receiver == .synAckSent { receiver = .established }
+            } else if sender == .inactive {
+                sender = .partial
+            }
+            if flags.contains(.fin) && sender != .reset { sender = .closed }
+        }
+        self[me].state = sender
+        self[peer].state = receiver
     }
 }

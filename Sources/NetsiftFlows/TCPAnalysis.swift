@@ -51,7 +51,8 @@ public struct TCPDirectionState: Sendable {
     public var hasNextSeq = false
     /// When the segment that set `nextSeq` arrived.
     public var nextSeqTime: Int64 = 0
-    /// The highest sequence number this direction sent that may be acknowledged.
+    /// The end of what this direction sent without a hole: the most the peer may acknowledge
+    /// without having received a segment the capture missed.
     public var maxSeqToBeAcked: UInt32 = 0
     public var hasMaxSeqToBeAcked = false
     public var lastAck: UInt32 = 0
@@ -76,6 +77,8 @@ public struct TCPDirectionState: Sendable {
     /// one of them is a retransmission, never out of order. Bounded: the oldest are forgotten.
     public var unacked: [(seq: UInt32, end: UInt32)] = []
     public static let maximumUnacked = 1024
+    /// The largest segment (sequence space) of this direction the other side acknowledged whole.
+    public var largestAcked = 0
 
     public init() {}
 
@@ -142,9 +145,14 @@ public enum TCPAnalyzer {
             if (length == 0 || length == 1) && fwd.hasNextSeq && seq == fwd.nextSeq &- 1 && noSFR {
                 flags.insert(.keepAlive)
             }
-            // 5. Window update: nothing but a new, open window.
-            if length == 0 && window != 0 && fwd.hasWindow && window != fwd.window && fwd.hasNextSeq
-                && seq == fwd.nextSeq && fwd.hasLastAck && ack == fwd.lastAck && noSFR {
+            // 5. Window update: nothing but a new, open window. Before this direction's first
+            // packet Wireshark's state is relative sequence and ACK numbers 0 and no window, so a
+            // first bare ACK that acknowledges the peer's very first sequence number (relative 0)
+            // counts as one too.
+            let atNextSeq = fwd.hasNextSeq ? seq == fwd.nextSeq : true
+            let atLastAck = fwd.hasLastAck ? ack == fwd.lastAck : ack == (rev.hasBaseSeq ? rev.baseSeq : 0)
+            if length == 0 && window != 0 && (!fwd.hasWindow || window != fwd.window) && atNextSeq && atLastAck
+                && noSFR {
                 flags.insert(.windowUpdate)
             }
             // 6. Window full: this segment fills the receiver's announced window exactly.
@@ -184,7 +192,8 @@ public enum TCPAnalyzer {
             } else {
                 flags.insert(.ackedUnseenSegment)
             }
-            rev.maxSeqToBeAcked = ack
+            // Flag the hole once: from here on the other side may be acknowledged up to what it sent.
+            rev.maxSeqToBeAcked = rev.nextSeq
         }
 
         // 11. Retransmission and its kinds, for segments that take sequence space.
@@ -205,8 +214,8 @@ public enum TCPAnalyzer {
                 }
                 let sinceHighest = segment.time &- fwd.nextSeqTime
                 let threshold = handshakeRTT > 0 ? handshakeRTT : defaultOutOfOrderThreshold
-                let alreadySent = fwd.unacked.contains { $0.seq == seq }
-                if sinceHighest < threshold && fwd.nextSeq != seq &+ UInt32(truncatingIfNeeded: length) && !alreadySent {
+                let segmentEnd = seq &+ UInt32(truncatingIfNeeded: length) &+ (syn || fin ? 1 : 0)
+                if sinceHighest < threshold && fwd.nextSeq != segmentEnd {
                     flags.insert(.outOfOrder)
                     break retransmission
                 }
@@ -222,13 +231,21 @@ public enum TCPAnalyzer {
             fwd.unacked.append((seq, end))
         }
         if hasAck && !rev.unacked.isEmpty {
-            rev.unacked.removeAll { !seqGreater($0.end, ack) }
+            rev.unacked.removeAll { segment in
+                guard !seqGreater(segment.end, ack) else { return false }
+                rev.largestAcked = max(rev.largestAcked, Int(segment.end &- segment.seq))
+                return true
+            }
         }
         if !flags.contains(.zeroWindowProbe) && (!fwd.hasNextSeq || seqGreater(end, fwd.nextSeq)) {
             fwd.nextSeq = end
             fwd.hasNextSeq = true
             fwd.nextSeqTime = segment.time
-            fwd.maxSeqToBeAcked = end
+        }
+        // What the peer may acknowledge grows only while the stream has no hole: a segment that
+        // continues it (or the first one) moves it to the highest sequence number sent.
+        if !flags.contains(.zeroWindowProbe) && (!fwd.hasMaxSeqToBeAcked || seq == fwd.maxSeqToBeAcked) {
+            fwd.maxSeqToBeAcked = fwd.nextSeq
             fwd.hasMaxSeqToBeAcked = true
         }
         fwd.window = window

@@ -24,15 +24,46 @@ public struct TCPSide: Sendable {
     /// Times of this side's first FIN and RST (ns), for close analysis.
     public var firstFINTime: Int64?
     public var firstRSTTime: Int64?
+    /// SYNs (or SYN/ACKs) this side sent, retransmissions included.
+    public var synCount = 0
+    /// Segments carrying payload, and the largest payload sent.
+    public var dataSegments = 0
+    public var largestSegment = 0
+    /// Segments larger than the MSS the other side announced (TSO/GRO artefacts when captured at
+    /// the sender, a mismatch on the path otherwise), and the first of them.
+    public var segmentsAbovePeerMSS = 0
+    public var firstSegmentAbovePeerMSS: Int?
+    /// Retransmitted segments by Wireshark's kinds (fast and spurious included in `retransmissions`).
+    public var retransmissions = 0
+    public var fastRetransmissions = 0
+    public var spuriousRetransmissions = 0
+    /// The first frames flagged as retransmissions (at most 8), for evidence.
+    public var retransmissionFrames: [Int] = []
+    /// Retransmissions of segments larger than any this side ever got acknowledged, and the
+    /// largest such segment: the MTU black-hole pattern when they keep coming.
+    public var oversizeRetransmissions = 0
+    public var largestUnacknowledgedRetransmission = 0
+    /// Zero windows this side announced, and full windows it filled, with the first frame of each.
+    public var zeroWindows = 0
+    public var firstZeroWindowFrame: Int?
+    public var windowFulls = 0
+    public var firstWindowFullFrame: Int?
+    /// The sequence number after this side's FIN, and when the other side acknowledged it.
+    public var finEnd: UInt32?
+    public var finAckedTime: Int64?
     /// Sequence analysis state (Wireshark's per-direction `tcp_flow_t`).
     public var analysis = TCPDirectionState()
+    /// This side's bytes in sequence order, for the application parsers.
+    public var stream = StreamReassembler()
+    /// Where this endpoint is in Zeek's terms (for `conn_state`).
+    public var state = EndpointState.inactive
 
     public init(endpoint: Endpoint) { self.endpoint = endpoint }
 }
 
 /// One TCP conversation, numbered as tshark numbers `tcp.stream`: a new one for a new address and
 /// port pair, and for a SYN that reuses a pair with a new initial sequence number.
-public struct TCPConversation: Sendable {
+public struct TCPConversation: Sendable, FlowEntry {
     public var stream: Int
     public var key: FlowKey
     /// `sides.0` sent the first packet seen; `client` says which side opened with a SYN.
@@ -48,8 +79,21 @@ public struct TCPConversation: Sendable {
     public var synTime: Int64 = 0
     public var handshakeRTT: Int64 = 0
     public var handshakeCompleted = false
+    /// ICMP errors about this conversation ("fragmentation needed", "packet too big", unreachable):
+    /// how many, the smallest MTU they reported, and the first one's frame.
+    public var icmpErrors = 0
+    public var icmpMTU: UInt32?
+    public var firstICMPFrame: Int?
     /// Frames flagged, per analysis flag (counts).
     public var analysisCounts: [UInt32: Int] = [:]
+    /// What parses the conversation's payload, once decided.
+    var application = ApplicationParsers.undecided
+    /// The protocol its payload was parsed as, once decided.
+    public var applicationProtocol: ApplicationProtocol?
+    /// 0 or 1: the side Zeek calls the originator (the SYN's sender; the receiver of a SYN/ACK
+    /// seen first; else the first packet's sender).
+    public var originator = 0
+    public var historyRecorder = HistoryRecorder()
 
     public init(stream: Int, key: FlowKey, first: Endpoint, second: Endpoint, frame: Int, time: Int64) {
         self.stream = stream
@@ -62,6 +106,38 @@ public struct TCPConversation: Sendable {
     }
 
     public var duration: Int64 { last - start }
+
+    /// The side taken as the client: the one that sent the first SYN, else Zeek's originator.
+    public var clientSide: Int { client ?? originator }
+
+    /// Zeek's history string (uppercase: the originator).
+    public var history: String { historyRecorder.history }
+
+    /// Zeek's `conn_state`.
+    public var connectionState: ConnectionState {
+        let o = self[originator], r = self[1 - originator]
+        return ConnectionState.tcp(originator: o.state, responder: r.state, history: history,
+                                   originatorBytes: o.payloadBytes, responderBytes: r.payloadBytes)
+    }
+
+    /// Both sides closed (FIN) or one reset.
+    public var isClosed: Bool {
+        sides.0.state == .reset || sides.1.state == .reset || (sides.0.state == .closed && sides.1.state == .closed)
+    }
+
+    public func idleLimit(_ limits: FlowLimits) -> Int64 {
+        if isClosed { return limits.tcpClosedIdle }
+        if !handshakeCompleted && (sides.0.state == .synSent || sides.1.state == .synSent) { return limits.tcpAttemptIdle }
+        return limits.tcpIdle
+    }
+
+    /// Reassembly dropped bytes at a limit in either direction.
+    public var reassemblyOverflowed: Bool { sides.0.stream.overflowed || sides.1.stream.overflowed }
+
+    /// Frees what the reassemblers hold (the conversation is over); returns the change in held bytes.
+    mutating func releaseStreams() -> Int {
+        sides.0.stream.reset() + sides.1.stream.reset()
+    }
 
     /// The side that sent from `endpoint` (0 or 1).
     @inlinable public func side(of endpoint: Endpoint) -> Int {

@@ -150,6 +150,29 @@ let tcpSynAck = "01bb c350 00000001 00000002 5012 ffff 0000 0000"
         #expect(dissect(ethernetIPv4 + bad + tcpSynAck).problem == DissectError(.ipv4Options, .badOption(kind: 7, length: 40)))
     }
 
+    @Test func tcpOptionsCutBySnaplenKeepTheFixedHeader() {
+        // IPv4 total length 44: a 24-byte TCP header (data offset 6) whose MSS option (02 04 05b4)
+        // the snaplen cut after its first two bytes: 22 of 24 bytes captured, 58 on the wire.
+        let ip = "4500002c 12340000 40060000 c0a80101 0a000002"
+        let tcp = "0050 d431 00000001 00000000 6002 ffff 0000 0000" + "0204"
+        let s = dissect(ethernetIPv4 + ip + tcp, wire: 58)
+        #expect(s.layers.contains(.tcp))
+        #expect(s.sourcePort == 80 && s.destinationPort == 54321)
+        #expect(s.tcpFlags == .syn)
+        #expect(s.problem == DissectError(.tcp, .cut(needed: 24, captured: 22)))
+        #expect(s.payloadWireLength == 0)
+    }
+
+    @Test func sourceRouteNamesTheFinalDestination() {
+        // IHL 8: Loose Source Route (131) length 11 pointer 4: next hop 1.2.3.4, final 5.6.7.8,
+        // then EOL. The header's destination 10.0.0.2 is only the current hop (RFC 791 §3.1).
+        let route = "48000034 12340000 40060000 c0a80101 0a000002" + "83 0b 04 01020304 05060708 00"
+        #expect(dissect(ethernetIPv4 + route + tcpSynAck).destination == IPAddress(ipv4: 0x0506_0708))
+        // Pointer 12 > length 11: the route is complete, the header's destination is final.
+        let done = "48000034 12340000 40060000 c0a80101 0a000002" + "83 0b 0c 01020304 05060708 00"
+        #expect(dissect(ethernetIPv4 + done + tcpSynAck).destination == IPAddress(ipv4: 0x0a00_0002))
+    }
+
     @Test func ipv4TotalLengthZeroMeansTheFrameGivesIt() {
         // Segmentation offload leaves 0 in outgoing packets as captured; the TCP layer still follows.
         let s = dissect(ethernetIPv4 + "45000000 12344000 40060000 c0a80101 0a000002" + tcpSynAck)

@@ -5,35 +5,6 @@ import NetsiftDissect
 import NetsiftFlows
 import NetsiftTestSupport
 
-/// Reads a capture through the whole pipeline and keeps, per frame, what TCP analysis said.
-struct TrackedCapture {
-    var flagsByFrame: [Int: TCPAnalysisFlags] = [:]
-    var tracker = FlowTracker()
-
-    init(path: String) throws {
-        var reader = try CaptureReader(path: path)
-        var dissector = Dissector()
-        var tracker = FlowTracker()
-        var flagsByFrame: [Int: TCPAnalysisFlags] = [:]
-        var frame = 0
-        _ = reader.forEachPacket { packet in
-            frame += 1
-            let time = packet.timestamp, wire = packet.originalLength
-            dissector.dissect(packet) { summary, _ in
-                if let result = tracker.track(summary, frame: frame, time: time, wireLength: wire), !result.flags.isEmpty {
-                    flagsByFrame[frame] = result.flags
-                }
-            }
-        }
-        self.flagsByFrame = flagsByFrame
-        self.tracker = tracker
-    }
-
-    func frames(_ flag: TCPAnalysisFlags) -> [Int] {
-        flagsByFrame.filter { $0.value.contains(flag) }.map(\.key).sorted()
-    }
-}
-
 @Suite struct TCPCorpusTests {
     /// The flags the oracle records (`tcp.analysis.*`), by its names.
     static let compared: [(TCPAnalysisFlags, String)] = TCPAnalysisFlags.names.filter {
@@ -50,7 +21,7 @@ struct TrackedCapture {
         var truePositives: [String: Int] = [:], falsePositives: [String: Int] = [:], falseNegatives: [String: Int] = [:]
         for name in Corpus.captureNames {
             guard let oracle = Corpus.oracle(name), let tcp = oracle["tcp"] as? [String: Any] else { continue }
-            let tracked = try TrackedCapture(path: Corpus.path(name)!)
+            let tracked = try PipelineRun(path: Corpus.path(name)!)
             let expected = tcp["analysis_frames"] as? [String: [Int]] ?? [:]
             for (flag, field) in Self.compared {
                 let ours = Set(tracked.frames(flag)), theirs = Set(expected[field] ?? [])
@@ -79,12 +50,14 @@ struct TrackedCapture {
             print("⚠︎ \(Corpus.missingMessage)")
             return
         }
+        var statesChecked = 0
+        defer { print("conn_state checked against tshark's handshake/FIN/RST facts on \(statesChecked) streams") }
         for name in Corpus.captureNames {
             guard let oracle = Corpus.oracle(name), let tcp = oracle["tcp"] as? [String: Any],
                   let streams = tcp["streams"] as? [[String: Any]] else { continue }
-            let conversations = try TrackedCapture(path: Corpus.path(name)!).tracker.conversations
+            let conversations = try PipelineRun(path: Corpus.path(name)!).tcpConversations
             if conversations.count != tcp["stream_count"] as? Int, Allowlist.reason(name, "tcp.stream_count") == nil {
-                Issue.record("\(name): \(conversations.count) streams, tshark \(tcp["stream_count"] ?? "?")")
+                Issue.record("\(name): \(conversations.count) streams, tshark \(String(describing: tcp["stream_count"]))")
                 continue
             }
             for stream in streams {
@@ -94,8 +67,10 @@ struct TrackedCapture {
                 let label = "\(name) stream \(number)"
                 #expect("\(conversation[client].endpoint)" == (stream["client"] as? String).map(bracketed), "\(label): client")
                 let mss = stream["syn_mss"] as? [String: [Int]] ?? [:]
-                #expect(conversation[client].synMSS.map { [Int($0)] } ?? [] == mss["client"].map { Array($0.prefix(1)) } ?? [], "\(label): client SYN MSS")
-                #expect(conversation[server].synMSS.map { [Int($0)] } ?? [] == mss["server"].map { Array($0.prefix(1)) } ?? [], "\(label): server SYN MSS")
+                let clientMSS: [Int] = conversation[client].synMSS.map { [Int($0)] } ?? []
+                let serverMSS: [Int] = conversation[server].synMSS.map { [Int($0)] } ?? []
+                #expect(clientMSS == Array((mss["client"] ?? []).prefix(1)), "\(label): client SYN MSS")
+                #expect(serverMSS == Array((mss["server"] ?? []).prefix(1)), "\(label): server SYN MSS")
                 let handshake = stream["handshake"] as? [String: Bool] ?? [:]
                 #expect(conversation.handshakeCompleted == handshake["completed"], "\(label): handshake completed")
                 let rstBy = Set(stream["rst_by"] as? [String] ?? []), finBy = Set(stream["fin_by"] as? [String] ?? [])
@@ -103,6 +78,19 @@ struct TrackedCapture {
                 #expect(conversation[server].sentRST == rstBy.contains("server"), "\(label): server RST")
                 #expect(conversation[client].sentFIN == finBy.contains("client"), "\(label): client FIN")
                 #expect(conversation[server].sentFIN == finBy.contains("server"), "\(label): server FIN")
+                // Zeek's conn_state, where tshark's facts decide it.
+                let completed = handshake["completed"] == true
+                var expectedState: ConnectionState?
+                if stream["syn_rejected_by_rst"] as? Bool == true { expectedState = .REJ }
+                else if stream["syn_unanswered"] as? Bool == true && rstBy.isEmpty && finBy.isEmpty { expectedState = .S0 }
+                else if completed && rstBy.isEmpty && finBy == ["client", "server"] { expectedState = .SF }
+                else if completed && rstBy == ["server"] { expectedState = .RSTR }
+                else if completed && rstBy == ["client"] { expectedState = .RSTO }
+                else if completed && rstBy.isEmpty && finBy.isEmpty { expectedState = .S1 }
+                if let expectedState {
+                    #expect(conversation.connectionState == expectedState, "\(label): conn_state \(conversation.history)")
+                    statesChecked += 1
+                }
                 let unanswered = conversation[client].sentSYN && !conversation[server].sentSYNACK && !conversation[server].sentRST
                 #expect(unanswered == stream["syn_unanswered"] as? Bool, "\(label): SYN unanswered")
             }

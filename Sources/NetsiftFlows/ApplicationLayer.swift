@@ -1,0 +1,104 @@
+import NetsiftDissect
+
+/// The application protocols Netsift parses above TCP and UDP.
+public enum ApplicationProtocol: String, Sendable, Codable, CaseIterable {
+    case dns, tls, http2
+}
+
+/// The transport an application message came over.
+public enum Transport: String, Sendable, Codable {
+    case tcp, udp
+}
+
+/// "Decode As" rules, as Wireshark's `-d tcp.port==8443,http2`: a port whose traffic is parsed as
+/// a protocol whatever its content looks like.
+public struct DecodeAs: Sendable, Equatable {
+    public var tcpPorts: [UInt16: ApplicationProtocol] = [:]
+    public var udpPorts: [UInt16: ApplicationProtocol] = [:]
+
+    public init() {}
+
+    /// Adds a rule written `tcp.port==N,PROTOCOL` (Wireshark's form) or `tcp.port==N:PROTOCOL`;
+    /// `udp.port` likewise. nil when the rule is not of that form or names no protocol we parse.
+    public init?(rules: [String]) {
+        for rule in rules {
+            let parts = rule.split(whereSeparator: { $0 == "," || $0 == ":" })
+            guard parts.count == 2, let name = ApplicationProtocol(rawValue: parts[1].lowercased()) else { return nil }
+            let selector = String(parts[0].filter { $0 != " " })
+            if selector.hasPrefix("tcp.port=="), let port = UInt16(selector.dropFirst("tcp.port==".count)) {
+                tcpPorts[port] = name
+            } else if selector.hasPrefix("udp.port=="), let port = UInt16(selector.dropFirst("udp.port==".count)) {
+                udpPorts[port] = name
+            } else {
+                return nil
+            }
+        }
+    }
+}
+
+/// Where and when an application message was seen: the frame that carried its last byte.
+public struct ApplicationContext: Sendable, Equatable {
+    public var frame: Int
+    public var time: Int64
+    public var transport: Transport
+    /// The conversation's number (`tcp.stream` for TCP).
+    public var stream: Int
+    public var source: Endpoint
+    public var destination: Endpoint
+    /// True when `source` is the side that opened the conversation (sent the SYN, or the query).
+    public var fromClient: Bool
+}
+
+/// One application message, or what went wrong reading one, with where it was seen.
+public struct ApplicationEvent: Sendable {
+    public var context: ApplicationContext
+    public var message: ApplicationMessage
+}
+
+/// The messages the application parsers emit, one case per protocol.
+public enum ApplicationMessage: Sendable {
+    /// Bytes were missing from a reassembled stream (never captured, or dropped at a limit).
+    case streamGap(ApplicationProtocol)
+}
+
+/// A TCP conversation's application parsers: decided from the first payload (or a port), then fed
+/// each direction's reassembled bytes. Conversations carrying nothing we parse are not reassembled.
+enum ApplicationParsers: Sendable {
+    case undecided
+    /// Nothing we parse: no reassembly.
+    case unparsed
+
+    /// Still reading the conversation's bytes: deciding its protocol, or parsing it.
+    var wantsBytes: Bool {
+        if case .unparsed = self { return false }
+        return true
+    }
+
+    /// The protocol for a TCP conversation between `ports`, from a decode-as rule, a well-known
+    /// port, or the first bytes either side sent.
+    static func detect(ports: (UInt16, UInt16), firstBytes: RawSpan, decodeAs: DecodeAs) -> ApplicationProtocol? {
+        if let rule = decodeAs.tcpPorts[ports.0] ?? decodeAs.tcpPorts[ports.1] { return rule }
+        if DNSPorts.contains(ports.0) || DNSPorts.contains(ports.1) { return .dns }
+        return nil
+    }
+
+    /// Parsers for `protocol`, ready for the first bytes.
+    static func start(_ proto: ApplicationProtocol) -> ApplicationParsers {
+        switch proto {
+        case .dns, .tls, .http2: .unparsed
+        }
+    }
+
+    /// Feeds one direction's next in-order bytes (nil: a gap) to the parsers.
+    mutating func consume(_ bytes: RawSpan?, context: ApplicationContext, emit: (ApplicationEvent) -> Void) {
+        switch self {
+        case .undecided, .unparsed:
+            return
+        }
+    }
+}
+
+/// The ports DNS runs on: DNS, mDNS, LLMNR (the same message format).
+public enum DNSPorts {
+    public static func contains(_ port: UInt16) -> Bool { port == 53 || port == 5353 || port == 5355 }
+}

@@ -1,0 +1,103 @@
+import NetsiftDissect
+
+/// One conversation as the flow table shows it (like a line of Zeek's conn.log, with what tshark's
+/// `-z conv,tcp` and expert info add): plain values, ready to print or encode.
+public struct FlowSummary: Sendable, Codable, Equatable {
+    public struct Side: Sendable, Codable, Equatable {
+        public var address: String
+        public var port: UInt16
+        public var packets: Int
+        /// Bytes on the wire.
+        public var bytes: Int
+        public var payloadBytes: Int
+        /// TCP: payload bytes in retransmitted segments.
+        public var retransmittedBytes: Int?
+        /// TCP: from this side's SYN.
+        public var mss: UInt16?
+        public var windowScale: UInt8?
+        public var sackPermitted: Bool?
+        public var timestamps: Bool?
+
+        /// "10.0.0.1:443", "[2001:db8::1]:443".
+        public var endpoint: String { address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)" }
+    }
+
+    /// "tcp" or "udp".
+    public var transport: String
+    /// `tcp.stream` / `udp.stream`.
+    public var stream: Int
+    /// Zeek's originator (the SYN's sender) and responder.
+    public var originator: Side
+    public var responder: Side
+    /// Capture time of the first packet (ns since the epoch), and the span to the last.
+    public var start: Int64
+    public var durationNanoseconds: Int64
+    public var firstFrame: Int
+    public var lastFrame: Int
+    public var state: ConnectionState
+    public var history: String
+    /// The application protocol parsed ("dns", "tls", "http2"), if any.
+    public var service: String?
+    /// TCP: SYN to the ACK that completed the handshake (ns).
+    public var handshakeRTTNanoseconds: Int64?
+    /// TCP: frames flagged by the sequence analysis, per Wireshark flag name.
+    public var analysis: [String: Int]
+    /// TCP: reassembly dropped bytes at its limit.
+    public var reassemblyOverflow: Bool
+
+    public var packets: Int { originator.packets + responder.packets }
+    public var bytes: Int { originator.bytes + responder.bytes }
+    public var retransmittedBytes: Int { (originator.retransmittedBytes ?? 0) + (responder.retransmittedBytes ?? 0) }
+
+    public init(_ flow: FinishedFlow) {
+        switch flow {
+        case .tcp(let c): self.init(tcp: c)
+        case .udp(let c): self.init(udp: c)
+        }
+    }
+
+    public init(tcp c: TCPConversation) {
+        func side(_ s: TCPSide) -> Side {
+            Side(address: "\(s.endpoint.address)", port: s.endpoint.port, packets: s.packets, bytes: s.bytes,
+                 payloadBytes: s.payloadBytes, retransmittedBytes: s.retransmittedBytes, mss: s.synMSS,
+                 windowScale: s.windowScaleShift, sackPermitted: s.sackPermitted, timestamps: s.timestamps)
+        }
+        transport = "tcp"
+        stream = c.stream
+        originator = side(c[c.originator])
+        responder = side(c[1 - c.originator])
+        start = c.start
+        durationNanoseconds = c.duration
+        firstFrame = c.firstFrame
+        lastFrame = c.lastFrame
+        state = c.connectionState
+        history = c.history
+        service = c.applicationProtocol?.rawValue
+        handshakeRTTNanoseconds = c.handshakeCompleted ? c.handshakeRTT : nil
+        var analysis: [String: Int] = [:]
+        for (flag, name) in TCPAnalysisFlags.names where c.count(flag) > 0 { analysis[name] = c.count(flag) }
+        self.analysis = analysis
+        reassemblyOverflow = c.reassemblyOverflowed
+    }
+
+    public init(udp c: UDPConversation) {
+        func side(_ s: UDPSide) -> Side {
+            Side(address: "\(s.endpoint.address)", port: s.endpoint.port, packets: s.packets, bytes: s.bytes,
+                 payloadBytes: s.payloadBytes)
+        }
+        transport = "udp"
+        stream = c.stream
+        originator = side(c.sides.0)
+        responder = side(c.sides.1)
+        start = c.start
+        durationNanoseconds = c.duration
+        firstFrame = c.firstFrame
+        lastFrame = c.lastFrame
+        state = c.connectionState
+        history = c.history
+        service = c.application?.rawValue
+        handshakeRTTNanoseconds = nil
+        analysis = [:]
+        reassemblyOverflow = false
+    }
+}

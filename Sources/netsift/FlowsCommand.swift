@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import NetsiftCapture
+import NetsiftFlows
+
+/// `netsift flows FILE`: the conversation table, like Zeek's conn.log or `tshark -z conv,tcp`, with
+/// Zeek's connection states and history and Wireshark's TCP analysis counts.
+struct Flows: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List every TCP and UDP conversation: endpoints, packets and bytes each way, state, RTT, retransmissions.",
+        discussion: """
+        Originator (orig) and responder (resp) are Zeek's: the side that sent the SYN, or the first datagram.
+        STATE is Zeek's conn_state (S0 attempt unanswered, REJ rejected, SF closed normally, S1 open,
+        S2/S3 closed by one side only, RSTO/RSTR reset by originator/responder, OTH midstream...),
+        HISTORY its history letters (uppercase: originator).
+        """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, jsonl, csv }
+    enum SortKey: String, ExpressibleByArgument, CaseIterable { case stream, start, duration, packets, bytes, retransmissions }
+
+    @Argument(help: "A capture file (pcap or pcapng); - for standard input.")
+    var file: String
+
+    @Option(help: "Output format: \(Format.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var format = Format.text
+
+    @Option(help: "Order: \(SortKey.allCases.map(\.rawValue).joined(separator: ", ")) (the counts largest first).")
+    var sort = SortKey.start
+
+    @Option(help: "Only TCP or only UDP conversations.")
+    var transport: Transport?
+
+    @Option(help: "Show at most this many conversations.")
+    var limit: Int?
+
+    @OptionGroup var filter: FilterOption
+    @OptionGroup var flowOptions: FlowOptions
+
+    func run() throws {
+        let packetFilter = try filter.compiled()
+        var reader = try openCapture(file)
+        var pipeline = Pipeline(options: flowOptions)
+        var flows: [FlowSummary] = []
+        let end = pipeline.run(&reader, filter: packetFilter) { flow in
+            let summary = FlowSummary(flow)
+            if transport == nil || summary.transport == transport?.rawValue { flows.append(summary) }
+        }
+        flows.sort(by: ordering)
+        if let limit { flows = Array(flows.prefix(max(0, limit))) }
+        switch format {
+        case .text: print(FlowTable.text(flows, counters: pipeline.tracker.counters), terminator: "")
+        case .csv: print(FlowTable.csv(flows), terminator: "")
+        case .json: print(try FlowTable.json(flows, pretty: true))
+        case .jsonl:
+            var output = BufferedOutput()
+            for flow in flows { output.write(try FlowTable.json(flow, pretty: false)) }
+            output.flush()
+        }
+        let exit = status(of: end, file: file)
+        if exit != .success { throw ExitCode(exit.rawValue) }
+    }
+
+    func ordering(_ a: FlowSummary, _ b: FlowSummary) -> Bool {
+        func tie() -> Bool { a.start != b.start ? a.start < b.start : (a.transport, a.stream) < (b.transport, b.stream) }
+        switch sort {
+        case .stream: return a.transport != b.transport ? a.transport < b.transport : a.stream < b.stream
+        case .start: return tie()
+        case .duration: return a.durationNanoseconds != b.durationNanoseconds ? a.durationNanoseconds > b.durationNanoseconds : tie()
+        case .packets: return a.packets != b.packets ? a.packets > b.packets : tie()
+        case .bytes: return a.bytes != b.bytes ? a.bytes > b.bytes : tie()
+        case .retransmissions:
+            return a.retransmittedBytes != b.retransmittedBytes ? a.retransmittedBytes > b.retransmittedBytes : tie()
+        }
+    }
+}
+
+extension Transport: ExpressibleByArgument {}
+
+/// The renderings of the flow table.
+enum FlowTable {
+    static let columns = ["PROTO", "STREAM", "ORIG", "RESP", "STATE", "SERVICE", "START", "DURATION", "PKTS", "BYTES",
+                          "RTT", "RETRANS", "HISTORY"]
+
+    static func text(_ flows: [FlowSummary], counters: FlowCounters) -> String {
+        var rows = [columns]
+        for f in flows {
+            rows.append([
+                f.transport, String(f.stream), f.originator.endpoint, f.responder.endpoint, f.state.rawValue,
+                f.service ?? "-", formatUTC(f.start).dropFirst(11).prefix(15).description,
+                fixed(Double(f.durationNanoseconds) / 1e9, 3) + " s",
+                "\(grouped(f.originator.packets))/\(grouped(f.responder.packets))",
+                "\(grouped(f.originator.bytes))/\(grouped(f.responder.bytes))",
+                f.handshakeRTTNanoseconds.map { fixed(Double($0) / 1e6, 3) + " ms" } ?? "-",
+                f.transport == "tcp" ? grouped(f.retransmittedBytes) : "-",
+                f.history.isEmpty ? "-" : f.history,
+            ])
+        }
+        let widths = columns.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var out = rows.map { row in
+            row.enumerated().map { $1.padding(widths[$0]) }.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
+        }.joined()
+        out += "\(counted(flows.count, "conversation"))"
+        if counters.evicted > 0 { out += "; \(counters.evicted) ended early at the --max-flows limit" }
+        if counters.reassemblyOverflows > 0 { out += "; \(counters.reassemblyOverflows) over the reassembly limit" }
+        return out + "\n"
+    }
+
+    static func csv(_ flows: [FlowSummary]) -> String {
+        let header = ["transport", "stream", "orig_addr", "orig_port", "resp_addr", "resp_port", "state", "service",
+                      "start_ns", "duration_ns", "orig_pkts", "orig_bytes", "resp_pkts", "resp_bytes", "orig_payload",
+                      "resp_payload", "handshake_rtt_ns", "orig_mss", "resp_mss", "retrans_bytes", "history"]
+        var out = header.joined(separator: ",") + "\n"
+        for f in flows {
+            let fields: [String] = [
+                f.transport, String(f.stream), f.originator.address, String(f.originator.port), f.responder.address,
+                String(f.responder.port), f.state.rawValue, f.service ?? "", String(f.start), String(f.durationNanoseconds),
+                String(f.originator.packets), String(f.originator.bytes), String(f.responder.packets),
+                String(f.responder.bytes), String(f.originator.payloadBytes), String(f.responder.payloadBytes),
+                f.handshakeRTTNanoseconds.map(String.init) ?? "", f.originator.mss.map(String.init) ?? "",
+                f.responder.mss.map(String.init) ?? "", f.transport == "tcp" ? String(f.retransmittedBytes) : "",
+                f.history,
+            ]
+            out += fields.map(csvField).joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    /// RFC 4180: quote a field holding a comma, quote or line break.
+    static func csvField(_ value: String) -> String {
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    static func json<T: Encodable>(_ value: T, pretty: Bool) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                                          : [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var s = Substring(self)
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
+    }
+}
