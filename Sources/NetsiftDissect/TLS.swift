@@ -190,7 +190,8 @@ public enum TLSProblem: Error, Sendable, Equatable, Encodable, CustomStringConve
 /// Memory: one handshake message is buffered at a time, at most `maximumHandshakeLength`
 /// (64 KiB) plus its 4-byte header; a longer one is reported (`handshakeTooLong`) and skipped
 /// without buffering. Encrypted records are counted through, never buffered. A cleartext SSL 2.0
-/// record is at most 32 KiB by its header.
+/// record is at most 32 KiB by its header. Decoded messages wait for the end of their record
+/// (at most one record's worth, 18 KiB of input).
 public struct TLSStreamParser: Sendable {
     /// RFC 5246 §6.2.3: TLSCiphertext.length is at most 2^14 + 2048.
     public static let maximumRecordLength = 16_384 + 2_048
@@ -221,6 +222,8 @@ public struct TLSStreamParser: Sendable {
     var buffer: [UInt8] = []
     /// The first byte (level) of an alert split across segments.
     var alertLevel: UInt8?
+    /// Messages complete in the current record, reported when it ends.
+    var pending: [TLSMessage] = []
     /// Bytes of an over-long handshake message still to skip.
     var skipping = 0
     /// The version of the record that carried the current handshake message's first byte.
@@ -239,6 +242,16 @@ public struct TLSStreamParser: Sendable {
 
     public init() {
         header.reserveCapacity(5)
+    }
+
+    /// Parsing this direction stopped (it is not, or no longer, TLS).
+    public var isStopped: Bool { phase == .stopped }
+
+    /// STARTTLS (RFC 2595, RFC 3207, …): this direction may speak plain text before TLS. Until
+    /// its first record, segments that do not start with a TLS record header are ignored.
+    public mutating func awaitSTARTTLS() {
+        guard !started && phase == .header && header.isEmpty else { return }
+        phase = .resync
     }
 
     /// True when `firstBytes`, the first bytes of a TCP direction, look like TLS: a record header
@@ -266,34 +279,49 @@ public struct TLSStreamParser: Sendable {
         version == 0x0304 || (0x7F00...0x7FFF).contains(version)
     }
 
-    /// Feeds the next in-order bytes of this direction. Messages are emitted when their last
-    /// byte arrives; the caller knows the frame (that of the last byte, as tshark -2 reports).
+    /// Feeds the next in-order bytes of this direction. Like Wireshark, which dissects whole
+    /// records, messages are reported when the record holding their last byte is complete, so the
+    /// caller's frame (that of the last byte) is the frame tshark -2 reports them at.
     public mutating func consume(_ bytes: RawSpan, frame: Int, time: Int64, emit: (TLSMessage) -> Void) {
-        var offset = 0
         if phase == .resync {
+            flush(emit)   // messages complete in the record a gap cut short
             guard Self.startsWithRecordHeader(bytes) else { return }
             phase = .header
         }
+        var offset = 0
         while offset < bytes.byteCount {
             switch phase {
             case .stopped, .resync:
-                return
+                return flush(emit)
             case .header:
                 header.append(bytes.u8(offset))
                 offset += 1
-                readHeader(emit)
+                readHeader()
             case .body:
                 let count = min(remaining, bytes.byteCount - offset)
-                consumeBody(bytes, offset..<offset + count, emit)
+                consumeBody(bytes, offset..<offset + count)
                 offset += count
                 remaining -= count
-                if remaining == 0 { endRecord(emit) }
+                if remaining == 0 { endRecord() }
             }
+            if phase != .body { flush(emit) }
         }
     }
 
-    /// Bytes are missing: the partial record is dropped and parsing resumes at the next segment
-    /// that starts with a TLS record header (TLS stacks usually start a segment with a record).
+    /// Holds a message until its record is complete.
+    mutating func report(_ message: TLSMessage) {
+        pending.append(message)
+    }
+
+    mutating func flush(_ emit: (TLSMessage) -> Void) {
+        guard !pending.isEmpty else { return }
+        for message in pending { emit(message) }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Bytes are missing: the partial record is dropped (messages already complete in it are
+    /// reported with the next bytes) and parsing resumes at the next segment that starts with a
+    /// TLS record header (TLS stacks usually start a segment with a record).
     public mutating func gap() {
         guard phase != .stopped else { return }
         phase = .resync
@@ -312,7 +340,7 @@ public struct TLSStreamParser: Sendable {
 
     /// Called after each header byte: decides the framing from the first bytes, and once the
     /// header is complete checks it and enters the record's body.
-    mutating func readHeader(_ emit: (TLSMessage) -> Void) {
+    mutating func readHeader() {
         let first = header[0]
         if header.count == 1 {
             if (!started || sslv2) && first & 0x80 != 0 {
@@ -320,7 +348,7 @@ public struct TLSStreamParser: Sendable {
             } else if sslv2 && !(20...24).contains(first) {
                 sslv2Header = 3
             } else if !started && !(20...24).contains(first) {
-                return stop(.notTLS(firstByte: first), emit)
+                return stop(.notTLS(firstByte: first))
             } else {
                 sslv2Header = 0
             }
@@ -337,9 +365,9 @@ public struct TLSStreamParser: Sendable {
             recordVersion = UInt16(header[1]) << 8 | UInt16(header[2])
             recordLength = Int(header[3]) << 8 | Int(header[4])
             header.removeAll(keepingCapacity: true)
-            guard (20...24).contains(contentType) else { return stop(.unknownContentType(contentType), emit) }
-            guard recordVersion >> 8 == 3 else { return stop(.unknownRecordVersion(recordVersion), emit) }
-            guard recordLength <= Self.maximumRecordLength else { return stop(.recordTooLong(length: recordLength), emit) }
+            guard (20...24).contains(contentType) else { return stop(.unknownContentType(contentType)) }
+            guard recordVersion >> 8 == 3 else { return stop(.unknownRecordVersion(recordVersion)) }
+            guard recordLength <= Self.maximumRecordLength else { return stop(.recordTooLong(length: recordLength)) }
             sslv2 = false
         } else {
             // SSL 2.0: 15-bit length (2-byte header) or 14-bit length plus a padding byte.
@@ -352,18 +380,18 @@ public struct TLSStreamParser: Sendable {
         remaining = recordLength
         recordEncrypted = encrypted
         phase = .body
-        if remaining == 0 { endRecord(emit) }
+        if remaining == 0 { endRecord() }
     }
 
-    mutating func stop(_ problem: TLSProblem, _ emit: (TLSMessage) -> Void) {
+    mutating func stop(_ problem: TLSProblem) {
         phase = .stopped
         header.removeAll()
         buffer.removeAll()
-        emit(.problem(problem))
+        report(.problem(problem))
     }
 
     /// A piece of the current record's fragment.
-    mutating func consumeBody(_ bytes: RawSpan, _ range: Range<Int>, _ emit: (TLSMessage) -> Void) {
+    mutating func consumeBody(_ bytes: RawSpan, _ range: Range<Int>) {
         guard !recordEncrypted else { return }
         if sslv2Header != 0 {
             for i in range { buffer.append(bytes.u8(i)) }
@@ -371,11 +399,11 @@ public struct TLSStreamParser: Sendable {
         }
         switch contentType {
         case 22:
-            consumeHandshake(bytes, range, emit)
+            consumeHandshake(bytes, range)
         case 21:
             for i in range {
                 if let level = alertLevel {
-                    emit(.alert(TLSAlert(level: level, description: bytes.u8(i), encrypted: false)))
+                    report(.alert(TLSAlert(level: level, description: bytes.u8(i), encrypted: false)))
                     alertLevel = nil
                 } else {
                     alertLevel = bytes.u8(i)
@@ -387,12 +415,12 @@ public struct TLSStreamParser: Sendable {
     }
 
     /// The current record's last byte went by.
-    mutating func endRecord(_ emit: (TLSMessage) -> Void) {
+    mutating func endRecord() {
         phase = .header
-        if sslv2Header != 0 { return endSSLv2Record(emit) }
+        if sslv2Header != 0 { return endSSLv2Record() }
         switch contentType {
         case 20:
-            emit(.changeCipherSpec)
+            report(.changeCipherSpec)
             // Under TLS 1.3 this is the compatibility dummy; otherwise what follows is encrypted.
             if !tls13 {
                 encrypted = true
@@ -400,24 +428,24 @@ public struct TLSStreamParser: Sendable {
                 skipping = 0
             }
         case 21 where recordEncrypted:
-            emit(.alert(TLSAlert(level: nil, description: nil, encrypted: true)))
+            report(.alert(TLSAlert(level: nil, description: nil, encrypted: true)))
         case 21:
             if alertLevel != nil || recordLength == 0 {
                 alertLevel = nil
-                emit(.problem(.alertLength(recordLength)))
+                report(.problem(.alertLength(recordLength)))
             }
         case 22 where recordEncrypted, 23, 24:
-            emit(.record(TLSRecord(contentType: contentType, length: recordLength)))
+            report(.record(TLSRecord(contentType: contentType, length: recordLength)))
         default:
-            break   // a cleartext handshake record: its messages were emitted as they completed
+            break   // a cleartext handshake record: its messages are already reported
         }
     }
 
-    mutating func endSSLv2Record(_ emit: (TLSMessage) -> Void) {
+    mutating func endSSLv2Record() {
         defer { buffer.removeAll(keepingCapacity: true) }
-        guard !recordEncrypted else { return emit(.sslv2(SSLv2Record(messageType: nil, length: recordLength))) }
+        guard !recordEncrypted else { return report(.sslv2(SSLv2Record(messageType: nil, length: recordLength))) }
         guard let type = buffer.first else {
-            return emit(.problem(.truncated(message: 1, field: .msgType, needed: 1, available: 0)))
+            return report(.problem(.truncated(message: 1, field: .msgType, needed: 1, available: 0)))
         }
         if type == 1 {
             let decoded: Result<TLSClientHello, TLSProblem> = buffer.withUnsafeBytes { raw in
@@ -428,12 +456,12 @@ public struct TLSStreamParser: Sendable {
                 }
             }
             switch decoded {
-            case .success(let hello): emit(.clientHello(hello))
-            case .failure(let problem): emit(.problem(problem))
+            case .success(let hello): report(.clientHello(hello))
+            case .failure(let problem): report(.problem(problem))
             }
             return
         }
-        emit(.sslv2(SSLv2Record(messageType: type, length: recordLength)))
+        report(.sslv2(SSLv2Record(messageType: type, length: recordLength)))
         // CLIENT-MASTER-KEY and SERVER-HELLO are the last cleartext messages of each side.
         if type == 2 || type == 4 { encrypted = true }
     }
@@ -443,7 +471,7 @@ public struct TLSStreamParser: Sendable {
     /// Handshake bytes: messages are 1-byte type, 3-byte length, body (RFC 8446 §4). A message
     /// wholly inside `range` is decoded in place; one split across records or segments is
     /// assembled in `buffer` first.
-    mutating func consumeHandshake(_ bytes: RawSpan, _ range: Range<Int>, _ emit: (TLSMessage) -> Void) {
+    mutating func consumeHandshake(_ bytes: RawSpan, _ range: Range<Int>) {
         var offset = range.lowerBound
         while offset < range.upperBound && !encrypted {
             if skipping > 0 {
@@ -458,13 +486,13 @@ public struct TLSStreamParser: Sendable {
                     let type = bytes.u8(offset)
                     let length = Int(bytes.u8(offset + 1)) << 16 | Int(bytes.be16(offset + 2))
                     if length > Self.maximumHandshakeLength {
-                        emit(.problem(.handshakeTooLong(type: type, length: length)))
+                        report(.problem(.handshakeTooLong(type: type, length: length)))
                         skipping = length
                         offset += 4
                         continue
                     }
                     if range.upperBound - offset >= 4 + length {
-                        handleHandshake(type: type, bytes, body: offset + 4..<offset + 4 + length, emit)
+                        handleHandshake(type: type, bytes, body: offset + 4..<offset + 4 + length)
                         offset += 4 + length
                         continue
                     }
@@ -477,7 +505,7 @@ public struct TLSStreamParser: Sendable {
             offset += count
             guard buffer.count >= 4 else { continue }
             if bufferedLength > Self.maximumHandshakeLength {
-                emit(.problem(.handshakeTooLong(type: buffer[0], length: bufferedLength)))
+                report(.problem(.handshakeTooLong(type: buffer[0], length: bufferedLength)))
                 skipping = bufferedLength
                 buffer.removeAll(keepingCapacity: true)
             } else if buffer.count == 4 + bufferedLength {
@@ -485,7 +513,7 @@ public struct TLSStreamParser: Sendable {
                 var message = [UInt8]()
                 swap(&message, &buffer)
                 message.withUnsafeBytes { raw in
-                    handleHandshake(type: type, raw.bytes, body: 4..<raw.count, emit)
+                    handleHandshake(type: type, raw.bytes, body: 4..<raw.count)
                 }
                 swap(&message, &buffer)
                 buffer.removeAll(keepingCapacity: true)
@@ -497,18 +525,18 @@ public struct TLSStreamParser: Sendable {
     var bufferedLength: Int { Int(buffer[1]) << 16 | Int(buffer[2]) << 8 | Int(buffer[3]) }
 
     /// One complete handshake message.
-    mutating func handleHandshake(type: UInt8, _ bytes: RawSpan, body: Range<Int>, _ emit: (TLSMessage) -> Void) {
+    mutating func handleHandshake(type: UInt8, _ bytes: RawSpan, body: Range<Int>) {
         var problems: [TLSProblem] = []
         do throws(TLSProblem) {
             switch type {
             case 1:
                 let hello = try TLSClientHello.decode(bytes, body: body, recordVersion: messageRecordVersion,
                                                       problems: &problems)
-                emit(.clientHello(hello))
+                report(.clientHello(hello))
             case 2:
                 let hello = try TLSServerHello.decode(bytes, body: body, recordVersion: messageRecordVersion,
                                                       problems: &problems)
-                emit(.serverHello(hello))
+                report(.serverHello(hello))
                 if Self.isTLS13(hello.negotiatedVersion) {
                     tls13 = true
                     // After a ServerHello (not a HelloRetryRequest) TLS 1.3 encrypts the rest.
@@ -516,14 +544,14 @@ public struct TLSStreamParser: Sendable {
                 }
             case 11 where !tls13:
                 let check = checkCertificates(bytes, body: body)
-                emit(.handshake(TLSHandshake(type: type, length: body.count, certificateCount: check.count)))
+                report(.handshake(TLSHandshake(type: type, length: body.count, certificateCount: check.count)))
                 if let problem = check.problem { problems.append(problem) }
             default:
-                emit(.handshake(TLSHandshake(type: type, length: body.count)))
+                report(.handshake(TLSHandshake(type: type, length: body.count)))
             }
         } catch {
             problems.append(error)
         }
-        for problem in problems { emit(.problem(problem)) }
+        for problem in problems { report(.problem(problem)) }
     }
 }

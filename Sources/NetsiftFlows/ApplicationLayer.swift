@@ -59,6 +59,7 @@ public struct ApplicationEvent: Sendable {
 public enum ApplicationMessage: Sendable {
     /// Bytes were missing from a reassembled stream (never captured, or dropped at a limit).
     case streamGap(ApplicationProtocol)
+    case tls(TLSMessage)
 }
 
 /// A TCP conversation's application parsers: decided from the first payload (or a port), then fed
@@ -67,6 +68,8 @@ enum ApplicationParsers: Sendable {
     case undecided
     /// Nothing we parse: no reassembly.
     case unparsed
+    /// TLS, one parser per TCP side (`client` is the side that opened the connection).
+    case tls(client: TLSStreamParser, server: TLSStreamParser)
 
     /// Still reading the conversation's bytes: deciding its protocol, or parsing it.
     var wantsBytes: Bool {
@@ -79,13 +82,17 @@ enum ApplicationParsers: Sendable {
     static func detect(ports: (UInt16, UInt16), firstBytes: RawSpan, decodeAs: DecodeAs) -> ApplicationProtocol? {
         if let rule = decodeAs.tcpPorts[ports.0] ?? decodeAs.tcpPorts[ports.1] { return rule }
         if DNSPorts.contains(ports.0) || DNSPorts.contains(ports.1) { return .dns }
+        // TLS on any port, from its first record (or an SSLv2-format ClientHello), or after STARTTLS.
+        if TLSStreamParser.looksLikeTLS(firstBytes) || STARTTLSPorts.contains(ports.0)
+            || STARTTLSPorts.contains(ports.1) { return .tls }
         return nil
     }
 
     /// Parsers for `protocol`, ready for the first bytes.
     static func start(_ proto: ApplicationProtocol) -> ApplicationParsers {
         switch proto {
-        case .dns, .tls, .http2: .unparsed
+        case .tls: .tls(client: TLSStreamParser(), server: TLSStreamParser())
+        case .dns, .http2: .unparsed
         }
     }
 
@@ -94,7 +101,42 @@ enum ApplicationParsers: Sendable {
         switch self {
         case .undecided, .unparsed:
             return
+        case .tls(var client, var server):
+            self = .unparsed   // drop the enum's references so the parsers' buffers are not copied
+            guard let bytes else {
+                if context.fromClient { client.gap() } else { server.gap() }
+                emit(ApplicationEvent(context: context, message: .streamGap(.tls)))
+                self = .tls(client: client, server: server)
+                return
+            }
+            if STARTTLSPorts.contains(context.source.port) || STARTTLSPorts.contains(context.destination.port) {
+                if context.fromClient { client.awaitSTARTTLS() } else { server.awaitSTARTTLS() }
+            }
+            // A ServerHello tells the other side whether TLS 1.3 was chosen (its ChangeCipherSpec
+            // is then the compatibility dummy).
+            if context.fromClient {
+                client.consume(bytes, frame: context.frame, time: context.time) { message in
+                    if case .serverHello(let hello) = message { server.peerSent(hello) }
+                    emit(ApplicationEvent(context: context, message: .tls(message)))
+                }
+            } else {
+                server.consume(bytes, frame: context.frame, time: context.time) { message in
+                    if case .serverHello(let hello) = message { client.peerSent(hello) }
+                    emit(ApplicationEvent(context: context, message: .tls(message)))
+                }
+            }
+            // Neither side speaks TLS any more: stop reassembling.
+            if !(client.isStopped && server.isStopped) { self = .tls(client: client, server: server) }
         }
+    }
+}
+
+/// Ports whose protocols switch to TLS with a command (STARTTLS): FTP, SMTP, POP3, NNTP, IMAP, LDAP,
+/// submission, MySQL, Sieve, XMPP client and server, PostgreSQL. TLS is looked for at the start
+/// of each segment until it begins.
+enum STARTTLSPorts {
+    static func contains(_ port: UInt16) -> Bool {
+        [21, 25, 110, 119, 143, 389, 587, 3306, 4190, 5222, 5269, 5432].contains(port)
     }
 }
 

@@ -391,6 +391,32 @@ let chromeLikeHandshake =
         #expect(messages == [.alert(TLSAlert(level: 1, description: 0, encrypted: false))])
     }
 
+    @Test func messagesWaitForTheEndOfTheirRecord() {
+        // One 11-byte record holding ServerHelloDone and a 3-byte message, in two segments: as
+        // Wireshark dissects whole records, both are reported with the record's last byte.
+        var parser = TLSStreamParser()
+        #expect(tlsMessages(hex("16 0303 000b 0e 000000 04 0000"), parser: &parser).isEmpty)
+        #expect(tlsMessages(hex("03 aabbcc"), parser: &parser)
+            == [.handshake(TLSHandshake(type: 14, length: 0)), .handshake(TLSHandshake(type: 4, length: 3))])
+    }
+
+    @Test func messagesOfARecordCutByAGapComeWithTheNextBytes() {
+        var parser = TLSStreamParser()
+        #expect(tlsMessages(hex("16 0303 000b 0e 000000 04 0000"), parser: &parser).isEmpty)
+        parser.gap()
+        #expect(tlsMessages(hex("aabb"), parser: &parser) == [.handshake(TLSHandshake(type: 14, length: 0))])
+    }
+
+    @Test func startTLSSkipsThePlainTextBeforeTheFirstRecord() {
+        // RFC 2595 §4: "STLS\r\n", then the ClientHello in the next segment.
+        var parser = TLSStreamParser()
+        parser.awaitSTARTTLS()
+        var messages = tlsMessages(hex("53544c530d0a"), parser: &parser)
+        messages += tlsMessages(hex("16 0301 011a") + hex(chromeLikeHandshake), parser: &parser)
+        #expect(messages.count == 1)
+        #expect(clientHellos(messages).first?.serverName == "example.com")
+    }
+
     @Test func looksLikeTLS() {
         func check(_ text: String) -> Bool {
             hex(text).withUnsafeBytes { TLSStreamParser.looksLikeTLS($0.bytes) }
