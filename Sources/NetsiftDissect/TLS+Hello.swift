@@ -224,7 +224,6 @@ extension TLSClientHello {
             supportedVersions: [], supportedGroups: [], ecPointFormats: [], signatureAlgorithms: [],
             keyShareGroups: [], pskKeyExchangeModes: [], hasEncryptedClientHello: false, hasGREASE: false)
         var firstALPN: [UInt8]?
-        var sawSupportedVersions = false
         // Extensions are absent from a TLS 1.0–1.2 hello that ends after its compression methods.
         if c.remaining > 0 {
             for (type, data) in walkExtensions(bytes, &c, problems: &problems) {
@@ -234,7 +233,6 @@ extension TLSClientHello {
                 } catch {
                     problems.append(error)
                 }
-                if type == TLSExtensionType.supportedVersions { sawSupportedVersions = true }
             }
         }
         hello.hasGREASE = (hello.cipherSuites + hello.extensions.map(\.type) + hello.supportedVersions
@@ -245,7 +243,7 @@ extension TLSClientHello {
         hello.ja3 = ja3
         hello.ja3Hash = JA3.md5(ja3)
         let ja4 = JA4.fingerprint(JA4.Input(
-            legacyVersion: legacyVersion, supportedVersions: sawSupportedVersions ? hello.supportedVersions : nil,
+            legacyVersion: legacyVersion, supportedVersions: hello.supportedVersions,
             cipherSuites: hello.cipherSuites, extensions: extensionTypes, firstALPN: firstALPN,
             signatureAlgorithms: hello.signatureAlgorithms))
         hello.ja4 = ja4.ja4
@@ -373,8 +371,9 @@ extension TLSServerHello {
 }
 
 /// The extensions block of a hello (`extensions<..2^16-1>`): each extension's type and a cursor
-/// over its data. A block or extension that runs past what contains it is reported in `problems`;
-/// the walk then covers only the bytes that are there.
+/// over its data. A block or extension that runs past what contains it is reported in `problems`
+/// and ends the walk (Wireshark, after "vector length is too large" on the block, shows no
+/// extension at all).
 func walkExtensions(_ bytes: RawSpan, _ c: inout TLSCursor,
                     problems: inout [TLSProblem]) -> [(UInt16, TLSCursor)] {
     var block: TLSCursor
@@ -382,9 +381,7 @@ func walkExtensions(_ bytes: RawSpan, _ c: inout TLSCursor,
         block = try c.vector(bytes, lengthBytes: 2, .extensions)
     } catch {
         problems.append(error)
-        // Walk what is there, as Wireshark does after "vector length is too large".
-        block = TLSCursor(offset: min(c.offset + 2, c.end), end: c.end, message: c.message)
-        c.offset = c.end
+        return []
     }
     var found: [(UInt16, TLSCursor)] = []
     do throws(TLSProblem) {

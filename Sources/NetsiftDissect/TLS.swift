@@ -292,7 +292,7 @@ public struct TLSStreamParser: Sendable {
         while offset < bytes.byteCount {
             switch phase {
             case .stopped, .resync:
-                return flush(emit)
+                return
             case .header:
                 header.append(bytes.u8(offset))
                 offset += 1

@@ -188,6 +188,16 @@ let chromeLikeHandshake =
             == "ClientHello: cookie vector length 2051 runs past the 7 bytes left")
     }
 
+    @Test func extensionsBlockPastTheMessage() throws {
+        // extensions claims 28 bytes, 18 are there. tshark: "Vector length 28 is too large,
+        // truncating it to 18", Malformed, and no extension shown.
+        let messages = tlsMessages("16 0301 0041 01 00003d 0303" + String(repeating: "00", count: 32)
+            + "00 0002 1301 01 00" + "001c 0000 000e 000c 00 0009 6c6f63616c686f7374")
+        let hello = try #require(clientHellos(messages).first)
+        #expect(hello.extensions.isEmpty && hello.serverName == nil)
+        #expect(problems(messages) == [.vectorPastEnd(message: 1, field: .extensions, length: 28, available: 18)])
+    }
+
     @Test func cipherSuitesPastTheMessageDropTheHello() {
         // cipher_suites claims 0x0100 bytes in a 39-byte message with 2 bytes left for it.
         let messages = tlsMessages("16 0303 002b 01 000027 0303" + String(repeating: "00", count: 32) + "00 0100 1301")
