@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "NetsiftCapture", targets: ["NetsiftCapture"]),
         .library(name: "NetsiftDissect", targets: ["NetsiftDissect"]),
         .library(name: "NetsiftFlows", targets: ["NetsiftFlows"]),
+        .library(name: "NetsiftReport", targets: ["NetsiftReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -19,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // HPACK, to decode HTTP/2 header blocks (never hand-written).
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        // NIOCore's ByteBuffer, which NIOHPACK's decoder reads (already resolved through swift-nio-http2).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.82.0"),
     ],
     targets: [
         .systemLibrary(
@@ -34,13 +37,19 @@ let package = Package(
         ),
         .target(
             name: "NetsiftFlows",
-            dependencies: ["NetsiftDissect", .product(name: "NIOHPACK", package: "swift-nio-http2")],
+            dependencies: [
+                "NetsiftDissect",
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
+        // Findings: the detectors that turn flows and messages into what is wrong, and why.
+        .target(name: "NetsiftReport", dependencies: ["NetsiftFlows"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "netsift",
             dependencies: [
-                "NetsiftCapture", "NetsiftDissect", "NetsiftFlows",
+                "NetsiftCapture", "NetsiftDissect", "NetsiftFlows", "NetsiftReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -60,6 +69,11 @@ let package = Package(
         .testTarget(
             name: "NetsiftFlowsTests",
             dependencies: ["NetsiftFlows", "NetsiftTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "NetsiftReportTests",
+            dependencies: ["NetsiftReport", "NetsiftTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

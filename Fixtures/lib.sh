@@ -14,6 +14,7 @@ set -euo pipefail
 
 FIXTURE_DIR=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 WORK=$(mktemp -d)
+mkdir "$WORK/run"   # what the tools reported, for extra_facts
 CLIENT=nsft-c-$$
 SERVER=nsft-s-$$
 ROUTER=nsft-r-$$
@@ -53,9 +54,14 @@ netns_pair() {
     ip netns add "$SERVER"
     CLIENT_IP=10.77.0.1
     SERVER_IP=10.77.0.2
-    # No router solicitations: nothing answers them, and they would keep appearing in captures.
-    # The setting must be the namespace default before the interfaces exist.
-    for ns in "$CLIENT" "$SERVER"; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.router_solicitations=0; done
+    # No router solicitations and no multicast listener reports: nothing here answers or listens
+    # to them, and they would appear in captures at random times for seconds after the link comes
+    # up. (The sysctl must be the namespace default before the interfaces exist; the reports are
+    # dropped before they reach the wire.)
+    for ns in "$CLIENT" "$SERVER"; do
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.router_solicitations=0
+        for type in 131 143; do ip netns exec "$ns" ip6tables -A OUTPUT -p icmpv6 --icmpv6-type "$type" -j DROP; done
+    done
     ip link add c netns "$CLIENT" mtu "$mtu" type veth peer name s netns "$SERVER" mtu "$mtu"
     ip -n "$CLIENT" addr add 10.77.0.1/24 dev c
     ip -n "$SERVER" addr add 10.77.0.2/24 dev s
@@ -66,13 +72,11 @@ netns_pair() {
     offloads_off "$SERVER" s
     ip -n "$CLIENT" link set c up
     ip -n "$SERVER" link set s up
-    # The link-local addresses' duplicate address detection and the multicast listener reports
-    # that follow it end about a second after; recording starts once they are over.
+    # Recording starts once the link-local addresses' duplicate address detection is over.
     for _ in $(seq 50); do
         [ -z "$(ip -n "$CLIENT" -6 addr show tentative)$(ip -n "$SERVER" -6 addr show tentative)" ] && break
         sleep 0.1
     done
-    sleep 1.5
 }
 
 # netns_routed [CLIENT_LINK_MTU [SERVER_LINK_MTU]]: client, router and server namespaces, IPv4
@@ -187,22 +191,27 @@ client_port() {
 # point of several fixtures).
 run() {
     local name=$1 rc=0; shift
-    mkdir -p "$WORK/run"
     "$@" >"$WORK/run/$name.out" 2>&1 || rc=$?
     echo "$rc" >"$WORK/run/$name.rc"
 }
 
 # extra_facts: runs the Python read from stdin, which fills the dict FACTS from what the tools
 # reported (out(NAME) and rc(NAME) give a run's output and exit status, dig(NAME) and
-# nghttp(NAME) parse what dig and nghttp -v printed), and leaves FACTS as JSON in $WORK/extra.json for `write_facts CAPTURE @$WORK/extra.json`.
+# nghttp(NAME) parse what dig and nghttp -v printed, tshark_count(CAPTURE, FILTER) counts frames), and leaves FACTS as JSON in $WORK/extra.json for `write_facts CAPTURE @$WORK/extra.json`.
 extra_facts() {
     {
         cat <<'PY'
-import json, os, re
+import json, os, re, subprocess
 RUN = os.environ["NSFT_RUN"]
 FACTS = {}
 def out(name): return open(f"{RUN}/{name}.out").read()
 def rc(name): return int(open(f"{RUN}/{name}.rc").read())
+def tshark_count(capture, filter):
+    """How many frames of the capture (in the fixture's folder) tshark's display filter matches."""
+    cmd = ["tshark", "-n", "-r", os.path.join(os.environ["NSFT_FIXTURE_DIR"], capture), "-Y", filter,
+           "-T", "fields", "-e", "frame.number"]
+    env = dict(os.environ, LC_ALL="C", HOME="/nonexistent")
+    return len(subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout.split())
 def dig(name):
     """What dig printed: status (None when no answer came), id, header flags, whether the UDP
     answer was truncated and dig retried over TCP, the transport of the answer, the answer
@@ -232,9 +241,9 @@ def dig(name):
     }
 def nghttp(name):
     """What nghttp -v printed, per stream in the order opened: the request path, the header fields
-    received (trailers included, in order), the status, and the RST_STREAM error code received;
-    also the GOAWAY received and nghttp's exit status."""
-    streams, goaway, current, frame = {}, None, None, None
+    received (trailers included, in order), the status, and RST_STREAM error codes received or
+    sent; also the GOAWAY frames received and sent, nghttp's own remarks, and its exit status."""
+    streams, goaways, current, frame = {}, {"recv": None, "send": None}, None, None
     lines = out(name).splitlines()
     for i, line in enumerate(lines):
         sent = re.search(r"\] send HEADERS frame <.*stream_id=(\d+)>", line)
@@ -247,24 +256,26 @@ def nghttp(name):
             streams[1]["upgrade_status"] = int(lines[i + 1].split()[1])
         field = re.search(r"\] recv \(stream_id=(\d+)\) (:?[^:]+): (.*)$", line)
         if field: streams[int(field[1])]["headers"].append([field[2], field[3]])
-        frame = re.search(r"\] recv (RST_STREAM|GOAWAY) frame <.*stream_id=(\d+)>", line) or frame
+        frame = re.search(r"\] (recv|send) (RST_STREAM|GOAWAY) frame <.*stream_id=(\d+)>", line) or frame
         detail = re.search(r"\((?:last_stream_id=(\d+), )?error_code=(\w+)\((0x[0-9a-f]+)\)(?:, opaque_data\(\d+\)=\[(.*)\])?\)", line)
         if detail and frame:
-            if frame[1] == "RST_STREAM":
-                streams[int(frame[2])]["rst_stream_error"] = {"name": detail[2], "code": int(detail[3], 16)}
+            error = {"name": detail[2], "code": int(detail[3], 16)}
+            if frame[2] == "RST_STREAM":
+                streams[int(frame[3])][f"rst_stream_{'received' if frame[1] == 'recv' else 'sent'}"] = error
             else:
-                goaway = {"last_stream_id": int(detail[1]), "name": detail[2], "code": int(detail[3], 16),
-                          "debug_data": detail[4]}
+                goaways[frame[1]] = {"last_stream_id": int(detail[1]), **error, "debug_data": detail[4]}
             frame = None
     for stream in streams.values():
         status = [v for k, v in stream["headers"] if k == ":status"]
         stream["status"] = int(status[0]) if status else None
-    return {"streams": sorted(streams.values(), key=lambda s: s["stream_id"]), "goaway_received": goaway,
+    return {"streams": sorted(streams.values(), key=lambda s: s["stream_id"]),
+            "goaway_received": goaways["recv"], "goaway_sent": goaways["send"],
+            "remarks": [l for l in lines if l and not l.startswith(("[", " "))],
             "exit_status": rc(name)}
 PY
         cat
         echo 'json.dump(FACTS, open(os.environ["NSFT_EXTRA"], "w"))'
-    } | NSFT_RUN="$WORK/run" NSFT_EXTRA="$WORK/extra.json" python3 -
+    } | NSFT_RUN="$WORK/run" NSFT_EXTRA="$WORK/extra.json" NSFT_FIXTURE_DIR="$FIXTURE_DIR" python3 -
 }
 
 # write_facts CAPTURE [EXTRA]: facts.json beside the capture, from capinfos and tshark, so tests

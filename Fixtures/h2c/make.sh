@@ -46,6 +46,8 @@ for s in up["streams"]:
                      "status": s["status"], "exit_status": up["exit_status"]})
 FACTS["http2_requests"] = requests
 FACTS["notes"] = ("http2_requests per connection in the order made, streams by id; status is the "
-                  ":status the client printed; upgrade_status the HTTP/1.1 status of the Upgrade answer.")
+                  ":status the client printed; upgrade_status the HTTP/1.1 status of the Upgrade answer. "
+                  "nghttp also sends PRIORITY frames for idle streams 3, 5, 7, 9 and 11, its "
+                  "dependency anchors; no request uses them.")
 PY
 write_facts h2c.pcap @"$WORK/extra.json"

@@ -59,6 +59,8 @@ public struct ApplicationEvent: Sendable {
 public enum ApplicationMessage: Sendable {
     /// Bytes were missing from a reassembled stream (never captured, or dropped at a limit).
     case streamGap(ApplicationProtocol)
+    /// HTTP/2 says a gap itself (`HTTP2Problem.gap`, with what it stops).
+    case http2(HTTP2Message)
     case tls(TLSMessage)
 }
 
@@ -68,6 +70,7 @@ enum ApplicationParsers: Sendable {
     case undecided
     /// Nothing we parse: no reassembly.
     case unparsed
+    case http2(HTTP2Connection)
     /// TLS, one parser per TCP side (`client` is the side that opened the connection).
     case tls(client: TLSStreamParser, server: TLSStreamParser)
 
@@ -82,6 +85,7 @@ enum ApplicationParsers: Sendable {
     static func detect(ports: (UInt16, UInt16), firstBytes: RawSpan, decodeAs: DecodeAs) -> ApplicationProtocol? {
         if let rule = decodeAs.tcpPorts[ports.0] ?? decodeAs.tcpPorts[ports.1] { return rule }
         if DNSPorts.contains(ports.0) || DNSPorts.contains(ports.1) { return .dns }
+        if HTTP2Connection.detect(firstBytes: firstBytes) { return .http2 }
         // TLS on any port, from its first record (or an SSLv2-format ClientHello), or after STARTTLS.
         if TLSStreamParser.looksLikeTLS(firstBytes) || STARTTLSPorts.contains(ports.0)
             || STARTTLSPorts.contains(ports.1) { return .tls }
@@ -91,8 +95,9 @@ enum ApplicationParsers: Sendable {
     /// Parsers for `protocol`, ready for the first bytes.
     static func start(_ proto: ApplicationProtocol) -> ApplicationParsers {
         switch proto {
+        case .dns: .unparsed
         case .tls: .tls(client: TLSStreamParser(), server: TLSStreamParser())
-        case .dns, .http2: .unparsed
+        case .http2: .http2(HTTP2Connection())
         }
     }
 
@@ -101,6 +106,16 @@ enum ApplicationParsers: Sendable {
         switch self {
         case .undecided, .unparsed:
             return
+        case .http2(var connection):
+            self = .unparsed  // `connection` is then the only copy: no copy-on-write of its state
+            let wrap = { (message: HTTP2Message) in emit(ApplicationEvent(context: context, message: .http2(message))) }
+            if let bytes {
+                connection.consume(fromClient: context.fromClient, bytes, frame: context.frame, time: context.time,
+                                   emit: wrap)
+            } else {
+                connection.gap(fromClient: context.fromClient, frame: context.frame, time: context.time, emit: wrap)
+            }
+            self = .http2(connection)
         case .tls(var client, var server):
             self = .unparsed   // drop the enum's references so the parsers' buffers are not copied
             guard let bytes else {

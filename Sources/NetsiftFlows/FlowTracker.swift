@@ -26,6 +26,8 @@ public struct FlowCounters: Sendable, Equatable, Codable {
     public var peakActive = 0
     /// Conversations whose reassembly dropped bytes at a limit.
     public var reassemblyOverflows = 0
+
+    public init() {}
 }
 
 /// Follows every TCP and UDP conversation: finds its entry through an open-addressing index,
@@ -101,7 +103,10 @@ public struct FlowTracker {
         }
         let number = position!
         var result = tcp.entries[number].add(s, from: source, frame: frame, time: time, wireLength: wireLength)
-        if reused { result.flags.insert(.reusedPorts) }
+        if reused {
+            result.flags.insert(.reusedPorts)
+            tcp.entries[number].analysisCounts[TCPAnalysisFlags.reusedPorts.rawValue, default: 0] += 1
+        }
         if tcp.entries[number].application.wantsBytes {
             let overflowedBefore = tcp.entries[number].reassemblyOverflowed
             heldBytes += tcp.entries[number].reassemble(s, bytes: bytes, from: source, frame: frame, time: time,
@@ -212,6 +217,7 @@ extension TCPConversation {
         let context = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream, source: source,
                                          destination: self[peer].endpoint, fromClient: fromClient)
         var parsers = application
+        application = .unparsed  // `parsers` is then the only copy: no copy-on-write of parser state
         var detected: ApplicationProtocol?
         var change = 0
         let ports = (self[0].endpoint.port, self[1].endpoint.port)
@@ -227,7 +233,8 @@ extension TCPConversation {
         }
         var stream = self[me].stream
         let budget = min(limits.bytesPerDirection, stream.pendingBytes + max(0, limits.totalBytes - heldBytes - change))
-        change += stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), payload: bytes.extracting(s.payload),
+        change += stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), fin: s.tcpFlags.contains(.fin),
+                             payload: bytes.extracting(s.payload),
                              wireLength: s.payloadWireLength, budget: budget) { chunk in
             if case .undecided = parsers, let chunk {
                 guard let proto = ApplicationParsers.detect(ports: ports, firstBytes: chunk, decodeAs: decodeAs) else {
@@ -329,9 +336,11 @@ extension TCPConversation {
                                  window: s.windowSize, length: s.payloadWireLength, time: time)
         let analysis = TCPAnalyzer.analyze(segment, forward: &sender.analysis, reverse: &receiver.analysis,
                                            handshakeRTT: handshakeRTT)
-        if analysis.contains(.retransmission) {
+        // Data retransmissions (a repeated SYN or FIN is the handshake's or the close's business).
+        if analysis.contains(.retransmission) && s.payloadWireLength > 0 {
             sender.retransmittedBytes += s.payloadWireLength
             sender.retransmissions += 1
+            sender.countRetransmissionBurst(at: time)
             if analysis.contains(.fastRetransmission) { sender.fastRetransmissions += 1 }
             if analysis.contains(.spuriousRetransmission) { sender.spuriousRetransmissions += 1 }
             if sender.retransmissionFrames.count < 8 { sender.retransmissionFrames.append(frame) }
@@ -341,6 +350,7 @@ extension TCPConversation {
                                                                  s.payloadWireLength)
             }
         }
+        if analysis.contains(.outOfOrder) && s.payloadWireLength > 0 { sender.outOfOrderSegments += 1 }
         if analysis.contains(.zeroWindow) {
             sender.zeroWindows += 1
             if sender.firstZeroWindowFrame == nil { sender.firstZeroWindowFrame = frame }

@@ -1,0 +1,120 @@
+import NetsiftFlows
+
+/// How connections end. CLOSE_WAIT: one side's FIN was acknowledged but the other never sent its
+/// own (before the capture ended, or for longer than the threshold) — grouped by the endpoint that
+/// fails to close, counted over time to see whether it grows. TIME_WAIT pressure: many short
+/// connections one client closes first towards one server, and port numbers reused.
+struct CloseDetector {
+    let thresholds: DiagnosisThresholds
+    struct HalfClosed {
+        var group = EndpointGroup()
+        /// When each one started (the peer's FIN acknowledged), and whether it was still open at the end.
+        var starts: [Int64] = []
+        var stillOpen = 0
+        var longest: Int64 = 0
+    }
+    var halfClosed: [String: HalfClosed] = [:]
+    /// Candidates still open when the conversation's record ended: decided against the capture's end.
+    var pending: [(endpoint: String, peer: Endpoint, conversation: FlowReference, frame: Int, since: Int64)] = []
+    struct Closer {
+        var connections = 0
+        var reused = 0
+        var flows: [FlowReference] = []
+        var first: Int64 = .max
+        var last: Int64 = .min
+    }
+    var activeClosers: [String: Closer] = [:]
+
+    init(thresholds: DiagnosisThresholds) { self.thresholds = thresholds }
+
+    mutating func add(_ c: TCPConversation) {
+        let limit = Int64(thresholds.closeWaitSeconds * 1e9)
+        for me in 0...1 {
+            let closer = c[me], holder = c[1 - me]
+            guard let acked = closer.finAckedTime, !holder.sentRST else { continue }
+            // Data the holder sent is still unacknowledged: its FIN may be queued behind it (the
+            // socket closed, the bytes stuck), which the wire cannot tell from CLOSE_WAIT.
+            if holder.analysis.hasNextSeq && closer.analysis.hasLastAck
+                && seqBefore(closer.analysis.lastAck, holder.analysis.nextSeq) { continue }
+            let holderKey = "\(holder.endpoint)"
+            if let closed = holder.firstFINTime {
+                if closed - acked >= limit {
+                    record(holderKey, peer: closer.endpoint, c.reference, frame: c.firstFrame, since: acked,
+                           duration: closed - acked, stillOpen: false)
+                }
+            } else if pending.count < 1_000_000 {
+                pending.append((holderKey, closer.endpoint, c.reference, c.firstFrame, acked))
+            }
+        }
+        // The side that sends the first FIN closes actively and keeps TIME_WAIT afterwards.
+        if let clientSide = c.client, let clientFIN = c[clientSide].firstFINTime,
+           c[1 - clientSide].firstFINTime.map({ clientFIN <= $0 }) ?? true {
+            let key = "\(c[clientSide].endpoint.address) → \(c[1 - clientSide].endpoint)"
+            var closer = activeClosers[key, default: Closer()]
+            closer.connections += 1
+            if c.count(.reusedPorts) > 0 { closer.reused += 1 }
+            if closer.flows.count < Finding.listLimit { closer.flows.append(c.reference) }
+            closer.first = min(closer.first, c.start)
+            closer.last = max(closer.last, c.last)
+            activeClosers[key] = closer
+        }
+    }
+
+    mutating func record(_ endpoint: String, peer: Endpoint, _ flow: FlowReference, frame: Int, since: Int64,
+                         duration: Int64, stillOpen: Bool) {
+        var h = halfClosed[endpoint, default: HalfClosed()]
+        h.group.count += 1
+        if h.group.flows.count < Finding.listLimit { h.group.flows.append(flow) }
+        if h.group.frames.count < Finding.listLimit { h.group.frames.append(frame) }
+        let address = "\(peer.address)"
+        if h.group.peers.count < Finding.listLimit && !h.group.peers.contains(address) { h.group.peers.append(address) }
+        h.starts.append(since)
+        if stillOpen { h.stillOpen += 1 }
+        h.longest = max(h.longest, duration)
+        halfClosed[endpoint] = h
+    }
+
+    func findings(captureEnd: Int64?) -> [Finding] {
+        var detector = self
+        // Still half-closed when the capture ended: CLOSE_WAIT by the end of the capture.
+        for candidate in pending {
+            detector.record(candidate.endpoint, peer: candidate.peer, candidate.conversation, frame: candidate.frame,
+                            since: candidate.since, duration: (captureEnd ?? candidate.since) - candidate.since,
+                            stillOpen: true)
+        }
+        var out: [Finding] = []
+        for (endpoint, h) in detector.halfClosed {
+            let starts = h.starts.sorted()
+            // Growing: more connections were left half-closed in the second half of the span than the first.
+            let middle = starts.first! / 2 + starts.last! / 2
+            let early = starts.filter { $0 <= middle }.count, late = starts.count - early
+            let growing = starts.count >= 4 && late > early
+            out.append(Finding(
+                kind: .closeWait, severity: h.group.count >= 3 ? .warning : .info, endpoint: endpoint,
+                peers: h.group.peers, count: h.group.count, countUnit: "connections", flows: h.group.flows,
+                frames: h.group.frames,
+                facts: ["still_half_closed_at_end": .int(h.stillOpen), "longest_seconds": .double(Double(h.longest / 1_000_000) / 1000),
+                        "growing": .string(growing ? "yes" : "no"), "first_half": .int(early), "second_half": .int(late)],
+                summary: "\(endpoint) left \(plural(h.group.count, "connection")) half-closed (CLOSE_WAIT): the peer's FIN was acknowledged, its own never came\(growing ? "; the count is growing" : "").",
+                explanation: "After acknowledging the other side's FIN, the application on \(endpoint) never closed its socket; each such socket stays in CLOSE_WAIT and holds a file descriptor.",
+                likelyCause: "The application on \(host(endpoint)) does not close sockets when the peer hangs up (a leak on an error path, a pool that never evicts dead connections, a thread stuck before close()).",
+                nextStep: "On \(host(endpoint)): `ss -tan state close-wait '( sport = :\(port(endpoint)) )'` and `ls /proc/PID/fd | wc -l` over time; review where the code closes connections after reading EOF."))
+        }
+        for (pair, closer) in activeClosers where closer.connections >= thresholds.timeWaitConnections {
+            let seconds = Double(max(1, closer.last - closer.first)) / 1e9
+            out.append(Finding(
+                kind: .timeWaitPressure, severity: closer.reused > 0 ? .warning : .info, endpoint: pair, count: closer.connections,
+                countUnit: "connections", flows: closer.flows,
+                facts: ["connections_per_second": .double((Double(closer.connections) / seconds * 10).rounded() / 10),
+                        "ports_reused": .int(closer.reused)],
+                summary: "\(plural(closer.connections, "short connection")) \(pair), each closed first by the client, which keeps every one in TIME_WAIT\(closer.reused > 0 ? "; \(plural(closer.reused, "port")) were reused" : "").",
+                explanation: "Each actively closed connection holds its port pair for TIME_WAIT (60 s on Linux); at high rates the client runs out of ephemeral ports and connects fail or reuse ports.",
+                likelyCause: "A client opening a new connection per request instead of keeping connections alive or pooling them.",
+                nextStep: "Use keep-alive / connection pooling; check `ss -tan state time-wait | wc -l` and `net.ipv4.ip_local_port_range` on the client."))
+        }
+        return out
+    }
+}
+
+/// Sequence-number order modulo 2^32 (RFC 9293 §3.4).
+func seqBefore(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) < 0 }

@@ -1,0 +1,155 @@
+import NetsiftDissect
+import NetsiftFlows
+
+/// The thresholds findings are decided by (each has a flag on `netsift analyze`).
+public struct DiagnosisThresholds: Sendable, Equatable {
+    /// A conversation side retransmitting at least this share of its data segments…
+    public var retransmissionRate = 0.01
+    /// …and at least this many segments is reported.
+    public var minimumRetransmissions = 3
+    /// A side that keeps a half-closed connection (the peer's FIN acknowledged, no FIN of its own)
+    /// this long, in seconds, is in CLOSE_WAIT; one still half-closed when the capture ends is too.
+    public var closeWaitSeconds = 5.0
+    /// This many connections one client closes first towards one server make TIME_WAIT pressure.
+    public var timeWaitConnections = 100
+    /// Retransmissions of segments larger than anything acknowledged that make an MTU black hole.
+    public var blackHoleRetransmissions = 3
+    /// A DNS answer slower than this, in milliseconds, is slow.
+    public var dnsSlowMilliseconds = 500.0
+
+    public init() {}
+}
+
+/// Turns what the pipeline saw — finished conversations, application messages, malformed packets,
+/// the reader's end — into findings, ordered bottom-up by layer and worst first within a layer.
+/// It keeps aggregates and candidates, never every packet, so it runs in the flows' memory.
+public struct Diagnosis {
+    public let thresholds: DiagnosisThresholds
+    var handshakes = HandshakeDetector()
+    var retransmissions: RetransmissionDetector
+    var pathMTU: PathMTUDetector
+    var closing: CloseDetector
+    var windows = WindowDetector()
+    var http2 = HTTP2Detector()
+    var malformed = 0
+    var malformedFrames: [Int] = []
+    var malformedLayers: [String: Int] = [:]
+
+    public init(thresholds: DiagnosisThresholds = DiagnosisThresholds()) {
+        self.thresholds = thresholds
+        retransmissions = RetransmissionDetector(thresholds: thresholds)
+        pathMTU = PathMTUDetector(thresholds: thresholds)
+        closing = CloseDetector(thresholds: thresholds)
+    }
+
+    /// One packet's dissection: malformed packets are counted (a cut by the snaplen is not malformed).
+    public mutating func add(frame: Int, _ summary: PacketSummary) {
+        guard let problem = summary.problem, !problem.isCut else { return }
+        malformed += 1
+        if malformedFrames.count < Finding.listLimit { malformedFrames.append(frame) }
+        malformedLayers["\(problem.layer)", default: 0] += 1
+    }
+
+    /// One conversation that is over.
+    public mutating func add(_ flow: FinishedFlow) {
+        guard case .tcp(let conversation) = flow else { return }
+        handshakes.add(conversation)
+        retransmissions.add(conversation)
+        pathMTU.add(conversation)
+        closing.add(conversation)
+        windows.add(conversation)
+    }
+
+    /// One application message.
+    public mutating func add(_ event: ApplicationEvent) {
+        switch event.message {
+        case .http2(let message): http2.add(message, context: event.context)
+        default: break
+        }
+    }
+
+    /// The findings, once the capture has been read: `start`/`end` are its first and last packet
+    /// times (ns), `damage` what stopped the reader early, if anything.
+    public func findings(start: Int64?, end: Int64?, counters: FlowCounters, damage: String? = nil) -> [Finding] {
+        var all: [Finding] = []
+        if let damage {
+            all.append(Finding(kind: .captureDamaged, severity: .warning, count: 1, countUnit: "damage",
+                               facts: ["reason": .string(damage)],
+                               summary: "The capture is damaged or cut short: \(damage).",
+                               explanation: "Everything before the damage was analysed; what came after it was not.",
+                               likelyCause: "The capture was copied while still being written, or stopped abruptly (disk full, killed tcpdump).",
+                               nextStep: "Capture again and stop the recorder cleanly (Ctrl-C / SIGINT), or check the disk."))
+        }
+        if malformed > 0 {
+            let layers = malformedLayers.sorted { $0.value > $1.value }
+            all.append(Finding(kind: .malformedPackets, severity: .info, count: malformed, countUnit: "packets",
+                               frames: malformedFrames,
+                               facts: Dictionary(uniqueKeysWithValues: layers.map { ("layer \($0.key)", .int($0.value)) }),
+                               summary: "\(plural(malformed, "packet")) are malformed (mostly \(layers[0].key)).",
+                               explanation: "Their headers say they hold more, or other, than they do.",
+                               likelyCause: "Broken or hostile senders, or corruption on the capture path.",
+                               nextStep: "Look at the first frames listed with `netsift packets --frames N --json`."))
+        }
+        if counters.evicted > 0 {
+            all.append(Finding(kind: .flowLimit, severity: .warning, count: counters.evicted, countUnit: "conversations",
+                               facts: ["peak_active": .int(counters.peakActive)],
+                               summary: "\(plural(counters.evicted, "conversation")) were ended early because too many were active at once.",
+                               explanation: "Their statistics are split or incomplete.",
+                               likelyCause: "A capture with very many concurrent flows (a scan or SYN flood, or a busy link).",
+                               nextStep: "Raise --max-flows, or filter the capture (-f) to the traffic of interest."))
+        }
+        if counters.reassemblyOverflows > 0 {
+            all.append(Finding(kind: .reassemblyLimit, severity: .info, count: counters.reassemblyOverflows,
+                               countUnit: "conversations",
+                               summary: "\(plural(counters.reassemblyOverflows, "conversation")) held more out-of-order data than the reassembly limit.",
+                               explanation: "Some application messages in them were skipped.",
+                               likelyCause: "Long holes in the capture (drops by the capturing host) or very large windows.",
+                               nextStep: "Raise --reassembly-direction-mib / --reassembly-total-mib, or check the capture's drop counts with `netsift info`."))
+        }
+        all += handshakes.findings()
+        all += retransmissions.findings()
+        all += pathMTU.findings()
+        all += closing.findings(captureEnd: end)
+        all += windows.findings()
+        all += http2.findings()
+        return all.sorted { a, b in a.layer != b.layer ? a.layer < b.layer : Finding.worstFirst(a, b) }
+    }
+
+    /// The most likely problem: the worst finding, the lowest layer first among equals (a cause
+    /// below explains symptoms above).
+    public static func verdict(_ findings: [Finding]) -> Finding? {
+        findings.filter { $0.severity > .info }.min { a, b in
+            if a.severity != b.severity { return a.severity > b.severity }
+            if a.layer != b.layer { return a.layer < b.layer }
+            return a.count > b.count
+        }
+    }
+}
+
+extension DissectError {
+    var isCut: Bool {
+        if case .cut = kind { return true }
+        return false
+    }
+}
+
+/// Conversations grouped by the endpoint a finding is about, with the flows and peers involved.
+struct EndpointGroup {
+    var count = 0
+    var flows: [FlowReference] = []
+    var frames: [Int] = []
+    var peers: [String] = []
+    /// A number summed over the group, and its largest single value.
+    var total = 0
+    var largest = 0
+
+    mutating func add(_ conversation: TCPConversation, peer: Endpoint, frames more: [Int] = [], value: Int = 0) {
+        count += 1
+        if flows.count < Finding.listLimit { flows.append(conversation.reference) }
+        for frame in more where frames.count < Finding.listLimit { frames.append(frame) }
+        let address = "\(peer.address)"
+        if peers.count < Finding.listLimit && !peers.contains(address) { peers.append(address) }
+        total += value
+        largest = max(largest, value)
+    }
+}

@@ -1,0 +1,87 @@
+import NetsiftFlows
+
+/// TCP handshake failures, per server endpoint: SYNs nobody answered (dropped on the way: a
+/// firewall or security group), SYNs answered by a reset (nothing listening), and SYN/ACKs the
+/// client never acknowledged.
+struct HandshakeDetector {
+    var unanswered: [String: EndpointGroup] = [:]
+    var refused: [String: EndpointGroup] = [:]
+    var synAckUnacknowledged: [String: EndpointGroup] = [:]
+    /// Unanswered attempts where the server sent something, just never a SYN/ACK (a bare ACK, its
+    /// own SYN in a split handshake).
+    var strangeAnswers: [String: Int] = [:]
+
+    mutating func add(_ c: TCPConversation) {
+        guard let clientSide = c.client else { return }
+        let client = c[clientSide], server = c[1 - clientSide]
+        let key = "\(server.endpoint)"
+        if !server.sentSYNACK && !server.sentRST {
+            unanswered[key, default: EndpointGroup()].add(c, peer: client.endpoint, frames: [c.firstFrame],
+                                                          value: client.synCount)
+            if server.packets > 0 { strangeAnswers[key, default: 0] += 1 }
+        } else if server.sentRST && !server.sentSYNACK {
+            refused[key, default: EndpointGroup()].add(c, peer: client.endpoint, frames: [c.firstFrame], value: 1)
+        } else if server.sentSYNACK && !c.handshakeCompleted && !client.sentRST && !server.sentRST
+                    && client.dataSegments == 0 {
+            synAckUnacknowledged[key, default: EndpointGroup()].add(c, peer: client.endpoint, frames: [c.firstFrame],
+                                                                    value: server.synCount)
+        }
+    }
+
+    func findings() -> [Finding] {
+        var out: [Finding] = []
+        for (server, g) in unanswered {
+            let strange = strangeAnswers[server] ?? 0
+            out.append(Finding(
+                kind: .synUnanswered, severity: .error, endpoint: server, peers: g.peers, count: g.count,
+                countUnit: "connection attempts", flows: g.flows, frames: g.frames,
+                facts: ["syns_sent": .int(g.total), "most_syns_in_one_attempt": .int(g.largest),
+                        "attempts_with_other_answers": .int(strange)],
+                summary: "SYNs to \(server) were never answered: \(plural(g.count, "connection attempt")), \(plural(g.total, "SYN")) sent in all (retries included).",
+                explanation: strange == 0 ? "The clients tried to connect and heard nothing back — no SYN/ACK, no reset."
+                    : "No SYN/ACK came back; in \(plural(strange, "attempt")) the server sent other segments instead (a bare ACK, or its own SYN: a split handshake).",
+                likelyCause: "A firewall, security group or network ACL silently dropping tcp/\(port(server)), or a host that is down or unreachable on the return path.",
+                nextStep: "Check the firewall / security group rules for tcp/\(port(server)) towards \(host(server)); capture on the server side to see whether the SYNs arrive."))
+        }
+        for (server, g) in refused {
+            out.append(Finding(
+                kind: .connectionRefused, severity: .error, endpoint: server, peers: g.peers, count: g.count,
+                countUnit: "connection attempts", flows: g.flows, frames: g.frames,
+                summary: "\(server) refused \(plural(g.count, "connection attempt")): its SYNs were answered with a reset.",
+                explanation: "The host is up and reachable, but nothing accepted the connection on that port.",
+                likelyCause: "No service listening on port \(port(server)) (not started, crashed, bound to another address), or a firewall that rejects with a reset.",
+                nextStep: "On \(host(server)), check `ss -ltnp 'sport = :\(port(server))'` and the service's logs; check REJECT rules."))
+        }
+        for (server, g) in synAckUnacknowledged {
+            out.append(Finding(
+                kind: .synAckUnacknowledged, severity: .warning, endpoint: server, peers: g.peers, count: g.count,
+                countUnit: "connection attempts", flows: g.flows, frames: g.frames,
+                facts: ["synacks_sent": .int(g.total)],
+                summary: "\(server) answered \(plural(g.count, "SYN")) with a SYN/ACK that the client never acknowledged.",
+                explanation: "The handshake stopped at its third step: the client did not complete it.",
+                likelyCause: "The SYN/ACKs are lost on the way back (asymmetric routing, a stateful firewall in one direction), or the SYNs were spoofed (a SYN flood).",
+                nextStep: "Capture on the client side to see whether the SYN/ACKs arrive; check return routes and stateful firewalls between them."))
+        }
+        return out
+    }
+}
+
+/// "10.0.0.2" of "10.0.0.2:443"; "2001:db8::1" of "[2001:db8::1]:443".
+func host(_ endpoint: String) -> String {
+    guard let colon = endpoint.lastIndex(of: ":") else { return endpoint }
+    return endpoint[..<colon].trimmingCharacters(in: "[]")
+}
+
+func port(_ endpoint: String) -> String {
+    guard let colon = endpoint.lastIndex(of: ":") else { return endpoint }
+    return String(endpoint[endpoint.index(after: colon)...])
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String {
+        var s = self
+        while let first = s.first, set.contains(first) { s = s.dropFirst() }
+        while let last = s.last, set.contains(last) { s = s.dropLast() }
+        return String(s)
+    }
+}

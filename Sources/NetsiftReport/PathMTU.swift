@@ -1,0 +1,103 @@
+import NetsiftFlows
+
+/// MSS and MTU trouble: SYN and SYN/ACK announcing different MSS values (informational),
+/// segments larger than the MSS the receiver announced, ICMP "fragmentation needed" / "packet too
+/// big" about a conversation, and the MTU black hole — segments above some size retransmitted
+/// again and again while smaller ones get through, with no ICMP seen.
+struct PathMTUDetector {
+    let thresholds: DiagnosisThresholds
+    var mssMismatch: [String: EndpointGroup] = [:]
+    var mssPairs: [String: Set<String>] = [:]
+    var aboveMSS: [String: EndpointGroup] = [:]
+    var icmp: [String: EndpointGroup] = [:]
+    var icmpMTU: [String: UInt32] = [:]
+    struct BlackHole {
+        var group = EndpointGroup()
+        var passed = 0
+        var failed = 0
+    }
+    var blackHoles: [String: BlackHole] = [:]
+
+    init(thresholds: DiagnosisThresholds) { self.thresholds = thresholds }
+
+    mutating func add(_ c: TCPConversation) {
+        let server = "\(c.serverEndpoint)"
+        let client = c[c.clientSide], serverSide = c[1 - c.clientSide]
+        if let clientMSS = client.synMSS, let serverMSS = serverSide.synMSS, clientMSS != serverMSS {
+            mssMismatch[server, default: EndpointGroup()].add(c, peer: client.endpoint, frames: [c.firstFrame])
+            if mssPairs[server, default: []].count < 8 {
+                mssPairs[server, default: []].insert("client \(clientMSS) / server \(serverMSS)")
+            }
+        }
+        for side in [c.sides.0, c.sides.1] where side.segmentsAbovePeerMSS > 0 {
+            aboveMSS["\(side.endpoint)", default: EndpointGroup()].add(
+                c, peer: side.endpoint == c.sides.0.endpoint ? c.sides.1.endpoint : c.sides.0.endpoint,
+                frames: side.firstSegmentAbovePeerMSS.map { [$0] } ?? [], value: side.segmentsAbovePeerMSS)
+        }
+        if c.icmpErrors > 0, let mtu = c.icmpMTU {
+            icmp[server, default: EndpointGroup()].add(c, peer: c.clientEndpoint, frames: c.firstICMPFrame.map { [$0] } ?? [],
+                                                       value: c.icmpErrors)
+            icmpMTU[server] = min(mtu, icmpMTU[server] ?? mtu)
+        }
+        guard c.icmpErrors == 0 else { return }
+        for side in [c.sides.0, c.sides.1]
+        where side.oversizeRetransmissions >= thresholds.blackHoleRetransmissions
+            && side.largestUnacknowledgedRetransmission > side.analysis.largestAcked {
+            let sender = "\(side.endpoint)"
+            var hole = blackHoles[sender, default: BlackHole()]
+            hole.group.add(c, peer: side.endpoint == c.sides.0.endpoint ? c.sides.1.endpoint : c.sides.0.endpoint,
+                           frames: Array(side.retransmissionFrames.prefix(4)), value: side.oversizeRetransmissions)
+            // What did get through on this conversation, either way: the sizes that pass.
+            hole.passed = max(hole.passed, c.sides.0.analysis.largestAcked, c.sides.1.analysis.largestAcked)
+            hole.failed = hole.failed == 0 ? side.largestUnacknowledgedRetransmission
+                                           : min(hole.failed, side.largestUnacknowledgedRetransmission)
+            blackHoles[sender] = hole
+        }
+    }
+
+    func findings() -> [Finding] {
+        var out: [Finding] = []
+        for (sender, hole) in blackHoles {
+            let g = hole.group
+            out.append(Finding(
+                kind: .mtuBlackHole, severity: .error, endpoint: sender, peers: g.peers, count: g.count,
+                countUnit: "conversations", flows: g.flows, frames: g.frames,
+                facts: ["largest_segment_acknowledged": .int(hole.passed), "smallest_segment_never_acknowledged": .int(hole.failed),
+                        "oversize_retransmissions": .int(g.total)],
+                summary: "Packets above a certain size fail from \(sender): segments of \(hole.failed) bytes were retransmitted \(g.total) times and never acknowledged, while the largest segment that got through was \(hole.passed) bytes; no ICMP \"fragmentation needed\" was seen.",
+                explanation: "This is the MTU black hole pattern: a link on the path has a smaller MTU and the ICMP message that would tell the sender is lost or filtered.",
+                likelyCause: "A tunnel, VPN or overlay (GRE, IPsec, VXLAN, PPPoE) lowering the path MTU, with ICMP type 3 code 4 (IPv6: packet too big) blocked by a firewall.",
+                nextStep: "Find the path MTU (`ping -M do -s 1472 \(host(g.peers.first ?? "HOST"))`, lowering the size until it passes, or `tracepath`); allow ICMP fragmentation-needed / packet-too-big, or clamp the MSS on the tunnel (`iptables ... -j TCPMSS --clamp-mss-to-pmtu`)."))
+        }
+        for (server, g) in icmp {
+            let mtu = icmpMTU[server] ?? 0
+            out.append(Finding(
+                kind: .icmpFragmentationNeeded, severity: .warning, endpoint: server, peers: g.peers, count: g.total,
+                countUnit: "ICMP errors", flows: g.flows, frames: g.frames, facts: ["mtu": .int(Int(mtu))],
+                summary: "ICMP said a link towards \(server)'s conversations has an MTU of \(mtu): \(plural(g.total, "error")) about \(plural(g.count, "conversation")).",
+                explanation: "Packets larger than \(mtu) bytes with Don't Fragment set were dropped by a router, which said so; senders that listen lower their segment size.",
+                likelyCause: "A link with a smaller MTU on the path (tunnel, VPN, overlay network).",
+                nextStep: "Clamp the MSS to the path MTU on the router or tunnel, or lower the interface MTU; make sure these ICMP messages keep getting through."))
+        }
+        for (server, g) in mssMismatch {
+            let pairs = (mssPairs[server] ?? []).sorted().joined(separator: ", ")
+            out.append(Finding(
+                kind: .mssMismatch, severity: .info, endpoint: server, peers: g.peers, count: g.count,
+                countUnit: "conversations", flows: g.flows, frames: g.frames, facts: ["mss": .string(pairs)],
+                summary: "SYN and SYN/ACK announced different MSS values towards \(server) (\(pairs)).",
+                explanation: "Each side sends segments no larger than the MSS the other announced, so the smaller one rules each direction.",
+                likelyCause: "Different interface MTUs, or a middlebox clamping the MSS on one side (VPN, tunnel, load balancer).",
+                nextStep: "Nothing to do unless large transfers stall; then compare interface MTUs on both hosts (`ip link`)."))
+        }
+        for (sender, g) in aboveMSS {
+            out.append(Finding(
+                kind: .segmentsAboveMSS, severity: .info, endpoint: sender, peers: g.peers, count: g.total,
+                countUnit: "segments", flows: g.flows, frames: g.frames,
+                summary: "\(sender) sent \(plural(g.total, "segment")) larger than the MSS its peer announced.",
+                explanation: "A receiver cannot be sent segments above its MSS over the wire; seeing them in a capture usually means the capture was taken on the sending host before the NIC split them.",
+                likelyCause: "TCP segmentation / generic receive offload (TSO, GSO, GRO) on the capturing host; otherwise a broken stack or middlebox.",
+                nextStep: "If captured on that host, turn offloads off for the capture (`ethtool -K IFACE tso off gso off gro off`) or capture on the wire."))
+        }
+        return out
+    }
+}

@@ -1,0 +1,96 @@
+import NetsiftFlows
+
+/// Everything `netsift analyze` found in one capture, in the shape of its versioned JSON
+/// (docs/analyze-json.md): the capture, the findings bottom-up, the verdict, the top flows.
+public struct AnalysisReport: Sendable, Codable {
+    public static let schema = "netsift.analyze/1"
+
+    public struct Capture: Sendable, Codable {
+        public var file: String
+        public var packets: Int
+        public var firstPacket: Int64?
+        public var lastPacket: Int64?
+        public var durationSeconds: Double
+        public var complete: Bool
+        public var damage: String?
+        public var tcpConversations: Int
+        public var udpConversations: Int
+        /// TCP conversations per Zeek conn_state.
+        public var tcpStates: [String: Int]
+        public var applicationMessages: [String: Int]
+        public init(file: String, packets: Int, firstPacket: Int64?, lastPacket: Int64?, damage: String?,
+                    counters: FlowCounters, tcpStates: [String: Int], applicationMessages: [String: Int]) {
+            self.file = file
+            self.packets = packets
+            self.firstPacket = firstPacket
+            self.lastPacket = lastPacket
+            durationSeconds = Double((lastPacket ?? 0) - (firstPacket ?? 0)) / 1e9
+            complete = damage == nil
+            self.damage = damage
+            tcpConversations = counters.tcpConversations
+            udpConversations = counters.udpConversations
+            self.tcpStates = tcpStates
+            self.applicationMessages = applicationMessages
+        }
+    }
+
+    public var schema = AnalysisReport.schema
+    public var capture: Capture
+    public var findings: [Finding]
+    public var verdict: Finding?
+    /// The conversations with the most trouble (retransmissions, resets, failures), then the largest.
+    public var topFlows: [FlowSummary]
+    public var thresholds: [String: Double]
+
+    public init(capture: Capture, findings: [Finding], topFlows: [FlowSummary], thresholds: DiagnosisThresholds) {
+        self.capture = capture
+        self.findings = findings
+        verdict = Diagnosis.verdict(findings)
+        self.topFlows = topFlows
+        self.thresholds = [
+            "retransmission_rate": thresholds.retransmissionRate,
+            "minimum_retransmissions": Double(thresholds.minimumRetransmissions),
+            "close_wait_seconds": thresholds.closeWaitSeconds,
+            "time_wait_connections": Double(thresholds.timeWaitConnections),
+            "black_hole_retransmissions": Double(thresholds.blackHoleRetransmissions),
+            "dns_slow_ms": thresholds.dnsSlowMilliseconds,
+        ]
+    }
+}
+
+/// Keeps the few conversations most worth showing, in bounded memory: trouble first (failed or
+/// reset handshakes, retransmissions), then size.
+public struct TopFlows: Sendable {
+    public let limit: Int
+    public private(set) var flows: [FlowSummary] = []
+
+    public init(limit: Int = 10) { self.limit = limit }
+
+    public static func trouble(_ f: FlowSummary) -> Int {
+        var score = f.retransmittedBytes > 0 ? 1_000_000 + f.retransmittedBytes / 100 : 0
+        switch f.state {
+        case .S0, .REJ, .RSTOS0, .RSTR, .RSTO, .SH, .SHR: score += 500_000
+        default: break
+        }
+        return score + f.analysis.values.reduce(0, +)
+    }
+
+    public mutating func add(_ flow: FlowSummary) {
+        flows.append(flow)
+        if flows.count > limit * 4 { trim() }
+    }
+
+    mutating func trim() {
+        flows.sort { a, b in
+            let ta = Self.trouble(a), tb = Self.trouble(b)
+            return ta != tb ? ta > tb : a.bytes > b.bytes
+        }
+        flows = Array(flows.prefix(limit))
+    }
+
+    public func top() -> [FlowSummary] {
+        var copy = self
+        copy.trim()
+        return copy.flows
+    }
+}

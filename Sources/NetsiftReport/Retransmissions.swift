@@ -1,0 +1,80 @@
+import NetsiftFlows
+
+/// Retransmissions, per server endpoint: the share of each conversation side's data segments sent
+/// again, split into Wireshark's kinds — timeout (RTO) retransmissions, fast retransmissions after
+/// duplicate ACKs, and spurious ones (data already acknowledged) — worst conversations first.
+struct RetransmissionDetector {
+    let thresholds: DiagnosisThresholds
+    struct Group {
+        var flows: [(FlowReference, Double)] = []
+        var peers: [String] = []
+        var frames: [Int] = []
+        var retransmissions = 0, dataSegments = 0, fast = 0, spurious = 0, bytes = 0, outOfOrder = 0
+        var worstRate = 0.0
+        /// The busiest second (most retransmissions in one conversation side) and when it began.
+        var peakPerSecond = 0
+        var peakSecond: Int64 = 0
+    }
+    var groups: [String: Group] = [:]
+
+    init(thresholds: DiagnosisThresholds) { self.thresholds = thresholds }
+
+    mutating func add(_ c: TCPConversation) {
+        let server = "\(c.serverEndpoint)"
+        for side in [c.sides.0, c.sides.1] where side.retransmissions >= thresholds.minimumRetransmissions {
+            let rate = Double(side.retransmissions) / Double(max(1, side.dataSegments))
+            guard rate >= thresholds.retransmissionRate else { continue }
+            var g = groups[server, default: Group()]
+            if g.flows.count < 4 * Finding.listLimit { g.flows.append((c.reference, rate)) }
+            let peer = "\(c.clientEndpoint.address)"
+            if g.peers.count < Finding.listLimit && !g.peers.contains(peer) { g.peers.append(peer) }
+            for frame in side.retransmissionFrames.prefix(3) where g.frames.count < Finding.listLimit { g.frames.append(frame) }
+            g.retransmissions += side.retransmissions
+            g.dataSegments += side.dataSegments
+            g.fast += side.fastRetransmissions
+            g.spurious += side.spuriousRetransmissions
+            g.bytes += side.retransmittedBytes
+            g.outOfOrder += side.outOfOrderSegments
+            g.worstRate = max(g.worstRate, rate)
+            if side.peakRetransmissionsPerSecond > g.peakPerSecond {
+                g.peakPerSecond = side.peakRetransmissionsPerSecond
+                g.peakSecond = side.peakRetransmissionSecond
+            }
+            groups[server] = g
+        }
+    }
+
+    func findings() -> [Finding] {
+        groups.map { server, g in
+            let rate = Double(g.retransmissions) / Double(max(1, g.dataSegments))
+            let timeouts = g.retransmissions - g.fast - g.spurious
+            let flows = g.flows.sorted { $0.1 > $1.1 }.map(\.0)
+            let cause: String
+            if g.spurious * 2 > g.retransmissions {
+                cause = "Mostly spurious: the data had arrived; the sender's retransmission timer is too short for the path's delay (RTT spikes, delayed ACKs)."
+            } else if g.fast * 2 > g.retransmissions {
+                cause = "Mostly fast retransmissions after duplicate ACKs: packet loss on the path (congestion, a lossy link, a policer), the receiver saw the gaps."
+            } else {
+                cause = "Mostly timeouts: whole windows or their ACKs lost (congestion, a flapping link, a firewall dropping state), or a peer that stalls."
+            }
+            return Finding(
+                kind: .retransmissions, severity: rate >= 0.1 ? .error : .warning, endpoint: server, peers: g.peers,
+                count: g.retransmissions, countUnit: "retransmitted segments", flows: flows, frames: g.frames,
+                facts: ["data_segments": .int(g.dataSegments), "rate_percent": .double((rate * 1000).rounded() / 10),
+                        "worst_flow_rate_percent": .double((g.worstRate * 1000).rounded() / 10),
+                        "timeout": .int(timeouts), "fast": .int(g.fast), "spurious": .int(g.spurious),
+                        "retransmitted_bytes": .int(g.bytes), "conversations": .int(g.flows.count),
+                        "out_of_order": .int(g.outOfOrder), "peak_per_second": .int(g.peakPerSecond),
+                        "peak_second_ns": .int(Int(g.peakSecond))],
+                summary: "\(plural(g.retransmissions, "segment")) retransmitted in conversations with \(server) (\(fixed1(rate * 100))% of data segments; \(timeouts) timeout, \(g.fast) fast, \(g.spurious) spurious).",
+                explanation: "Data had to be sent again: each retransmission costs at least a round trip, a timeout one 200 ms or more.",
+                likelyCause: cause,
+                nextStep: "Find where the loss happens: capture at both ends and compare; check interface errors and drops (`ip -s link`, `ethtool -S`) and queue drops (`tc -s qdisc`) on the path.")
+        }
+    }
+}
+
+func fixed1(_ value: Double) -> String {
+    let tenths = (value * 10).rounded()
+    return "\(Int(tenths) / 10).\(abs(Int(tenths)) % 10)"
+}
