@@ -55,7 +55,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Shared by the test targets: where ../shared/captures is, and the tshark oracle's JSON.
-        .target(name: "NetsiftTestSupport", path: "Tests/Support", swiftSettings: swiftSettings),
+        .target(name: "NetsiftTestSupport", dependencies: ["NetsiftDissect"], path: "Tests/Support",
+                swiftSettings: swiftSettings),
         .testTarget(
             name: "NetsiftCaptureTests",
             dependencies: ["NetsiftCapture", "NetsiftTestSupport"],

@@ -59,6 +59,8 @@ public struct ApplicationEvent: Sendable {
 public enum ApplicationMessage: Sendable {
     /// Bytes were missing from a reassembled stream (never captured, or dropped at a limit).
     case streamGap(ApplicationProtocol)
+    /// A DNS, mDNS or LLMNR message (a malformed one says so in its `problem`).
+    case dns(DNSMessage)
     /// HTTP/2 says a gap itself (`HTTP2Problem.gap`, with what it stops).
     case http2(HTTP2Message)
     case tls(TLSMessage)
@@ -70,14 +72,20 @@ enum ApplicationParsers: Sendable {
     case undecided
     /// Nothing we parse: no reassembly.
     case unparsed
+    /// DNS over TCP: one length-prefixed message stream per direction.
+    case dns(client: DNSStreamParser, server: DNSStreamParser)
     case http2(HTTP2Connection)
     /// TLS, one parser per TCP side (`client` is the side that opened the connection).
     case tls(client: TLSStreamParser, server: TLSStreamParser)
 
     /// Still reading the conversation's bytes: deciding its protocol, or parsing it.
     var wantsBytes: Bool {
-        if case .unparsed = self { return false }
-        return true
+        switch self {
+        case .unparsed: false
+        case .dns(let client, let server): !(client.lostSync && server.lostSync)
+        case .tls(let client, let server): !(client.isStopped && server.isStopped)
+        case .undecided, .http2: true
+        }
     }
 
     /// The protocol for a TCP conversation between `ports`, from a decode-as rule, a well-known
@@ -92,12 +100,14 @@ enum ApplicationParsers: Sendable {
         return nil
     }
 
-    /// Parsers for `protocol`, ready for the first bytes.
-    static func start(_ proto: ApplicationProtocol) -> ApplicationParsers {
+    /// Parsers for `protocol` on a conversation between `ports`, ready for the first bytes.
+    static func start(_ proto: ApplicationProtocol, ports: (UInt16, UInt16)) -> ApplicationParsers {
         switch proto {
-        case .dns: .unparsed
-        case .tls: .tls(client: TLSStreamParser(), server: TLSStreamParser())
-        case .http2: .http2(HTTP2Connection())
+        case .dns:
+            let flavor = DNSFlavor(sourcePort: ports.0, destinationPort: ports.1) ?? .dns
+            return .dns(client: DNSStreamParser(flavor: flavor), server: DNSStreamParser(flavor: flavor))
+        case .tls: return .tls(client: TLSStreamParser(), server: TLSStreamParser())
+        case .http2: return .http2(HTTP2Connection())
         }
     }
 
@@ -106,6 +116,20 @@ enum ApplicationParsers: Sendable {
         switch self {
         case .undecided, .unparsed:
             return
+        case .dns(var client, var server):
+            self = .unparsed  // the parsers are then the only copies: no copy-on-write of a pending message
+            let wrap = { (message: DNSMessage) in emit(ApplicationEvent(context: context, message: .dns(message))) }
+            if let bytes {
+                if context.fromClient {
+                    client.consume(bytes, frame: context.frame, time: context.time, emit: wrap)
+                } else {
+                    server.consume(bytes, frame: context.frame, time: context.time, emit: wrap)
+                }
+            } else {
+                if context.fromClient { client.gap() } else { server.gap() }
+                emit(ApplicationEvent(context: context, message: .streamGap(.dns)))
+            }
+            self = .dns(client: client, server: server)
         case .http2(var connection):
             self = .unparsed  // `connection` is then the only copy: no copy-on-write of its state
             let wrap = { (message: HTTP2Message) in emit(ApplicationEvent(context: context, message: .http2(message))) }
@@ -140,8 +164,7 @@ enum ApplicationParsers: Sendable {
                     emit(ApplicationEvent(context: context, message: .tls(message)))
                 }
             }
-            // Neither side speaks TLS any more: stop reassembling.
-            if !(client.isStopped && server.isStopped) { self = .tls(client: client, server: server) }
+            self = .tls(client: client, server: server)
         }
     }
 }

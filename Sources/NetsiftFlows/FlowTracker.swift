@@ -200,7 +200,13 @@ public struct FlowTracker {
                                          source: source, destination: destination, fromClient: fromOriginator)
         // The protocol parsers plug in here (DNS over UDP: one message per datagram).
         switch proto {
-        case .dns, .tls, .http2:
+        case .dns:
+            // An empty datagram holds no message (Wireshark hands it to no dissector either).
+            guard s.payloadWireLength > 0 else { return }
+            let flavor = DNSFlavor(sourcePort: s.sourcePort, destinationPort: s.destinationPort) ?? .dns
+            let message = DNSMessage(bytes.extracting(s.payload), wireLength: s.payloadWireLength, flavor: flavor)
+            events(ApplicationEvent(context: context, message: .dns(message)))
+        case .tls, .http2:
             _ = (context, bytes.extracting(s.payload), events)
         }
     }
@@ -241,7 +247,7 @@ extension TCPConversation {
                     parsers = .unparsed
                     return
                 }
-                parsers = ApplicationParsers.start(proto)
+                parsers = ApplicationParsers.start(proto, ports: ports)
                 detected = proto
             }
             parsers.consume(chunk, context: context, emit: events)

@@ -130,6 +130,7 @@ extension ApplicationMessage {
     var protocolName: String {
         switch self {
         case .streamGap(let proto): proto.rawValue
+        case .dns: "dns"
         case .http2: "http2"
         case .tls: "tls"
         }
@@ -139,6 +140,7 @@ extension ApplicationMessage {
     var summaryLine: String {
         switch self {
         case .streamGap(let proto): "\(proto.rawValue): bytes missing from the stream (not captured, or over a limit)"
+        case .dns(let message): message.summaryLine
         case .http2(let message): message.summaryLine
         case .tls(let message): message.summaryLine
         }
@@ -148,6 +150,7 @@ extension ApplicationMessage {
     var encodedJSON: String? {
         switch self {
         case .streamGap: nil
+        case .dns(let message): try? FlowTable.json(message, pretty: false)
         case .http2(let message): try? FlowTable.json(message, pretty: false)
         case .tls(let message): try? FlowTable.json(message, pretty: false)
         }

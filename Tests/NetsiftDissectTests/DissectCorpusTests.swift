@@ -36,9 +36,17 @@ struct DissectedCapture {
         var frame = 0
         _ = reader.forEachPacket { packet in
             frame += 1
-            dissector.dissect(packet) { summary, _ in
+            dissector.dissect(packet) { summary, bytes in
                 for name in wiresharkProtocols(summary) { counts[name, default: 0] += 1 }
-                if let problem = summary.problem, problem.isMalformed { malformed.append(frame) }
+                if let problem = summary.problem, problem.isMalformed {
+                    malformed.append(frame)
+                } else if summary.isUDP, summary.payloadWireLength > 0,
+                          let flavor = DNSFlavor(sourcePort: summary.sourcePort, destinationPort: summary.destinationPort),
+                          DNSMessage(bytes.extracting(summary.payload), wireLength: summary.payloadWireLength,
+                                     flavor: flavor).isMalformed {
+                    // tshark's DNS dissector throws on a malformed message: the frame is malformed.
+                    malformed.append(frame)
+                }
             }
         }
         self.counts = counts
