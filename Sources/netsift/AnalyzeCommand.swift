@@ -132,6 +132,7 @@ extension ApplicationMessage {
         case .streamGap(let proto): proto.rawValue
         case .dns: "dns"
         case .http2: "http2"
+        case .tls: "tls"
         }
     }
 
@@ -141,6 +142,7 @@ extension ApplicationMessage {
         case .streamGap(let proto): "\(proto.rawValue): bytes missing from the stream (not captured, or over a limit)"
         case .dns(let message): message.summaryLine
         case .http2(let message): message.summaryLine
+        case .tls(let message): message.summaryLine
         }
     }
 
@@ -150,6 +152,7 @@ extension ApplicationMessage {
         case .streamGap: nil
         case .dns(let message): try? FlowTable.json(message, pretty: false)
         case .http2(let message): try? FlowTable.json(message, pretty: false)
+        case .tls(let message): try? FlowTable.json(message, pretty: false)
         }
     }
 }
