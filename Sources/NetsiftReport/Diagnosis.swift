@@ -32,6 +32,7 @@ public struct Diagnosis {
     var windows = WindowDetector()
     var http2 = HTTP2Detector()
     var dns: DNSDetector
+    var tls = TLSDetector()
     var malformed = 0
     var malformedFrames: [Int] = []
     var malformedLayers: [String: Int] = [:]
@@ -67,6 +68,7 @@ public struct Diagnosis {
         pathMTU.add(conversation)
         closing.add(conversation)
         windows.add(conversation)
+        tls.finished(conversation)
     }
 
     /// One application message.
@@ -74,6 +76,7 @@ public struct Diagnosis {
         switch event.message {
         case .http2(let message): http2.add(message, context: event.context)
         case .dns(let message): dns.add(message, context: event.context)
+        case .tls(let message): tls.add(message, context: event.context)
         default: break
         }
     }
@@ -122,6 +125,7 @@ public struct Diagnosis {
         all += closing.findings(captureEnd: end)
         all += windows.findings()
         all += dns.findings()
+        all += tls.findings()
         all += http2.findings()
         return all.sorted { a, b in a.layer != b.layer ? a.layer < b.layer : Finding.worstFirst(a, b) }
     }

@@ -155,4 +155,28 @@ import NetsiftTestSupport
         #expect(!kinds(findings).contains(.dnsTruncatedNoRetry))
         #expect(kinds(findings, atLeast: .warning) == [.dnsServFail, .dnsRefused, .dnsUnanswered])
     }
+
+    @Test func tlsFailuresAsTheToolsReportedThem() throws {
+        let (findings, facts) = try fixture("tls-failures")
+        let connections = try #require(facts["tls_connections"] as? [[String: Any]])
+        for connection in connections {
+            let server = connection["server"] as? String
+            if let alert = connection["client_alert_received"] as? Int {
+                // openssl printed the alert it received from the server.
+                let finding = findings.first { $0.kind == .tlsAlert && $0.endpoint == server }
+                #expect(finding?.facts["alert_code"] == .int(alert), "\(server ?? "?")")
+                #expect(finding?.facts["sent_by"] == .string("server"))
+                if let sni = connection["sni"] as? String { #expect(finding?.facts["server_names"] == .string(sni)) }
+            } else {
+                // The python server's log says how it ended the connection after the ClientHello.
+                let log = connection["server_log"] as? String ?? ""
+                let ending = log.hasSuffix("with RST") ? "reset" : log.hasSuffix("with FIN") ? "closed" : "?"
+                let finding = findings.first { $0.kind == .tlsHandshakeAborted && $0.endpoint == server }
+                #expect(finding?.facts["ending"] == .string(ending), "\(server ?? "?")")
+            }
+        }
+        #expect(findings.filter { $0.layer == .tls }.count == connections.count)
+        let (handshakes, _) = try fixture("tls-handshakes")
+        #expect(handshakes.isEmpty, "\(handshakes.map(\.summary))")
+    }
 }
