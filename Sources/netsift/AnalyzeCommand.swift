@@ -61,6 +61,8 @@ struct Analyze: ParsableCommand {
         let packetFilter = try filter.compiled()
         var reader = try openCapture(file)
         let (report, exit) = analyze(&reader, filter: packetFilter)
+        // Not a capture at all: the one-line error said so; there is nothing to report.
+        if exit == .unreadable { throw ExitCode(exit.rawValue) }
         switch format {
         case .text:
             print(AnalysisText.render(report, colour: Terminal.colourOnStandardOutput), terminator: "")
