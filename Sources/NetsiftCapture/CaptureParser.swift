@@ -105,6 +105,8 @@ public struct CaptureParser: Sendable {
         case 0xA1B2_C3D4, 0xD4C3_B2A1, 0xA1B2_3C4D, 0x4D3C_B2A1, 0xA1B2_CD34, 0x34CD_B2A1:
             break
         default:
+            // The description shows the first 8 bytes: a stream that delivered fewer so far owes the rest.
+            if window.byteCount < 8 && !isFinal { return .failure(.needMore(8)) }
             return .failure(.rejected(.notACapture(what: describeFirstBytes(window))))
         }
         guard window.byteCount >= 24 else {
