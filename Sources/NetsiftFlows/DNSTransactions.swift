@@ -38,7 +38,7 @@ public struct DNSTransaction: Sendable, Equatable, Encodable {
     /// Nanoseconds from the first copy of the query to the response.
     public var latency: Int64? {
         guard let queryTime, let responseTime else { return nil }
-        return responseTime - queryTime
+        return responseTime &- queryTime   // wrapping: timestamps are the capture's word
     }
 
     enum CodingKeys: String, CodingKey {
@@ -190,8 +190,9 @@ public struct DNSTransactions: Sendable {
     /// truncated answers not retried over TCP within it. `add` calls it; call it too when time
     /// passes without DNS traffic.
     public mutating func expire(now: Int64, finished: (DNSTransaction) -> Void) {
-        while let transaction = queries.removeOldest(arrivedBefore: now - timeout) { finished(transaction) }
-        while let transaction = truncatedAnswers.removeOldest(arrivedBefore: now - timeout) { finished(transaction) }
+        // Wrapping: a hostile timestamp expires the wrong queries, never traps.
+        while let transaction = queries.removeOldest(arrivedBefore: now &- timeout) { finished(transaction) }
+        while let transaction = truncatedAnswers.removeOldest(arrivedBefore: now &- timeout) { finished(transaction) }
     }
 
     /// The end of the capture: every query still waiting is unanswered, every truncated answer

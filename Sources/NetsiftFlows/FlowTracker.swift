@@ -318,7 +318,7 @@ extension TCPConversation {
                 synTime = time
             }
         } else if ack, handshakeRTT == 0, client == me, self[peer].sentSYNACK {
-            handshakeRTT = max(1, time - synTime)
+            handshakeRTT = max(1, time &- synTime)   // wrapping: timestamps are the capture's word
             handshakeCompleted = true
         }
         if flags.contains(.fin) && !sender.sentFIN {

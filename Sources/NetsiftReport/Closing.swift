@@ -38,9 +38,10 @@ struct CloseDetector {
                 && seqBefore(closer.analysis.lastAck, holder.analysis.nextSeq) { continue }
             let holderKey = "\(holder.endpoint)"
             if let closed = holder.firstFINTime {
-                if closed - acked >= limit {
+                // Wrapping differences: timestamps are the capture's word, and may be anything.
+                if closed &- acked >= limit {
                     record(holderKey, peer: closer.endpoint, c.reference, frame: c.firstFrame, since: acked,
-                           duration: closed - acked, stillOpen: false)
+                           duration: closed &- acked, stillOpen: false)
                 }
             } else if pending.count < 1_000_000 {
                 pending.append((holderKey, closer.endpoint, c.reference, c.firstFrame, acked))
@@ -79,7 +80,7 @@ struct CloseDetector {
         // Still half-closed when the capture ended: CLOSE_WAIT by the end of the capture.
         for candidate in pending {
             detector.record(candidate.endpoint, peer: candidate.peer, candidate.conversation, frame: candidate.frame,
-                            since: candidate.since, duration: (captureEnd ?? candidate.since) - candidate.since,
+                            since: candidate.since, duration: (captureEnd ?? candidate.since) &- candidate.since,
                             stillOpen: true)
         }
         var out: [Finding] = []
@@ -101,7 +102,7 @@ struct CloseDetector {
                 nextStep: "On \(host(endpoint)): `ss -tan state close-wait '( sport = :\(port(endpoint)) )'` and `ls /proc/PID/fd | wc -l` over time; review where the code closes connections after reading EOF."))
         }
         for (pair, closer) in activeClosers where closer.connections >= thresholds.timeWaitConnections {
-            let seconds = Double(max(1, closer.last - closer.first)) / 1e9
+            let seconds = Double(max(1, closer.last &- closer.first)) / 1e9
             out.append(Finding(
                 kind: .timeWaitPressure, severity: closer.reused > 0 ? .warning : .info, endpoint: pair, count: closer.connections,
                 countUnit: "connections", flows: closer.flows,

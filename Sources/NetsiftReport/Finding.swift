@@ -21,6 +21,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case windowFull = "window_full"
     case reassemblyLimit = "reassembly_limit"
     case flowLimit = "flow_limit"
+    case fragmentLimit = "fragment_limit"
+    case parserLimit = "parser_limit"
     // DNS
     case dnsNXDomain = "dns_nxdomain"
     case dnsServFail = "dns_servfail"
@@ -41,7 +43,7 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     /// The layer the problem lives in.
     public var layer: DiagnosisLayer {
         switch self {
-        case .captureDamaged, .malformedPackets, .flowLimit, .reassemblyLimit: .capture
+        case .captureDamaged, .malformedPackets, .flowLimit, .reassemblyLimit, .fragmentLimit, .parserLimit: .capture
         case .icmpFragmentationNeeded, .mtuBlackHole: .network
         case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .mssMismatch,
              .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull: .transport

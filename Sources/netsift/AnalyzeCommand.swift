@@ -110,7 +110,8 @@ struct Analyze: ParsableCommand {
         let exit = status(of: end, file: file)
         let counters = pipeline.tracker.counters
         let findings = diagnosis.findings(start: pipeline.firstTime, end: pipeline.lastTime, counters: counters,
-                                          damage: damage)
+                                          fragments: pipeline.dissector.fragments.statistics,
+                                          fragmentLimits: pipeline.dissector.fragments.limits, damage: damage)
         let capture = AnalysisReport.Capture(file: file == "-" ? "standard input" : file, packets: pipeline.packets,
                                              firstPacket: pipeline.firstTime, lastPacket: pipeline.lastTime,
                                              damage: damage, counters: counters, tcpStates: states,

@@ -31,6 +31,15 @@ struct FlowOptions: ParsableArguments {
     @Option(help: "Out-of-order bytes TCP reassembly may hold in all, in MiB.")
     var reassemblyTotalMiB = ReassemblyLimits().totalBytes >> 20
 
+    @Option(help: "IP datagrams reassembled from fragments at once (64 KiB each); a new one past this drops the oldest, counted.")
+    var maxFragmentedDatagrams = FragmentLimits().maximumDatagrams
+
+    @Option(help: "Fragments one IP datagram may arrive in; more are dropped and counted.")
+    var maxFragments = FragmentLimits().maximumFragments
+
+    @Option(help: "Seconds an incomplete fragmented datagram waits for its next fragment (capture time).")
+    var fragmentTimeout = Double(FragmentLimits().timeout) / 1e9
+
     func validate() throws {
         guard DecodeAs(rules: decodeAs) != nil else {
             throw ValidationError("--decode-as takes tcp.port==N,PROTOCOL or udp.port==N,PROTOCOL with PROTOCOL one of dns, tls, http2")
@@ -38,9 +47,20 @@ struct FlowOptions: ParsableArguments {
         guard maxFlows > 0, reassemblyDirectionMiB >= 0, reassemblyTotalMiB >= 0 else {
             throw ValidationError("--max-flows must be positive and the reassembly limits zero or more")
         }
-        guard [tcpIdle, tcpAttemptIdle, tcpClosedIdle, udpIdle].allSatisfy({ $0 > 0 && $0 < 1e9 }) else {
+        guard [tcpIdle, tcpAttemptIdle, tcpClosedIdle, udpIdle, fragmentTimeout].allSatisfy({ $0 > 0 && $0 < 1e9 }) else {
             throw ValidationError("idle timeouts must be positive numbers of seconds")
         }
+        guard (1...1_000_000).contains(maxFragmentedDatagrams), (1...1_000_000).contains(maxFragments) else {
+            throw ValidationError("--max-fragmented-datagrams and --max-fragments must be between 1 and 1,000,000")
+        }
+    }
+
+    var fragmentLimits: FragmentLimits {
+        var limits = FragmentLimits()
+        limits.maximumDatagrams = maxFragmentedDatagrams
+        limits.maximumFragments = maxFragments
+        limits.timeout = Int64(fragmentTimeout * 1e9)
+        return limits
     }
 
     func tracker() -> FlowTracker {
@@ -83,13 +103,16 @@ func status(of end: CaptureReader.End, file: String) -> ExitStatus {
 /// conversation once it is over (the rest when the capture ends).
 struct Pipeline {
     var tracker: FlowTracker
-    var dissector = Dissector()
+    var dissector: Dissector
     var frame = 0
     var packets = 0
     var firstTime: Int64?
     var lastTime: Int64?
 
-    init(options: FlowOptions) { tracker = options.tracker() }
+    init(options: FlowOptions) {
+        tracker = options.tracker()
+        dissector = Dissector(fragmentLimits: options.fragmentLimits)
+    }
 
     mutating func run(_ reader: inout CaptureReader, filter: PacketFilter?,
                       packet: (_ frame: Int, _ time: Int64, PacketSummary, TCPPacketAnalysis?) -> Void = { _, _, _, _ in },
