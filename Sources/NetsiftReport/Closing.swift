@@ -8,7 +8,8 @@ struct CloseDetector {
     let thresholds: DiagnosisThresholds
     struct HalfClosed {
         var group = EndpointGroup()
-        /// When each one started (the peer's FIN acknowledged), and whether it was still open at the end.
+        /// When each one started (the peer's FIN acknowledged; the first `startsLimit`, which tell
+        /// whether the count grows), and whether it was still open at the end.
         var starts: [Int64] = []
         var stillOpen = 0
         var longest: Int64 = 0
@@ -24,6 +25,7 @@ struct CloseDetector {
         var last: Int64 = .min
     }
     var activeClosers: [String: Closer] = [:]
+    static let startsLimit = 10_000
 
     init(thresholds: DiagnosisThresholds) { self.thresholds = thresholds }
 
@@ -50,7 +52,7 @@ struct CloseDetector {
         // The side that sends the first FIN closes actively and keeps TIME_WAIT afterwards.
         if let clientSide = c.client, let clientFIN = c[clientSide].firstFINTime,
            c[1 - clientSide].firstFINTime.map({ clientFIN <= $0 }) ?? true {
-            let key = "\(c[clientSide].endpoint.address) → \(c[1 - clientSide].endpoint)"
+            let key = activeClosers.bounded("\(c[clientSide].endpoint.address) → \(c[1 - clientSide].endpoint)")
             var closer = activeClosers[key, default: Closer()]
             closer.connections += 1
             if c.count(.reusedPorts) > 0 { closer.reused += 1 }
@@ -63,13 +65,14 @@ struct CloseDetector {
 
     mutating func record(_ endpoint: String, peer: Endpoint, _ flow: FlowReference, frame: Int, since: Int64,
                          duration: Int64, stillOpen: Bool) {
+        let endpoint = halfClosed.bounded(endpoint)
         var h = halfClosed[endpoint, default: HalfClosed()]
         h.group.count += 1
         if h.group.flows.count < Finding.listLimit { h.group.flows.append(flow) }
         if h.group.frames.count < Finding.listLimit { h.group.frames.append(frame) }
         let address = "\(peer.address)"
         if h.group.peers.count < Finding.listLimit && !h.group.peers.contains(address) { h.group.peers.append(address) }
-        h.starts.append(since)
+        if h.starts.count < Self.startsLimit { h.starts.append(since) }
         if stillOpen { h.stillOpen += 1 }
         h.longest = max(h.longest, duration)
         halfClosed[endpoint] = h

@@ -159,6 +159,26 @@ let exampleQuery = Build.hex("1234 0100 0001 0000 0000 0000 07 6578616d706c65 03
         #expect(analysis.finding(.synUnanswered)?.count == count)
     }
 
+    /// A scan: one SYN to each of 20,000 endpoints (10.2.x.y, ports 1-20,000), none answered. The
+    /// detectors keep the first 1,000 servers apart and count the rest together under "(other
+    /// endpoints)": the diagnosis stays bounded however many addresses a capture holds, and every
+    /// attempt is still counted.
+    @Test func scanOfManyEndpointsIsGroupedPastTheEndpointLimit() throws {
+        let count = 20_000
+        let url = try Build.pcapFile(count: count) { index in
+            let syn = Build.tcp(40000, UInt16(1 + index), seq: 1, flags: Build.syn)
+            let frame = Build.ethernet(0x0800, Build.ipv4(0x0A00_0001, 0x0A02_0000 | UInt32(index), protocol: 6, syn))
+            return (frame, 1_700_000_000, UInt32(index))
+        }
+        defer { try? FileManager.default.removeItem(at: url) }
+        let analysis = try Analysis(url)
+        let unanswered = analysis.findings.filter { $0.kind == .synUnanswered }
+        #expect(unanswered.count == Finding.endpointLimit + 1)
+        #expect(unanswered.reduce(0) { $0 + $1.count } == count)
+        #expect(unanswered.first { $0.endpoint == Finding.otherEndpoints }?.count == count - Finding.endpointLimit)
+        #expect(try JSONEncoder().encode(analysis.report).count < 4 << 20)
+    }
+
     /// Fragments that never complete: 1,000 first fragments of distinct datagrams. At most 64 are
     /// held (each new one evicts the oldest), the held ones expire 30 s after their last
     /// fragment, a datagram of 65 fragments has its 65th refused; a fragmented query after them
