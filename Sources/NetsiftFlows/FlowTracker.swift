@@ -65,7 +65,15 @@ public struct FlowTracker {
     /// TCP header.
     public mutating func track(_ s: PacketSummary, bytes: RawSpan, frame: Int, time: Int64, wireLength: Int,
                                events: (ApplicationEvent) -> Void) -> TCPPacketAnalysis? {
-        if time >= lastSweep &+ 1_000_000_000 || time < lastSweep { sweep(now: time) }
+        // A sweep once a second of capture time. Time going back only moves the clock back (no
+        // flow becomes idle by it): sweeping then would make every packet of a capture whose
+        // timestamps decrease walk every flow; and the difference must not wrap near Int64's ends.
+        let (elapsed, overflow) = time.subtractingReportingOverflow(lastSweep)
+        if time < lastSweep {
+            lastSweep = time
+        } else if overflow || elapsed >= 1_000_000_000 {
+            sweep(now: time)
+        }
         if s.layers.contains(.udp) && !s.transportHeader.isEmpty {
             trackDatagram(s, bytes: bytes, frame: frame, time: time, wireLength: wireLength, events: events)
             return nil
