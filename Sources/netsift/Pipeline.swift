@@ -50,8 +50,10 @@ struct FlowOptions: ParsableArguments {
         guard [tcpIdle, tcpAttemptIdle, tcpClosedIdle, udpIdle, fragmentTimeout].allSatisfy({ $0 > 0 && $0 < 1e9 }) else {
             throw ValidationError("idle timeouts must be positive numbers of seconds")
         }
-        guard (1...1_000_000).contains(maxFragmentedDatagrams), (1...1_000_000).contains(maxFragments) else {
-            throw ValidationError("--max-fragmented-datagrams and --max-fragments must be between 1 and 1,000,000")
+        // Each datagram in flight takes 64 KiB, and every fragment looks through them all; a datagram
+        // of 65,535 bytes cannot have more than 8,192 fragments of 8 bytes.
+        guard (1...4_096).contains(maxFragmentedDatagrams), (1...8_192).contains(maxFragments) else {
+            throw ValidationError("--max-fragmented-datagrams must be between 1 and 4,096, --max-fragments between 1 and 8,192")
         }
     }
 

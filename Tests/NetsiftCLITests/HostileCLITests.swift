@@ -35,3 +35,31 @@ import NetsiftTestSupport
         #expect(info.contains("2262-04-11 23:47:15"), "\(info)")
     }
 }
+
+extension HostileCLITests {
+    /// The fragment reassembly's limits are flags on every command that reassembles, and
+    /// reaching one is a fragment_limit finding: three first fragments of distinct datagrams
+    /// (identifications 1, 2, 3; more to come, never coming) with one datagram allowed in flight
+    /// evict two.
+    @Test func fragmentLimitFlags() throws {
+        var bytes = Build.pcapHeader()
+        for id: UInt16 in 1...3 {
+            let fragment = Build.ipv4(0x0A00_0001, 0x0A00_0002, protocol: 17, identification: id, moreFragments: true,
+                                      [UInt8](repeating: 0, count: 8))
+            bytes += Build.pcapRecord(Build.ethernet(0x0800, fragment), seconds: 1_700_000_000)
+        }
+        let url = try Build.file(bytes)
+        defer { try? FileManager.default.removeItem(at: url) }
+        func findings(_ flags: [String]) throws -> [[String: Any]] {
+            let result = try CLI.run(["analyze", "--format", "json"] + flags + [url.path])
+            let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            return report?["findings"] as? [[String: Any]] ?? []
+        }
+        #expect(try findings([]).isEmpty)
+        let limited = try findings(["--max-fragmented-datagrams", "1"])
+        let limit = limited.first { $0["kind"] as? String == "fragment_limit" }
+        #expect((limit?["facts"] as? [String: Any])?["datagrams_evicted"] as? Int == 2)
+        #expect(try CLI.run(["analyze", "--max-fragmented-datagrams", "0", url.path]).status == 64)
+        #expect(try CLI.run(["flows", "--max-fragments", "9000", url.path]).status == 64)
+    }
+}
