@@ -24,6 +24,14 @@ public struct CaptureParser: Sendable {
     public static let standardMaximumPacket = 262_144
     /// Bytes one record or block may span. Bounds the stream buffer and rejects absurd lengths.
     public static let maximumRecordLength = 64 << 20
+    /// pcapng sections and interfaces described in one file (all kept, for `info`), the comments
+    /// kept per section and the bytes kept of each text option (a name, a comment): far more than
+    /// any capture tool writes, and few enough that a file of nothing but such blocks cannot grow
+    /// the parser's state without bound (at most about 100 MiB of it).
+    public static let maximumSections = 4_096
+    public static let maximumInterfaces = 16_384
+    public static let maximumCommentsPerSection = 16
+    public static let maximumOptionText = 1_024
 
     @usableFromInline var stage: Stage = .fileHeader
     @usableFromInline var bigEndian = false

@@ -68,3 +68,20 @@ import NetsiftTestSupport
         #expect(done.first?.question?.name.text == "q0000.example.com")
     }
 }
+
+extension HostileFlowTests {
+    /// A blind reset attack: 5,000 RSTs with different sequence numbers on one conversation. Zeek
+    /// writes `r`/`R` again for each new sequence number, so the history grew with every packet;
+    /// it stops at `HistoryRecorder.maximumLength` letters.
+    @Test func historyOfAResetFloodIsBounded() {
+        var d = FlowDriver()
+        d.handshake(at: 0)
+        for index in 0..<5_000 {
+            d.tcp(FlowDriver.server, FlowDriver.client, .rst, seq: 1000 + UInt32(index), time: 1 + Double(index) * 1e-6)
+        }
+        let flows = d.end()
+        #expect(flows.count == 1)
+        #expect(flows[0].history.count == HistoryRecorder.maximumLength)
+        #expect(flows[0].history.hasPrefix("ShAr"))
+    }
+}
