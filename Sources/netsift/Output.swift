@@ -38,9 +38,10 @@ func grouped(_ value: Int) -> String {
 
 /// A number with a fixed count of decimals, without Foundation's locale-dependent formatting.
 func fixed(_ value: Double, _ decimals: Int) -> String {
-    guard value.isFinite else { return String(value) }
     var scale = 1.0
     for _ in 0..<decimals { scale *= 10 }
+    // Past what Int holds (a rate over a hostile nanosecond), the plain Double says it.
+    guard value.isFinite, value.magnitude * scale < 9e18 else { return String(value) }
     let scaled = (value.magnitude * scale).rounded()
     let whole = Int(scaled / scale)
     var fraction = String(Int(scaled - Double(whole) * scale))

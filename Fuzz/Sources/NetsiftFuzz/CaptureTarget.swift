@@ -6,12 +6,14 @@ import NetsiftReport
 
 /// The input is a whole capture file, read as `netsift analyze` reads it: the capture parser, the
 /// dissector (IP fragment reassembly included), the flow tracker with every application parser,
-/// the diagnosis, and the report encoded as JSON. Then the same bytes are parsed again in small
-/// windows, as a pipe delivers them: the packets and the outcome must be the same, or the
-/// streaming path would read a file differently from the mapped one.
+/// the diagnosis, and the report encoded as JSON. Inputs of odd length run under tiny limits (4
+/// flows, 4 KiB of out-of-order data, 2 fragmented datagrams), so that eviction and overflow
+/// paths run too. Then the same bytes are parsed again in small windows, as a pipe delivers them:
+/// the packets and the outcome must be the same, or the streaming path would read a file
+/// differently from the mapped one.
 enum CaptureTarget {
     static func run(_ input: UnsafeRawBufferPointer) {
-        let whole = analyze(input.bytes)
+        let whole = analyze(input.bytes, tight: input.count % 2 == 1)
         let step = 1 + input.count % 61
         let windowed = read(input.bytes, step: step)
         if windowed != whole {
@@ -56,11 +58,16 @@ enum CaptureTarget {
     }
 
     /// The whole pipeline and the report, as `netsift analyze` runs them.
-    static func analyze(_ bytes: RawSpan) -> Reading {
+    static func analyze(_ bytes: RawSpan, tight: Bool) -> Reading {
         var parser = CaptureParser()
         var reading = Reading()
-        var dissector = Dissector()
-        var tracker = FlowTracker()
+        var fragmentLimits = FragmentLimits()
+        if tight { fragmentLimits.maximumDatagrams = 2 }
+        var dissector = Dissector(fragmentLimits: fragmentLimits)
+        var tracker = tight
+            ? FlowTracker(reassemblyLimits: ReassemblyLimits(bytesPerDirection: 4096, totalBytes: 16384),
+                          flowLimits: FlowLimits(maximumFlows: 4))
+            : FlowTracker()
         var diagnosis = Diagnosis()
         var topFlows = TopFlows()
         var states: [String: Int] = [:]
@@ -96,7 +103,9 @@ enum CaptureTarget {
         case .rejected(let kind): damage = CaptureError(path: "fuzz", kind: kind).description
         case .finished, .needMore: break
         }
-        let findings = diagnosis.findings(start: first, end: last, counters: tracker.counters, damage: damage)
+        let findings = diagnosis.findings(start: first, end: last, counters: tracker.counters,
+                                          fragments: dissector.fragments.statistics, fragmentLimits: fragmentLimits,
+                                          damage: damage)
         let capture = AnalysisReport.Capture(file: "fuzz", packets: frame, firstPacket: first, lastPacket: last,
                                              damage: damage, counters: tracker.counters, tcpStates: states,
                                              applicationMessages: messages)
