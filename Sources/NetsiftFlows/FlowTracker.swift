@@ -268,15 +268,42 @@ extension TCPConversation {
         lastFrame = frame
         last = max(last, time)   // a timestamp that jumps back must not make the flow look idle
         packets += 1
+        if syn && !ack {
+            if client == nil { client = me }
+            synTime = time
+        } else if !syn, ack, handshakeRTT == 0, client == me, self[peer].sentSYNACK {
+            handshakeRTT = max(1, time - synTime)
+            handshakeCompleted = true
+        }
+        // The sides are changed in place: a copy would share their arrays, and the next append
+        // would then copy the array (an allocation per packet).
+        let analysis = me == 0
+            ? Self.add(s, frame: frame, time: time, wireLength: wireLength, handshakeRTT: handshakeRTT,
+                       sender: &sides.0, receiver: &sides.1)
+            : Self.add(s, frame: frame, time: time, wireLength: wireLength, handshakeRTT: handshakeRTT,
+                       sender: &sides.1, receiver: &sides.0)
+        historyRecorder.record(fromOriginator: me == originator, flags: flags, seq: s.sequenceNumber,
+                               payload: s.payloadWireLength, window: s.windowSize, analysis: analysis)
+        for (flag, _) in TCPAnalysisFlags.names where analysis.contains(flag) {
+            analysisCounts[flag.rawValue, default: 0] += 1
+        }
+        return TCPPacketAnalysis(stream: stream, flags: analysis,
+                                 duplicateAckNumber: analysis.contains(.duplicateAck) ? self[me].analysis.duplicateAcks : 0)
+    }
 
-        var sender = self[me]
+    /// One segment's effect on the side that sent it and the side it went to: counters, handshake
+    /// options, close facts, Wireshark's analysis, Zeek's endpoint states.
+    static func add(_ s: PacketSummary, frame: Int, time: Int64, wireLength: Int, handshakeRTT: Int64,
+                    sender: inout TCPSide, receiver: inout TCPSide) -> TCPAnalysisFlags {
+        let flags = s.tcpFlags
+        let syn = flags.contains(.syn), ack = flags.contains(.ack)
         sender.packets += 1
         sender.bytes += wireLength
         sender.payloadBytes += s.payloadWireLength
         if s.payloadWireLength > 0 {
             sender.dataSegments += 1
             sender.largestSegment = max(sender.largestSegment, s.payloadWireLength)
-            if let peerMSS = self[peer].synMSS, s.payloadWireLength > Int(peerMSS) {
+            if let peerMSS = receiver.synMSS, s.payloadWireLength > Int(peerMSS) {
                 sender.segmentsAbovePeerMSS += 1
                 if sender.firstSegmentAbovePeerMSS == nil { sender.firstSegmentAbovePeerMSS = frame }
             }
@@ -294,21 +321,14 @@ extension TCPConversation {
             sender.analysis.windowScale = s.tcpOptions.windowScale.map { Int8(min($0, 14)) } ?? TCPDirectionState.noScale
             if ack {
                 sender.sentSYNACK = true
-                var receiver = self[peer]
                 if sender.analysis.windowScale == TCPDirectionState.noScale
                     || receiver.analysis.windowScale == TCPDirectionState.noScale {
                     sender.analysis.windowScale = TCPDirectionState.noScale
                     receiver.analysis.windowScale = TCPDirectionState.noScale
                 }
-                self[peer] = receiver
             } else {
                 sender.sentSYN = true
-                if client == nil { client = me }
-                synTime = time
             }
-        } else if ack, handshakeRTT == 0, client == me, self[peer].sentSYNACK {
-            handshakeRTT = max(1, time - synTime)
-            handshakeCompleted = true
         }
         if flags.contains(.fin) && !sender.sentFIN {
             sender.sentFIN = true
@@ -317,16 +337,15 @@ extension TCPConversation {
         }
         // The other side's FIN is acknowledged: from now on this side holds a half-closed socket
         // (CLOSE_WAIT) until it sends its own FIN.
-        if ack, let finEnd = self[peer].finEnd, self[peer].finAckedTime == nil,
+        if ack, let finEnd = receiver.finEnd, receiver.finAckedTime == nil,
            !seqLess(s.acknowledgmentNumber, finEnd) {
-            self[peer].finAckedTime = time
+            receiver.finAckedTime = time
         }
         if flags.contains(.rst) && !sender.sentRST {
             sender.sentRST = true
             sender.firstRSTTime = time
         }
 
-        var receiver = self[peer]
         let segment = TCPSegment(seq: s.sequenceNumber, ack: s.acknowledgmentNumber, flags: flags,
                                  window: s.windowSize, length: s.payloadWireLength, time: time)
         let analysis = TCPAnalyzer.analyze(segment, forward: &sender.analysis, reverse: &receiver.analysis,
@@ -352,16 +371,8 @@ extension TCPConversation {
             sender.windowFulls += 1
             if sender.firstWindowFullFrame == nil { sender.firstWindowFullFrame = frame }
         }
-        self[me] = sender
-        self[peer] = receiver
-        updateEndpointStates(flags, from: me)
-        historyRecorder.record(fromOriginator: me == originator, flags: flags, seq: s.sequenceNumber,
-                               payload: s.payloadWireLength, window: s.windowSize, analysis: analysis)
-        for (flag, _) in TCPAnalysisFlags.names where analysis.contains(flag) {
-            analysisCounts[flag.rawValue, default: 0] += 1
-        }
-        return TCPPacketAnalysis(stream: stream, flags: analysis,
-                                 duplicateAckNumber: analysis.contains(.duplicateAck) ? sender.analysis.duplicateAcks : 0)
+        updateEndpointStates(flags, sender: &sender.state, receiver: &receiver.state)
+        return analysis
     }
 }
 
@@ -369,10 +380,7 @@ extension TCPConversation {
     /// Zeek's endpoint transitions: SYN → SYN sent, SYN/ACK → SYN/ACK sent, the handshake's ACK
     /// establishes both, a FIN closes its sender, a RST resets it; a first packet that is none of
     /// these finds its sender in the middle of things (partial).
-    mutating func updateEndpointStates(_ flags: TCPFlags, from me: Int) {
-        let peer = 1 - me
-        var sender = self[me].state
-        var receiver = self[peer].state
+    static func updateEndpointStates(_ flags: TCPFlags, sender: inout EndpointState, receiver: inout EndpointState) {
         if flags.contains(.rst) {
             sender = .reset
         } else if flags.contains(.syn) {
@@ -391,7 +399,5 @@ extension TCPConversation {
             }
             if flags.contains(.fin) && sender != .reset { sender = .closed }
         }
-        self[me].state = sender
-        self[peer].state = receiver
     }
 }

@@ -144,9 +144,11 @@ public struct TCPConversation: Sendable, FlowEntry {
         endpoint == sides.0.endpoint ? 0 : 1
     }
 
+    /// Read and changed in place: a side holds arrays, and a copy taken to read or change one
+    /// field would retain them (and copy one on its next append).
     public subscript(side: Int) -> TCPSide {
-        get { side == 0 ? sides.0 : sides.1 }
-        set { if side == 0 { sides.0 = newValue } else { sides.1 = newValue } }
+        _read { yield side == 0 ? sides.0 : sides.1 }
+        _modify { if side == 0 { yield &sides.0 } else { yield &sides.1 } }
     }
 
     public func count(_ flag: TCPAnalysisFlags) -> Int { analysisCounts[flag.rawValue, default: 0] }
