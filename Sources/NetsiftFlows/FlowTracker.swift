@@ -284,9 +284,7 @@ extension TCPConversation {
                        sender: &sides.1, receiver: &sides.0)
         historyRecorder.record(fromOriginator: me == originator, flags: flags, seq: s.sequenceNumber,
                                payload: s.payloadWireLength, window: s.windowSize, analysis: analysis)
-        for (flag, _) in TCPAnalysisFlags.names where analysis.contains(flag) {
-            analysisCounts[flag.rawValue, default: 0] += 1
-        }
+        countFlags(analysis)
         return TCPPacketAnalysis(stream: stream, flags: analysis,
                                  duplicateAckNumber: analysis.contains(.duplicateAck) ? self[me].analysis.duplicateAcks : 0)
     }

@@ -84,8 +84,9 @@ public struct TCPConversation: Sendable, FlowEntry {
     public var icmpErrors = 0
     public var icmpMTU: UInt32?
     public var firstICMPFrame: Int?
-    /// Frames flagged, per analysis flag (counts).
-    public var analysisCounts: [UInt32: Int] = [:]
+    /// Frames flagged, per analysis flag: indexed by the flag's bit, empty until a frame is
+    /// flagged (counting is an increment, not a dictionary update, for every flagged frame).
+    public var analysisCounts: [Int] = []
     /// What parses the conversation's payload, once decided.
     var application = ApplicationParsers.undecided
     /// The protocol its payload was parsed as, once decided.
@@ -151,5 +152,21 @@ public struct TCPConversation: Sendable, FlowEntry {
         _modify { if side == 0 { yield &sides.0 } else { yield &sides.1 } }
     }
 
-    public func count(_ flag: TCPAnalysisFlags) -> Int { analysisCounts[flag.rawValue, default: 0] }
+    /// Frames flagged with `flag` (one flag).
+    public func count(_ flag: TCPAnalysisFlags) -> Int {
+        let bit = flag.rawValue.trailingZeroBitCount
+        guard flag.rawValue.nonzeroBitCount == 1, bit < analysisCounts.count else { return 0 }
+        return analysisCounts[bit]
+    }
+
+    /// Counts each flag of one frame's analysis.
+    mutating func countFlags(_ analysis: TCPAnalysisFlags) {
+        guard !analysis.isEmpty else { return }
+        if analysisCounts.isEmpty { analysisCounts = Array(repeating: 0, count: UInt32.bitWidth) }
+        var bits = analysis.rawValue
+        while bits != 0 {
+            analysisCounts[bits.trailingZeroBitCount] += 1
+            bits &= bits &- 1
+        }
+    }
 }
