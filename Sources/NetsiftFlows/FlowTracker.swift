@@ -16,6 +16,35 @@ public enum FinishedFlow: Sendable {
     case udp(UDPConversation)
 }
 
+extension FinishedFlow {
+    /// TCP before UDP, then by stream number.
+    public var order: (Int, Int) {
+        switch self {
+        case .tcp(let c): (0, c.stream)
+        case .udp(let c): (1, c.stream)
+        }
+    }
+}
+
+/// Which conversations a tracker follows when several trackers share one capture, each on its
+/// own thread, each seeing every packet: those whose key hashes to `index` modulo `count`. The
+/// high half of the hash is used, so a shard's keys still spread over its table's slots (which
+/// take the low bits).
+public struct FlowShard: Sendable, Equatable {
+    public let index: Int
+    public let count: Int
+
+    public init(index: Int = 0, count: Int = 1) {
+        precondition(count > 0 && (0..<count).contains(index), "shard \(index) of \(count)")
+        self.index = index
+        self.count = count
+    }
+
+    @inlinable public func owns(_ key: FlowKey) -> Bool {
+        count == 1 || Int((key.hashValue64 >> 32) % UInt64(count)) == index
+    }
+}
+
 /// How many flows the tracker followed, and what the limits cost.
 public struct FlowCounters: Sendable, Equatable, Codable {
     public var tcpConversations = 0
@@ -48,12 +77,15 @@ public struct FlowTracker {
     public private(set) var counters = FlowCounters()
     /// Capture time of the last sweep for idle flows (one a second of capture time).
     var lastSweep: Int64 = .min
+    /// The conversations this tracker follows when several share a capture (one per thread).
+    public let shard: FlowShard
 
     public init(decodeAs: DecodeAs = DecodeAs(), reassemblyLimits: ReassemblyLimits = ReassemblyLimits(),
-                flowLimits: FlowLimits = FlowLimits()) {
+                flowLimits: FlowLimits = FlowLimits(), shard: FlowShard = FlowShard()) {
         self.decodeAs = decodeAs
         self.reassemblyLimits = reassemblyLimits
         self.flowLimits = flowLimits
+        self.shard = shard
     }
 
     /// The conversations active now.
@@ -65,7 +97,7 @@ public struct FlowTracker {
     /// TCP header.
     public mutating func track(_ s: PacketSummary, bytes: RawSpan, frame: Int, time: Int64, wireLength: Int,
                                events: (ApplicationEvent) -> Void) -> TCPPacketAnalysis? {
-        if time >= lastSweep &+ 1_000_000_000 || time < lastSweep { sweep(now: time) }
+        advance(to: time)
         if s.layers.contains(.udp) && !s.transportHeader.isEmpty {
             trackDatagram(s, bytes: bytes, frame: frame, time: time, wireLength: wireLength, events: events)
             return nil
@@ -78,6 +110,7 @@ public struct FlowTracker {
         let source = Endpoint(address: s.source, port: s.sourcePort)
         let destination = Endpoint(address: s.destination, port: s.destinationPort)
         let (key, _) = FlowKey.make(source: source, destination: destination, ipProtocol: 6)
+        guard shard.owns(key) else { return nil }
         let syn = s.tcpFlags.contains(.syn), ack = s.tcpFlags.contains(.ack)
 
         var position = tcp.find(key)
@@ -125,9 +158,19 @@ public struct FlowTracker {
         if let mtu { tcp.entries[position].icmpMTU = min(mtu, tcp.entries[position].icmpMTU ?? mtu) }
     }
 
-    /// Hands out the conversations that are over, oldest first.
+    /// Capture time is now `time`: the conversations idle past their limits are ended (checked
+    /// once a second of capture time). `track` does this for every packet; a tracker that skips a
+    /// packet another tracker follows calls it instead, so that all end flows at the same packets.
+    public mutating func advance(to time: Int64) {
+        if time >= lastSweep &+ 1_000_000_000 || time < lastSweep { sweep(now: time) }
+    }
+
+    /// Hands out the conversations that are over. Those that ended at the same packet come TCP
+    /// first, then in stream order: an order that does not depend on where they sat in the table,
+    /// so trackers sharing a capture hand them out as one tracker would.
     public mutating func drain(_ body: (FinishedFlow) -> Void) {
         guard !finished.isEmpty else { return }
+        if finished.count > 1 { finished.sort { $0.order < $1.order } }
         for flow in finished { body(flow) }
         finished.removeAll(keepingCapacity: true)
     }
@@ -178,6 +221,7 @@ public struct FlowTracker {
         let source = Endpoint(address: s.source, port: s.sourcePort)
         let destination = Endpoint(address: s.destination, port: s.destinationPort)
         let (key, _) = FlowKey.make(source: source, destination: destination, ipProtocol: 17)
+        guard shard.owns(key) else { return }
         var position = udp.find(key)
         if position == nil {
             if udp.count >= flowLimits.maximumFlows { evictUDP() }

@@ -105,7 +105,7 @@ struct Analyze: ParsableCommand {
         case .rejected(let error): damage = error.description
         }
         let exit = status(of: end, file: file)
-        let counters = pipeline.tracker.counters
+        let counters = pipeline.counters
         let findings = diagnosis.findings(start: pipeline.firstTime, end: pipeline.lastTime, counters: counters,
                                           damage: damage)
         let capture = AnalysisReport.Capture(file: file == "-" ? "standard input" : file, packets: pipeline.packets,
