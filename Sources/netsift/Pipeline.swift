@@ -79,21 +79,29 @@ struct Pipeline {
                       event: (ApplicationEvent) -> Void = { _ in },
                       flow: (FinishedFlow) -> Void) -> CaptureReader.End {
         let end = reader.forEachPacket { captured in
-            frame += 1
-            if let filter, !filter.matches(captured) { return }
-            packets += 1
-            let time = captured.timestamp, wire = captured.originalLength
-            if firstTime == nil { firstTime = time }
-            lastTime = time
-            let number = frame
-            dissector.dissect(captured) { summary, bytes in
-                let analysis = tracker.track(summary, bytes: bytes, frame: number, time: time, wireLength: wire,
-                                             events: event)
-                packet(number, time, summary, analysis)
-            }
-            tracker.drain(flow)
+            add(captured, filter: filter, packet: packet, event: event, flow: flow)
         }
         tracker.finish(flow)
         return end
+    }
+
+    /// One packet through the loop, from any source (a file above, a live capture in `netsift live`,
+    /// which calls `tracker.finish` itself when it stops).
+    mutating func add(_ captured: CapturedPacket, filter: PacketFilter?,
+                      packet: (_ frame: Int, _ time: Int64, PacketSummary, TCPPacketAnalysis?) -> Void,
+                      event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) {
+        frame += 1
+        if let filter, !filter.matches(captured) { return }
+        packets += 1
+        let time = captured.timestamp, wire = captured.originalLength
+        if firstTime == nil { firstTime = time }
+        lastTime = time
+        let number = frame
+        dissector.dissect(captured) { summary, bytes in
+            let analysis = tracker.track(summary, bytes: bytes, frame: number, time: time, wireLength: wire,
+                                         events: event)
+            packet(number, time, summary, analysis)
+        }
+        tracker.drain(flow)
     }
 }
