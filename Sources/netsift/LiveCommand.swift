@@ -316,6 +316,13 @@ enum StopSignal {
 
     static func install() {
         _ = signal.load(ordering: .relaxed)   // initialise the global before a handler can touch it
+        // A parent may have started us with these blocked (the mask survives exec): unblock them.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for number in [SIGINT, SIGTERM] {
+            sigaddset(&set, number)
+        }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         for number in [SIGINT, SIGTERM] {
             Glibc.signal(number) { number in
                 // Async-signal-safe: an atomic store, and the default action back for a second signal.
