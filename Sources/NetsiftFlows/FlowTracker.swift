@@ -200,7 +200,13 @@ public struct FlowTracker {
                                          source: source, destination: destination, fromClient: fromOriginator)
         // The protocol parsers plug in here (DNS over UDP: one message per datagram).
         switch proto {
-        case .dns, .tls, .http2:
+        case .dns:
+            // An empty datagram holds no message (Wireshark hands it to no dissector either).
+            guard s.payloadWireLength > 0 else { return }
+            let flavor = DNSFlavor(sourcePort: s.sourcePort, destinationPort: s.destinationPort) ?? .dns
+            let message = DNSMessage(bytes.extracting(s.payload), wireLength: s.payloadWireLength, flavor: flavor)
+            events(ApplicationEvent(context: context, message: .dns(message)))
+        case .tls, .http2:
             _ = (context, bytes.extracting(s.payload), events)
         }
     }
@@ -217,6 +223,7 @@ extension TCPConversation {
         let context = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream, source: source,
                                          destination: self[peer].endpoint, fromClient: fromClient)
         var parsers = application
+        application = .unparsed  // `parsers` is then the only copy: no copy-on-write of parser state
         var detected: ApplicationProtocol?
         var change = 0
         let ports = (self[0].endpoint.port, self[1].endpoint.port)
@@ -232,14 +239,15 @@ extension TCPConversation {
         }
         var stream = self[me].stream
         let budget = min(limits.bytesPerDirection, stream.pendingBytes + max(0, limits.totalBytes - heldBytes - change))
-        change += stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), payload: bytes.extracting(s.payload),
+        change += stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), fin: s.tcpFlags.contains(.fin),
+                             payload: bytes.extracting(s.payload),
                              wireLength: s.payloadWireLength, budget: budget) { chunk in
             if case .undecided = parsers, let chunk {
                 guard let proto = ApplicationParsers.detect(ports: ports, firstBytes: chunk, decodeAs: decodeAs) else {
                     parsers = .unparsed
                     return
                 }
-                parsers = ApplicationParsers.start(proto)
+                parsers = ApplicationParsers.start(proto, ports: ports)
                 detected = proto
             }
             parsers.consume(chunk, context: context, emit: events)
@@ -338,6 +346,7 @@ extension TCPConversation {
         if analysis.contains(.retransmission) && s.payloadWireLength > 0 {
             sender.retransmittedBytes += s.payloadWireLength
             sender.retransmissions += 1
+            sender.countRetransmissionBurst(at: time)
             if analysis.contains(.fastRetransmission) { sender.fastRetransmissions += 1 }
             if analysis.contains(.spuriousRetransmission) { sender.spuriousRetransmissions += 1 }
             if sender.retransmissionFrames.count < 8 { sender.retransmissionFrames.append(frame) }

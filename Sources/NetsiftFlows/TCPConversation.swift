@@ -40,6 +40,11 @@ public struct TCPSide: Sendable {
     /// Data segments Wireshark's rules call out of order (sent again soon after a later one:
     /// often a retransmission that came quickly).
     public var outOfOrderSegments = 0
+    /// Bursts: the most retransmissions in one second of capture time, and when that second began.
+    public var peakRetransmissionsPerSecond = 0
+    public var peakRetransmissionSecond: Int64 = 0
+    var currentRetransmissionSecond: Int64 = .min
+    var retransmissionsThisSecond = 0
     /// The first frames flagged as retransmissions (at most 8), for evidence.
     public var retransmissionFrames: [Int] = []
     /// Retransmissions of segments larger than any this side ever got acknowledged, and the
@@ -153,4 +158,20 @@ public struct TCPConversation: Sendable, FlowEntry {
     }
 
     public func count(_ flag: TCPAnalysisFlags) -> Int { analysisCounts[flag.rawValue, default: 0] }
+}
+
+extension TCPSide {
+    /// Counts a retransmission at `time` in its one-second bucket, keeping the busiest.
+    mutating func countRetransmissionBurst(at time: Int64) {
+        let second = time / 1_000_000_000
+        if second != currentRetransmissionSecond {
+            currentRetransmissionSecond = second
+            retransmissionsThisSecond = 0
+        }
+        retransmissionsThisSecond += 1
+        if retransmissionsThisSecond > peakRetransmissionsPerSecond {
+            peakRetransmissionsPerSecond = retransmissionsThisSecond
+            peakRetransmissionSecond = second * 1_000_000_000
+        }
+    }
 }

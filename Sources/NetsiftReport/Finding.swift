@@ -23,6 +23,22 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case windowFull = "window_full"
     case reassemblyLimit = "reassembly_limit"
     case flowLimit = "flow_limit"
+    // DNS
+    case dnsNXDomain = "dns_nxdomain"
+    case dnsServFail = "dns_servfail"
+    case dnsRefused = "dns_refused"
+    case dnsUnanswered = "dns_unanswered"
+    case dnsSlow = "dns_slow"
+    case dnsTruncatedNoRetry = "dns_truncated_no_retry"
+    // TLS
+    case tlsAlert = "tls_alert"
+    case tlsHandshakeAborted = "tls_handshake_aborted"
+    // HTTP/2
+    case http2GoAway = "http2_goaway"
+    case http2StreamReset = "http2_stream_reset"
+    case http2BadPreface = "http2_bad_preface"
+    case httpErrorStatus = "http_error_status"
+    case grpcErrorStatus = "grpc_error_status"
 
     /// The layer the problem lives in.
     public var layer: DiagnosisLayer {
@@ -31,6 +47,9 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .icmpFragmentationNeeded, .mtuBlackHole: .network
         case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .mssMismatch,
              .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull: .transport
+        case .dnsNXDomain, .dnsServFail, .dnsRefused, .dnsUnanswered, .dnsSlow, .dnsTruncatedNoRetry: .dns
+        case .tlsAlert, .tlsHandshakeAborted: .tls
+        case .http2GoAway, .http2StreamReset, .http2BadPreface, .httpErrorStatus, .grpcErrorStatus: .http
         }
     }
 }

@@ -11,6 +11,9 @@ struct RetransmissionDetector {
         var frames: [Int] = []
         var retransmissions = 0, dataSegments = 0, fast = 0, spurious = 0, bytes = 0, outOfOrder = 0
         var worstRate = 0.0
+        /// The busiest second (most retransmissions in one conversation side) and when it began.
+        var peakPerSecond = 0
+        var peakSecond: Int64 = 0
     }
     var groups: [String: Group] = [:]
 
@@ -33,6 +36,10 @@ struct RetransmissionDetector {
             g.bytes += side.retransmittedBytes
             g.outOfOrder += side.outOfOrderSegments
             g.worstRate = max(g.worstRate, rate)
+            if side.peakRetransmissionsPerSecond > g.peakPerSecond {
+                g.peakPerSecond = side.peakRetransmissionsPerSecond
+                g.peakSecond = side.peakRetransmissionSecond
+            }
             groups[server] = g
         }
     }
@@ -57,7 +64,8 @@ struct RetransmissionDetector {
                         "worst_flow_rate_percent": .double((g.worstRate * 1000).rounded() / 10),
                         "timeout": .int(timeouts), "fast": .int(g.fast), "spurious": .int(g.spurious),
                         "retransmitted_bytes": .int(g.bytes), "conversations": .int(g.flows.count),
-                        "out_of_order": .int(g.outOfOrder)],
+                        "out_of_order": .int(g.outOfOrder), "peak_per_second": .int(g.peakPerSecond),
+                        "peak_second_ns": .int(Int(g.peakSecond))],
                 summary: "\(plural(g.retransmissions, "segment")) retransmitted in conversations with \(server) (\(fixed1(rate * 100))% of data segments; \(timeouts) timeout, \(g.fast) fast, \(g.spurious) spurious).",
                 explanation: "Data had to be sent again: each retransmission costs at least a round trip, a timeout one 200 ms or more.",
                 likelyCause: cause,

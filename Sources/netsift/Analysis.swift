@@ -54,7 +54,10 @@ struct Analysis {
 
     mutating func add(frame: Int, _ summary: PacketSummary) { diagnosis.add(frame: frame, summary) }
 
-    mutating func add(_ event: ApplicationEvent) { messages[event.message.protocolName, default: 0] += 1 }
+    mutating func add(_ event: ApplicationEvent) {
+        messages[event.message.protocolName, default: 0] += 1
+        diagnosis.add(event)
+    }
 
     /// A conversation that is over; its summary is returned for callers that look at every one.
     @discardableResult

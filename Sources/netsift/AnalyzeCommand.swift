@@ -30,6 +30,8 @@ struct Analyze: ParsableCommand {
         let packetFilter = try filter.compiled()
         var reader = try openCapture(file)
         let (report, exit) = analyze(&reader, filter: packetFilter)
+        // Not a capture at all: the one-line error said so; there is nothing to report.
+        if exit == .unreadable { throw ExitCode(exit.rawValue) }
         switch format {
         case .text:
             print(AnalysisText.render(report, colour: Terminal.colourOnStandardOutput), terminator: "")
@@ -96,6 +98,29 @@ extension ApplicationMessage {
     var protocolName: String {
         switch self {
         case .streamGap(let proto): proto.rawValue
+        case .dns: "dns"
+        case .http2: "http2"
+        case .tls: "tls"
+        }
+    }
+
+    /// One line, as `netsift packets` prints it under the packet.
+    var summaryLine: String {
+        switch self {
+        case .streamGap(let proto): "\(proto.rawValue): bytes missing from the stream (not captured, or over a limit)"
+        case .dns(let message): message.summaryLine
+        case .http2(let message): message.summaryLine
+        case .tls(let message): message.summaryLine
+        }
+    }
+
+    /// The message with every decoded field, as JSON.
+    var encodedJSON: String? {
+        switch self {
+        case .streamGap: nil
+        case .dns(let message): try? FlowTable.json(message, pretty: false)
+        case .http2(let message): try? FlowTable.json(message, pretty: false)
+        case .tls(let message): try? FlowTable.json(message, pretty: false)
         }
     }
 }

@@ -13,6 +13,18 @@ struct FlowOptions: ParsableArguments {
     @Option(help: "At most this many conversations (TCP and UDP each) followed at once; the idlest are ended early and counted.")
     var maxFlows = FlowLimits().maximumFlows
 
+    @Option(help: "Seconds a TCP conversation may stay idle before it is over (established or midstream).")
+    var tcpIdle = Double(FlowLimits().tcpIdle) / 1e9
+
+    @Option(help: "Seconds a TCP conversation waiting for an answer to its SYN may stay idle.")
+    var tcpAttemptIdle = Double(FlowLimits().tcpAttemptIdle) / 1e9
+
+    @Option(help: "Seconds a closed or reset TCP conversation is kept for late packets.")
+    var tcpClosedIdle = Double(FlowLimits().tcpClosedIdle) / 1e9
+
+    @Option(help: "Seconds a UDP conversation may stay idle before it is over.")
+    var udpIdle = Double(FlowLimits().udpIdle) / 1e9
+
     @Option(help: "Out-of-order bytes TCP reassembly may hold, in MiB per direction.")
     var reassemblyDirectionMiB = ReassemblyLimits().bytesPerDirection >> 20
 
@@ -26,13 +38,18 @@ struct FlowOptions: ParsableArguments {
         guard maxFlows > 0, reassemblyDirectionMiB >= 0, reassemblyTotalMiB >= 0 else {
             throw ValidationError("--max-flows must be positive and the reassembly limits zero or more")
         }
+        guard [tcpIdle, tcpAttemptIdle, tcpClosedIdle, udpIdle].allSatisfy({ $0 > 0 && $0 < 1e9 }) else {
+            throw ValidationError("idle timeouts must be positive numbers of seconds")
+        }
     }
 
     func tracker() -> FlowTracker {
         FlowTracker(decodeAs: DecodeAs(rules: decodeAs) ?? DecodeAs(),
                     reassemblyLimits: ReassemblyLimits(bytesPerDirection: reassemblyDirectionMiB << 20,
                                                        totalBytes: reassemblyTotalMiB << 20),
-                    flowLimits: FlowLimits(maximumFlows: maxFlows))
+                    flowLimits: FlowLimits(maximumFlows: maxFlows, tcpIdle: Int64(tcpIdle * 1e9),
+                                           tcpAttemptIdle: Int64(tcpAttemptIdle * 1e9),
+                                           tcpClosedIdle: Int64(tcpClosedIdle * 1e9), udpIdle: Int64(udpIdle * 1e9)))
     }
 }
 

@@ -105,4 +105,78 @@ import NetsiftTestSupport
         #expect(icmp.count == facts["router_icmp_frag_needed_sent"] as? Int)
         #expect(!kinds(findings).contains(.mtuBlackHole))
     }
+
+    @Test func http2ErrorsAsTheServerSentThem() throws {
+        let (findings, facts) = try fixture("h2-errors")
+        let sent = try #require(facts["server_sent"] as? [String: Any])
+        let streams = try #require(sent["streams"] as? [[String: Any]])
+        let goAway = try #require(sent["goaway"] as? [String: Any])
+        let found = try #require(findings.first { $0.kind == .http2GoAway })
+        #expect(found.count == 1)
+        #expect(found.facts["details"]?.description.hasPrefix("\(goAway["goaway"] as? String ?? "?") from server") == true)
+        // One reset finding listing each RST_STREAM the server sent, by code and path.
+        let resets = try #require(findings.first { $0.kind == .http2StreamReset })
+        let sentResets = streams.filter { $0["rst_stream"] is String }
+        #expect(resets.count == sentResets.count)
+        for stream in sentResets {
+            let detail = "\(stream["rst_stream"] as? String ?? "?") by server on \(stream["path"] as? String ?? "?")"
+            #expect(resets.facts["details"]?.description.contains(detail) == true, "\(detail)")
+        }
+        let statuses = try #require(findings.first { $0.kind == .httpErrorStatus })
+        let errorStatuses = streams.filter { ($0["status"] as? Int ?? 0) >= 400 }
+        #expect(statuses.count == errorStatuses.count)
+        #expect(statuses.facts["details"]?.description.contains("503 GET /unavailable") == true)
+        let grpc = try #require(findings.first { $0.kind == .grpcErrorStatus })
+        #expect(grpc.count == streams.filter { ($0["grpc_status"] as? Int ?? 0) != 0 }.count)
+        #expect(grpc.facts["details"]?.description.hasPrefix("UNAVAILABLE (14) on /grpc") == true)
+        #expect(kinds(findings) == [.http2GoAway, .http2StreamReset, .httpErrorStatus, .grpcErrorStatus])
+    }
+
+    @Test func dnsFailuresAsDigReportedThem() throws {
+        let (findings, facts) = try fixture("dns-failures")
+        let queries = try #require(facts["dig_queries"] as? [[String: Any]])
+        // dig's status per query decides the finding; its server and name say where.
+        let byStatus: [String: FindingKind] = ["NXDOMAIN": .dnsNXDomain, "SERVFAIL": .dnsServFail, "REFUSED": .dnsRefused]
+        for query in queries {
+            guard let server = query["server"] as? String, let qname = query["qname"] as? String else { continue }
+            let endpoint = "\(server):53"
+            if let status = query["status"] as? String, let kind = byStatus[status] {
+                let finding = findings.first { $0.kind == kind && $0.endpoint == endpoint }
+                #expect(finding?.facts["names"]?.description.contains(qname) == true, "\(status) \(qname)")
+            }
+            if query["status"] == nil || (query["exit_status"] as? Int ?? 0) != 0 {
+                // dig gave up (timed out, or was told the port is unreachable): no answer.
+                let finding = findings.first { $0.kind == .dnsUnanswered && $0.endpoint == endpoint }
+                #expect(finding?.facts["names"]?.description.contains(qname) == true, "unanswered \(qname) at \(endpoint)")
+            }
+        }
+        // The truncated answer was retried over TCP (dig said so): no finding about it.
+        #expect(queries.contains { $0["truncated_udp_answer"] as? Bool == true && $0["tcp_retry"] as? Bool == true })
+        #expect(!kinds(findings).contains(.dnsTruncatedNoRetry))
+        #expect(kinds(findings, atLeast: .warning) == [.dnsServFail, .dnsRefused, .dnsUnanswered])
+    }
+
+    @Test func tlsFailuresAsTheToolsReportedThem() throws {
+        let (findings, facts) = try fixture("tls-failures")
+        let connections = try #require(facts["tls_connections"] as? [[String: Any]])
+        for connection in connections {
+            let server = connection["server"] as? String
+            if let alert = connection["client_alert_received"] as? Int {
+                // openssl printed the alert it received from the server.
+                let finding = findings.first { $0.kind == .tlsAlert && $0.endpoint == server }
+                #expect(finding?.facts["alert_code"] == .int(alert), "\(server ?? "?")")
+                #expect(finding?.facts["sent_by"] == .string("server"))
+                if let sni = connection["sni"] as? String { #expect(finding?.facts["server_names"] == .string(sni)) }
+            } else {
+                // The python server's log says how it ended the connection after the ClientHello.
+                let log = connection["server_log"] as? String ?? ""
+                let ending = log.hasSuffix("with RST") ? "reset" : log.hasSuffix("with FIN") ? "closed" : "?"
+                let finding = findings.first { $0.kind == .tlsHandshakeAborted && $0.endpoint == server }
+                #expect(finding?.facts["ending"] == .string(ending), "\(server ?? "?")")
+            }
+        }
+        #expect(findings.filter { $0.layer == .tls }.count == connections.count)
+        let (handshakes, _) = try fixture("tls-handshakes")
+        #expect(handshakes.isEmpty, "\(handshakes.map(\.summary))")
+    }
 }
