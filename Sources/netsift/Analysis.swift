@@ -85,14 +85,14 @@ struct Analysis {
     /// The findings so far, while the pipeline is still running (`live`): the conversations that are
     /// over, and those still active that began at least `settle` ns before `now`, judged as if the
     /// capture ended now. Younger ones are left for later, so a SYN sent a moment ago is not yet
-    /// "unanswered". Nothing here changes the final report.
+    /// "unanswered" (nor a DNS query within its timeout). Nothing here changes the final report.
     func findingsSoFar(_ pipeline: Pipeline, now: Int64, settle: Int64, extra: [Finding] = []) -> [Finding] {
         var diagnosis = self.diagnosis
         for conversation in pipeline.tracker.activeTCP where now - conversation.start >= settle {
             diagnosis.add(.tcp(conversation))
         }
-        return Self.ordered(diagnosis.findings(start: pipeline.firstTime, end: now, counters: pipeline.tracker.counters)
-                            + extra)
+        return Self.ordered(diagnosis.findings(start: pipeline.firstTime, end: now, counters: pipeline.tracker.counters,
+                                               ongoing: true) + extra)
     }
 
     /// Bottom-up by layer, worst first within a layer (as `Diagnosis` orders its own).

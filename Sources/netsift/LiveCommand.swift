@@ -253,10 +253,10 @@ struct Live: ParsableCommand {
                 FileHandle.standardError.write(Data(text.utf8))
             case .jsonl:
                 var output = BufferedOutput()
-                output.write((try? FlowTable.json(Analyze.JSONLine(type: "interval", interval: summary), pretty: false)) ?? "")
-                for finding in fresh {
-                    output.write((try? FlowTable.json(Analyze.JSONLine(type: "finding", finding: finding, provisional: true),
-                                                      pretty: false)) ?? "")
+                let lines = [Analyze.JSONLine(type: "interval", interval: summary)]
+                    + fresh.map { Analyze.JSONLine(type: "finding", finding: $0, provisional: true) }
+                for line in lines {
+                    if let text = try? FlowTable.json(line, pretty: false) { output.write(text) }
                 }
                 output.flush()
                 fflush(nil)   // all C streams: standard output's lines reach a pipe now
