@@ -65,10 +65,12 @@ public struct Expectation: Sendable, Equatable, Codable {
         public var applicationMessages: [String: Bound]?
 
         public init(packets: Bound? = nil, tcpConversations: Bound? = nil, udpConversations: Bound? = nil,
-                    complete: Bool? = nil, tcpStates: [String: Bound]? = nil, applicationMessages: [String: Bound]? = nil) {
+                    durationSeconds: Bound? = nil, complete: Bool? = nil, tcpStates: [String: Bound]? = nil,
+                    applicationMessages: [String: Bound]? = nil) {
             self.packets = packets
             self.tcpConversations = tcpConversations
             self.udpConversations = udpConversations
+            self.durationSeconds = durationSeconds
             self.complete = complete
             self.tcpStates = tcpStates
             self.applicationMessages = applicationMessages

@@ -228,7 +228,7 @@ struct Check: ParsableCommand {
     }
 }
 
-extension Error {
+fileprivate extension Error {
     /// One line saying what went wrong.
     var message: String {
         if let problem = self as? Check.Problem { return problem.message }
@@ -236,7 +236,7 @@ extension Error {
     }
 }
 
-extension DecodingError {
+fileprivate extension DecodingError {
     /// "findings[2].kind: unknown finding kind ..." rather than Foundation's nested description.
     var explained: String {
         func at(_ path: [CodingKey]) -> String {

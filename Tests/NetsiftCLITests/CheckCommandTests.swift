@@ -1,5 +1,7 @@
 import Foundation
-import FoundationXML
+#if canImport(FoundationXML)
+import FoundationXML   // XMLParser lives here on Linux
+#endif
 import Testing
 import NetsiftTestSupport
 
