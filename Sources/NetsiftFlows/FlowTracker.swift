@@ -225,6 +225,12 @@ extension TCPConversation {
         var parsers = application
         application = .unparsed  // `parsers` is then the only copy: no copy-on-write of parser state
         var detected: ApplicationProtocol?
+        var serverName = self.serverName
+        // Everything the parsers say goes to the caller; the conversation keeps the TLS server name.
+        func emit(_ event: ApplicationEvent) {
+            if serverName == nil, case .tls(.clientHello(let hello)) = event.message { serverName = hello.serverName }
+            events(event)
+        }
         var change = 0
         let ports = (self[0].endpoint.port, self[1].endpoint.port)
         // The peer's ACK tells this side's reassembler which holes will never fill.
@@ -233,7 +239,7 @@ extension TCPConversation {
             let peerContext = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream,
                                                  source: self[peer].endpoint, destination: source, fromClient: !fromClient)
             change += peerStream.acknowledged(s.acknowledgmentNumber) { chunk in
-                parsers.consume(chunk, context: peerContext, emit: events)
+                parsers.consume(chunk, context: peerContext, emit: emit)
             }
             self[peer].stream = peerStream
         }
@@ -250,7 +256,7 @@ extension TCPConversation {
                 parsers = ApplicationParsers.start(proto, ports: ports)
                 detected = proto
             }
-            parsers.consume(chunk, context: context, emit: events)
+            parsers.consume(chunk, context: context, emit: emit)
         }
         if s.tcpFlags.contains(.rst) || !parsers.wantsBytes {
             // Reset, or nothing to parse: what is held will never be read.
@@ -262,6 +268,7 @@ extension TCPConversation {
         self[me].stream = stream
         application = parsers
         if let detected { applicationProtocol = detected }
+        self.serverName = serverName
         return change
     }
 

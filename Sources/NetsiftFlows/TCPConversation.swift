@@ -98,6 +98,8 @@ public struct TCPConversation: Sendable, FlowEntry {
     var application = ApplicationParsers.undecided
     /// The protocol its payload was parsed as, once decided.
     public var applicationProtocol: ApplicationProtocol?
+    /// TLS: the server name (SNI) of the first ClientHello.
+    public var serverName: String?
     /// 0 or 1: the side Zeek calls the originator (the SYN's sender; the receiver of a SYN/ACK
     /// seen first; else the first packet's sender).
     public var originator = 0

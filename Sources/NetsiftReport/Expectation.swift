@@ -203,22 +203,28 @@ public struct Expectation: Sendable, Equatable, Codable {
         public var responder: String?
         /// The application protocol parsed: "dns", "tls", "http2".
         public var service: String?
+        /// TLS: the server name (SNI) the client sent.
+        public var serverName: String?
         /// Zeek's conn_state.
         public var state: ConnectionState?
         /// How many conversations match (default: at least one).
         public var count: Bound?
 
         public init(transport: String? = nil, originator: String? = nil, responder: String? = nil,
-                    service: String? = nil, state: ConnectionState? = nil, count: Bound? = nil) {
+                    service: String? = nil, serverName: String? = nil, state: ConnectionState? = nil,
+                    count: Bound? = nil) {
             self.transport = transport
             self.originator = originator
             self.responder = responder
             self.service = service
+            self.serverName = serverName
             self.state = state
             self.count = count
         }
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case transport, originator, responder, service, state, count }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case transport, originator, responder, service, serverName, state, count
+        }
 
         public init(from decoder: Decoder) throws {
             try rejectUnknownKeys(decoder, CodingKeys.self)
@@ -231,6 +237,7 @@ public struct Expectation: Sendable, Equatable, Codable {
             originator = try c.decodeIfPresent(String.self, forKey: .originator)
             responder = try c.decodeIfPresent(String.self, forKey: .responder)
             service = try c.decodeIfPresent(String.self, forKey: .service)
+            serverName = try c.decodeIfPresent(String.self, forKey: .serverName)
             let state = try c.decodeIfPresent(String.self, forKey: .state)
             if let state {
                 guard let known = ConnectionState(rawValue: state) else {
@@ -244,7 +251,7 @@ public struct Expectation: Sendable, Equatable, Codable {
 
         /// "tcp 10.0.0.1 → 10.0.0.2:81 REJ".
         public var name: String {
-            let parts = [transport, service, originator.map { $0 + " →" } ?? (responder == nil ? nil : "→"), responder,
+            let parts = [transport, service, serverName.map { "SNI " + $0 }, originator.map { $0 + " →" } ?? (responder == nil ? nil : "→"), responder,
                          state?.rawValue]
             let text = parts.compactMap { $0 }.joined(separator: " ")
             return text.isEmpty ? "all" : text
@@ -252,6 +259,7 @@ public struct Expectation: Sendable, Equatable, Codable {
 
         func matches(_ flow: FlowSummary) -> Bool {
             (transport == nil || flow.transport == transport) && (service == nil || flow.service == service)
+                && (serverName == nil || flow.serverName == serverName)
                 && (state == nil || flow.state == state)
                 && (originator == nil || endpointMatches(originator!, flow.originator.endpoint))
                 && (responder == nil || endpointMatches(responder!, flow.responder.endpoint))
