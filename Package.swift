@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // HPACK, to decode HTTP/2 header blocks (never hand-written).
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        // NIOCore's ByteBuffer, which NIOHPACK's decoder reads (already resolved through swift-nio-http2).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.82.0"),
     ],
     targets: [
         .systemLibrary(
@@ -35,7 +37,11 @@ let package = Package(
         ),
         .target(
             name: "NetsiftFlows",
-            dependencies: ["NetsiftDissect", .product(name: "NIOHPACK", package: "swift-nio-http2")],
+            dependencies: [
+                "NetsiftDissect",
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Findings: the detectors that turn flows and messages into what is wrong, and why.
@@ -49,7 +55,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Shared by the test targets: where ../shared/captures is, and the tshark oracle's JSON.
-        .target(name: "NetsiftTestSupport", path: "Tests/Support", swiftSettings: swiftSettings),
+        .target(name: "NetsiftTestSupport", dependencies: ["NetsiftDissect"], path: "Tests/Support",
+                swiftSettings: swiftSettings),
         .testTarget(
             name: "NetsiftCaptureTests",
             dependencies: ["NetsiftCapture", "NetsiftTestSupport"],

@@ -58,3 +58,11 @@ extension RawSpan {
         IPAddress(high: be64(offset), low: be64(offset + 8))
     }
 }
+
+/// Encoded as its text ("192.0.2.1", "2001:db8::1"), as reports show it.
+extension IPAddress: Encodable {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

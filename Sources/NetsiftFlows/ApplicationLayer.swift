@@ -59,6 +59,11 @@ public struct ApplicationEvent: Sendable {
 public enum ApplicationMessage: Sendable {
     /// Bytes were missing from a reassembled stream (never captured, or dropped at a limit).
     case streamGap(ApplicationProtocol)
+    /// A DNS, mDNS or LLMNR message (a malformed one says so in its `problem`).
+    case dns(DNSMessage)
+    /// HTTP/2 says a gap itself (`HTTP2Problem.gap`, with what it stops).
+    case http2(HTTP2Message)
+    case tls(TLSMessage)
 }
 
 /// A TCP conversation's application parsers: decided from the first payload (or a port), then fed
@@ -67,11 +72,20 @@ enum ApplicationParsers: Sendable {
     case undecided
     /// Nothing we parse: no reassembly.
     case unparsed
+    /// DNS over TCP: one length-prefixed message stream per direction.
+    case dns(client: DNSStreamParser, server: DNSStreamParser)
+    case http2(HTTP2Connection)
+    /// TLS, one parser per TCP side (`client` is the side that opened the connection).
+    case tls(client: TLSStreamParser, server: TLSStreamParser)
 
     /// Still reading the conversation's bytes: deciding its protocol, or parsing it.
     var wantsBytes: Bool {
-        if case .unparsed = self { return false }
-        return true
+        switch self {
+        case .unparsed: false
+        case .dns(let client, let server): !(client.lostSync && server.lostSync)
+        case .tls(let client, let server): !(client.isStopped && server.isStopped)
+        case .undecided, .http2: true
+        }
     }
 
     /// The protocol for a TCP conversation between `ports`, from a decode-as rule, a well-known
@@ -79,13 +93,21 @@ enum ApplicationParsers: Sendable {
     static func detect(ports: (UInt16, UInt16), firstBytes: RawSpan, decodeAs: DecodeAs) -> ApplicationProtocol? {
         if let rule = decodeAs.tcpPorts[ports.0] ?? decodeAs.tcpPorts[ports.1] { return rule }
         if DNSPorts.contains(ports.0) || DNSPorts.contains(ports.1) { return .dns }
+        if HTTP2Connection.detect(firstBytes: firstBytes) { return .http2 }
+        // TLS on any port, from its first record (or an SSLv2-format ClientHello), or after STARTTLS.
+        if TLSStreamParser.looksLikeTLS(firstBytes) || STARTTLSPorts.contains(ports.0)
+            || STARTTLSPorts.contains(ports.1) { return .tls }
         return nil
     }
 
-    /// Parsers for `protocol`, ready for the first bytes.
-    static func start(_ proto: ApplicationProtocol) -> ApplicationParsers {
+    /// Parsers for `protocol` on a conversation between `ports`, ready for the first bytes.
+    static func start(_ proto: ApplicationProtocol, ports: (UInt16, UInt16)) -> ApplicationParsers {
         switch proto {
-        case .dns, .tls, .http2: .unparsed
+        case .dns:
+            let flavor = DNSFlavor(sourcePort: ports.0, destinationPort: ports.1) ?? .dns
+            return .dns(client: DNSStreamParser(flavor: flavor), server: DNSStreamParser(flavor: flavor))
+        case .tls: return .tls(client: TLSStreamParser(), server: TLSStreamParser())
+        case .http2: return .http2(HTTP2Connection())
         }
     }
 
@@ -94,6 +116,67 @@ enum ApplicationParsers: Sendable {
         switch self {
         case .undecided, .unparsed:
             return
+        case .dns(var client, var server):
+            self = .unparsed  // the parsers are then the only copies: no copy-on-write of a pending message
+            let wrap = { (message: DNSMessage) in emit(ApplicationEvent(context: context, message: .dns(message))) }
+            if let bytes {
+                if context.fromClient {
+                    client.consume(bytes, frame: context.frame, time: context.time, emit: wrap)
+                } else {
+                    server.consume(bytes, frame: context.frame, time: context.time, emit: wrap)
+                }
+            } else {
+                if context.fromClient { client.gap() } else { server.gap() }
+                emit(ApplicationEvent(context: context, message: .streamGap(.dns)))
+            }
+            self = .dns(client: client, server: server)
+        case .http2(var connection):
+            self = .unparsed  // `connection` is then the only copy: no copy-on-write of its state
+            let wrap = { (message: HTTP2Message) in emit(ApplicationEvent(context: context, message: .http2(message))) }
+            if let bytes {
+                connection.consume(fromClient: context.fromClient, bytes, frame: context.frame, time: context.time,
+                                   emit: wrap)
+            } else {
+                connection.gap(fromClient: context.fromClient, frame: context.frame, time: context.time, emit: wrap)
+            }
+            self = .http2(connection)
+        case .tls(var client, var server):
+            self = .unparsed   // drop the enum's references so the parsers' buffers are not copied
+            guard let bytes else {
+                if context.fromClient { client.gap() } else { server.gap() }
+                emit(ApplicationEvent(context: context, message: .streamGap(.tls)))
+                self = .tls(client: client, server: server)
+                return
+            }
+            if STARTTLSPorts.contains(context.source.port) || STARTTLSPorts.contains(context.destination.port) {
+                if context.fromClient { client.awaitSTARTTLS() } else { server.awaitSTARTTLS() }
+            }
+            // A ServerHello tells the other side whether TLS 1.3 was chosen (its ChangeCipherSpec
+            // is then the compatibility dummy).
+            if context.fromClient {
+                client.consume(bytes, frame: context.frame, time: context.time) { message in
+                    if case .serverHello(let hello) = message { server.peerSent(hello) }
+                    emit(ApplicationEvent(context: context, message: .tls(message)))
+                }
+            } else {
+                server.consume(bytes, frame: context.frame, time: context.time) { message in
+                    if case .serverHello(let hello) = message { client.peerSent(hello) }
+                    emit(ApplicationEvent(context: context, message: .tls(message)))
+                }
+            }
+            self = .tls(client: client, server: server)
+        }
+    }
+}
+
+/// Ports whose protocols switch to TLS with a command (STARTTLS): FTP, SMTP, POP3, NNTP, IMAP, LDAP,
+/// submission, MySQL, Sieve, XMPP client and server, PostgreSQL. TLS is looked for at the start
+/// of each segment until it begins.
+enum STARTTLSPorts {
+    static func contains(_ port: UInt16) -> Bool {
+        switch port {   // a switch, not an array literal: nothing allocated per segment
+        case 21, 25, 110, 119, 143, 389, 587, 3306, 4190, 5222, 5269, 5432: true
+        default: false
         }
     }
 }

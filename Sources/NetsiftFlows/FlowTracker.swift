@@ -136,7 +136,10 @@ public struct FlowTracker {
         }
         let number = position!
         var result = tcp.entries[number].add(s, from: source, frame: frame, time: time, wireLength: wireLength)
-        if reused { result.flags.insert(.reusedPorts) }
+        if reused {
+            result.flags.insert(.reusedPorts)
+            tcp.entries[number].countFlags(.reusedPorts)
+        }
         if tcp.entries[number].application.wantsBytes {
             let overflowedBefore = tcp.entries[number].reassemblyOverflowed
             heldBytes += tcp.entries[number].reassemble(s, bytes: bytes, from: source, frame: frame, time: time,
@@ -241,7 +244,13 @@ public struct FlowTracker {
                                          source: source, destination: destination, fromClient: fromOriginator)
         // The protocol parsers plug in here (DNS over UDP: one message per datagram).
         switch proto {
-        case .dns, .tls, .http2:
+        case .dns:
+            // An empty datagram holds no message (Wireshark hands it to no dissector either).
+            guard s.payloadWireLength > 0 else { return }
+            let flavor = DNSFlavor(sourcePort: s.sourcePort, destinationPort: s.destinationPort) ?? .dns
+            let message = DNSMessage(bytes.extracting(s.payload), wireLength: s.payloadWireLength, flavor: flavor)
+            events(ApplicationEvent(context: context, message: .dns(message)))
+        case .tls, .http2:
             _ = (context, bytes.extracting(s.payload), events)
         }
     }
@@ -258,7 +267,14 @@ extension TCPConversation {
         let context = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream, source: source,
                                          destination: self[peer].endpoint, fromClient: fromClient)
         var parsers = application
+        application = .unparsed  // `parsers` is then the only copy: no copy-on-write of parser state
         var detected: ApplicationProtocol?
+        var serverName = self.serverName
+        // Everything the parsers say goes to the caller; the conversation keeps the TLS server name.
+        func emit(_ event: ApplicationEvent) {
+            if serverName == nil, case .tls(.clientHello(let hello)) = event.message { serverName = hello.serverName }
+            events(event)
+        }
         var change = 0
         let ports = (self[0].endpoint.port, self[1].endpoint.port)
         // The peer's ACK tells this side's reassembler which holes will never fill.
@@ -267,23 +283,24 @@ extension TCPConversation {
             let peerContext = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream,
                                                  source: self[peer].endpoint, destination: source, fromClient: !fromClient)
             change += peerStream.acknowledged(s.acknowledgmentNumber) { chunk in
-                parsers.consume(chunk, context: peerContext, emit: events)
+                parsers.consume(chunk, context: peerContext, emit: emit)
             }
             self[peer].stream = peerStream
         }
         var stream = self[me].stream
         let budget = min(limits.bytesPerDirection, stream.pendingBytes + max(0, limits.totalBytes - heldBytes - change))
-        change += stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), payload: bytes.extracting(s.payload),
+        change += stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), fin: s.tcpFlags.contains(.fin),
+                             payload: bytes.extracting(s.payload),
                              wireLength: s.payloadWireLength, budget: budget) { chunk in
             if case .undecided = parsers, let chunk {
                 guard let proto = ApplicationParsers.detect(ports: ports, firstBytes: chunk, decodeAs: decodeAs) else {
                     parsers = .unparsed
                     return
                 }
-                parsers = ApplicationParsers.start(proto)
+                parsers = ApplicationParsers.start(proto, ports: ports)
                 detected = proto
             }
-            parsers.consume(chunk, context: context, emit: events)
+            parsers.consume(chunk, context: context, emit: emit)
         }
         if s.tcpFlags.contains(.rst) || !parsers.wantsBytes {
             // Reset, or nothing to parse: what is held will never be read.
@@ -295,6 +312,7 @@ extension TCPConversation {
         self[me].stream = stream
         application = parsers
         if let detected { applicationProtocol = detected }
+        self.serverName = serverName
         return change
     }
 
@@ -396,6 +414,7 @@ extension TCPConversation {
         if analysis.contains(.retransmission) && s.payloadWireLength > 0 {
             sender.retransmittedBytes += s.payloadWireLength
             sender.retransmissions += 1
+            sender.countRetransmissionBurst(at: time)
             if analysis.contains(.fastRetransmission) { sender.fastRetransmissions += 1 }
             if analysis.contains(.spuriousRetransmission) { sender.spuriousRetransmissions += 1 }
             if sender.retransmissionFrames.count < 8 { sender.retransmissionFrames.append(frame) }
@@ -405,6 +424,7 @@ extension TCPConversation {
                                                                  s.payloadWireLength)
             }
         }
+        if analysis.contains(.outOfOrder) && s.payloadWireLength > 0 { sender.outOfOrderSegments += 1 }
         if analysis.contains(.zeroWindow) {
             sender.zeroWindows += 1
             if sender.firstZeroWindowFrame == nil { sender.firstZeroWindowFrame = frame }

@@ -32,6 +32,9 @@ public struct StreamReassembler: Sendable {
     public private(set) var overflowed = false
     /// Gaps delivered (holes given up).
     public private(set) var gaps = 0
+    /// This direction's FIN, once seen: it takes a sequence number but carries no byte, so the
+    /// peer's ACK of it is one past the last byte.
+    var finSeq: UInt32?
 
     public init() {}
 
@@ -40,8 +43,8 @@ public struct StreamReassembler: Sendable {
     /// direction may still hold, given the global limit; the change in held bytes is returned so
     /// the caller can keep the global count.
     @discardableResult
-    public mutating func add(seq: UInt32, syn: Bool, payload: RawSpan, wireLength: Int, budget: Int,
-                             _ deliver: (RawSpan?) -> Void) -> Int {
+    public mutating func add(seq: UInt32, syn: Bool, fin: Bool = false, payload: RawSpan, wireLength: Int,
+                             budget: Int, _ deliver: (RawSpan?) -> Void) -> Int {
         let before = pendingBytes
         var seq = seq
         if syn {
@@ -51,6 +54,7 @@ public struct StreamReassembler: Sendable {
                 started = true
             }
         }
+        if fin { finSeq = seq &+ UInt32(truncatingIfNeeded: wireLength) }
         guard wireLength > 0 else { return 0 }
         if !started {
             nextSeq = seq
@@ -78,6 +82,8 @@ public struct StreamReassembler: Sendable {
     /// The peer acknowledged up to `ack`: bytes below it that were never seen never will be.
     @discardableResult
     public mutating func acknowledged(_ ack: UInt32, _ deliver: (RawSpan?) -> Void) -> Int {
+        var ack = ack
+        if let finSeq, ack == finSeq &+ 1 { ack = finSeq }   // acknowledges the FIN, not a byte
         guard started, seqGreater(ack, nextSeq) else { return 0 }
         // The peer has these bytes and we never saw them: waiting longer cannot help. (A capture
         // that records a segment after its ACK would also land here; we do not wait for that.)

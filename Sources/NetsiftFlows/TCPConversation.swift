@@ -37,6 +37,14 @@ public struct TCPSide: Sendable {
     public var retransmissions = 0
     public var fastRetransmissions = 0
     public var spuriousRetransmissions = 0
+    /// Data segments Wireshark's rules call out of order (sent again soon after a later one:
+    /// often a retransmission that came quickly).
+    public var outOfOrderSegments = 0
+    /// Bursts: the most retransmissions in one second of capture time, and when that second began.
+    public var peakRetransmissionsPerSecond = 0
+    public var peakRetransmissionSecond: Int64 = 0
+    var currentRetransmissionSecond: Int64 = .min
+    var retransmissionsThisSecond = 0
     /// The first frames flagged as retransmissions (at most 8), for evidence.
     public var retransmissionFrames: [Int] = []
     /// Retransmissions of segments larger than any this side ever got acknowledged, and the
@@ -91,6 +99,8 @@ public struct TCPConversation: Sendable, FlowEntry {
     var application = ApplicationParsers.undecided
     /// The protocol its payload was parsed as, once decided.
     public var applicationProtocol: ApplicationProtocol?
+    /// TLS: the server name (SNI) of the first ClientHello.
+    public var serverName: String?
     /// 0 or 1: the side Zeek calls the originator (the SYN's sender; the receiver of a SYN/ACK
     /// seen first; else the first packet's sender).
     public var originator = 0
@@ -167,6 +177,22 @@ public struct TCPConversation: Sendable, FlowEntry {
         while bits != 0 {
             analysisCounts[bits.trailingZeroBitCount] += 1
             bits &= bits &- 1
+        }
+    }
+}
+
+extension TCPSide {
+    /// Counts a retransmission at `time` in its one-second bucket, keeping the busiest.
+    mutating func countRetransmissionBurst(at time: Int64) {
+        let second = time / 1_000_000_000
+        if second != currentRetransmissionSecond {
+            currentRetransmissionSecond = second
+            retransmissionsThisSecond = 0
+        }
+        retransmissionsThisSecond += 1
+        if retransmissionsThisSecond > peakRetransmissionsPerSecond {
+            peakRetransmissionsPerSecond = retransmissionsThisSecond
+            peakRetransmissionSecond = second * 1_000_000_000
         }
     }
 }

@@ -32,6 +32,10 @@ struct CloseDetector {
         for me in 0...1 {
             let closer = c[me], holder = c[1 - me]
             guard let acked = closer.finAckedTime, !holder.sentRST else { continue }
+            // Data the holder sent is still unacknowledged: its FIN may be queued behind it (the
+            // socket closed, the bytes stuck), which the wire cannot tell from CLOSE_WAIT.
+            if holder.analysis.hasNextSeq && closer.analysis.hasLastAck
+                && seqBefore(closer.analysis.lastAck, holder.analysis.nextSeq) { continue }
             let holderKey = "\(holder.endpoint)"
             if let closed = holder.firstFINTime {
                 if closed - acked >= limit {
@@ -111,3 +115,6 @@ struct CloseDetector {
         return out
     }
 }
+
+/// Sequence-number order modulo 2^32 (RFC 9293 §3.4).
+func seqBefore(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) < 0 }

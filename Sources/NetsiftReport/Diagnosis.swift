@@ -30,6 +30,9 @@ public struct Diagnosis {
     var pathMTU: PathMTUDetector
     var closing: CloseDetector
     var windows = WindowDetector()
+    var http2 = HTTP2Detector()
+    var dns: DNSDetector
+    var tls = TLSDetector()
     var malformed = 0
     var malformedFrames: [Int] = []
     var malformedLayers: [String: Int] = [:]
@@ -39,10 +42,18 @@ public struct Diagnosis {
         retransmissions = RetransmissionDetector(thresholds: thresholds)
         pathMTU = PathMTUDetector(thresholds: thresholds)
         closing = CloseDetector(thresholds: thresholds)
+        dns = DNSDetector(thresholds: thresholds)
     }
 
     /// One packet's dissection: malformed packets are counted (a cut by the snaplen is not malformed).
     public mutating func add(frame: Int, _ summary: PacketSummary) {
+        // ICMP destination unreachable (IPv4 type 3, IPv6 type 1) quoting a UDP datagram: the
+        // datagram's destination said no, which explains DNS queries that got no answer.
+        if let quoted = summary.embedded, quoted.ipProtocol == 17,
+           (summary.layers.contains(.icmp) && summary.icmpType == 3) || (summary.layers.contains(.icmpv6) && summary.icmpType == 1) {
+            dns.unreachable(Endpoint(address: quoted.destination, port: quoted.destinationPort),
+                            code: summary.icmpCode, frame: frame)
+        }
         guard let problem = summary.problem, !problem.isCut else { return }
         malformed += 1
         if malformedFrames.count < Finding.listLimit { malformedFrames.append(frame) }
@@ -57,11 +68,24 @@ public struct Diagnosis {
         pathMTU.add(conversation)
         closing.add(conversation)
         windows.add(conversation)
+        tls.finished(conversation)
+    }
+
+    /// One application message.
+    public mutating func add(_ event: ApplicationEvent) {
+        switch event.message {
+        case .http2(let message): http2.add(message, context: event.context)
+        case .dns(let message): dns.add(message, context: event.context)
+        case .tls(let message): tls.add(message, context: event.context)
+        default: break
+        }
     }
 
     /// The findings, once the capture has been read: `start`/`end` are its first and last packet
-    /// times (ns), `damage` what stopped the reader early, if anything.
-    public func findings(start: Int64?, end: Int64?, counters: FlowCounters, damage: String? = nil) -> [Finding] {
+    /// times (ns), `damage` what stopped the reader early, if anything. `ongoing`: the capture goes
+    /// on after `end` (live summaries), so DNS queries still within their timeout are not unanswered.
+    public func findings(start: Int64?, end: Int64?, counters: FlowCounters, damage: String? = nil,
+                         ongoing: Bool = false) -> [Finding] {
         var all: [Finding] = []
         if let damage {
             all.append(Finding(kind: .captureDamaged, severity: .warning, count: 1, countUnit: "damage",
@@ -102,6 +126,9 @@ public struct Diagnosis {
         all += pathMTU.findings()
         all += closing.findings(captureEnd: end)
         all += windows.findings()
+        all += dns.findings(asOf: ongoing ? end : nil)
+        all += tls.findings()
+        all += http2.findings()
         return all.sorted { a, b in a.layer != b.layer ? a.layer < b.layer : Finding.worstFirst(a, b) }
     }
 

@@ -5,6 +5,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     // Capture
     case captureDamaged = "capture_damaged"
     case malformedPackets = "malformed_packets"
+    /// Live capture: packets the kernel or the interface dropped before netsift saw them.
+    case packetsDropped = "packets_dropped"
     // Network
     case icmpFragmentationNeeded = "icmp_fragmentation_needed"
     case mtuBlackHole = "mtu_black_hole"
@@ -21,14 +23,33 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case windowFull = "window_full"
     case reassemblyLimit = "reassembly_limit"
     case flowLimit = "flow_limit"
+    // DNS
+    case dnsNXDomain = "dns_nxdomain"
+    case dnsServFail = "dns_servfail"
+    case dnsRefused = "dns_refused"
+    case dnsUnanswered = "dns_unanswered"
+    case dnsSlow = "dns_slow"
+    case dnsTruncatedNoRetry = "dns_truncated_no_retry"
+    // TLS
+    case tlsAlert = "tls_alert"
+    case tlsHandshakeAborted = "tls_handshake_aborted"
+    // HTTP/2
+    case http2GoAway = "http2_goaway"
+    case http2StreamReset = "http2_stream_reset"
+    case http2BadPreface = "http2_bad_preface"
+    case httpErrorStatus = "http_error_status"
+    case grpcErrorStatus = "grpc_error_status"
 
     /// The layer the problem lives in.
     public var layer: DiagnosisLayer {
         switch self {
-        case .captureDamaged, .malformedPackets, .flowLimit, .reassemblyLimit: .capture
+        case .captureDamaged, .malformedPackets, .packetsDropped, .flowLimit, .reassemblyLimit: .capture
         case .icmpFragmentationNeeded, .mtuBlackHole: .network
         case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .mssMismatch,
              .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull: .transport
+        case .dnsNXDomain, .dnsServFail, .dnsRefused, .dnsUnanswered, .dnsSlow, .dnsTruncatedNoRetry: .dns
+        case .tlsAlert, .tlsHandshakeAborted: .tls
+        case .http2GoAway, .http2StreamReset, .http2BadPreface, .httpErrorStatus, .grpcErrorStatus: .http
         }
     }
 }

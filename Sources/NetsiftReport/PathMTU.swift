@@ -47,7 +47,8 @@ struct PathMTUDetector {
             var hole = blackHoles[sender, default: BlackHole()]
             hole.group.add(c, peer: side.endpoint == c.sides.0.endpoint ? c.sides.1.endpoint : c.sides.0.endpoint,
                            frames: Array(side.retransmissionFrames.prefix(4)), value: side.oversizeRetransmissions)
-            hole.passed = max(hole.passed, side.analysis.largestAcked)
+            // What did get through on this conversation, either way: the sizes that pass.
+            hole.passed = max(hole.passed, c.sides.0.analysis.largestAcked, c.sides.1.analysis.largestAcked)
             hole.failed = hole.failed == 0 ? side.largestUnacknowledgedRetransmission
                                            : min(hole.failed, side.largestUnacknowledgedRetransmission)
             blackHoles[sender] = hole
@@ -63,7 +64,7 @@ struct PathMTUDetector {
                 countUnit: "conversations", flows: g.flows, frames: g.frames,
                 facts: ["largest_segment_acknowledged": .int(hole.passed), "smallest_segment_never_acknowledged": .int(hole.failed),
                         "oversize_retransmissions": .int(g.total)],
-                summary: "Packets above a certain size fail from \(sender): segments of \(hole.failed) bytes were retransmitted \(g.total) times and never acknowledged, while segments up to \(hole.passed) bytes got through; no ICMP \"fragmentation needed\" was seen.",
+                summary: "Packets above a certain size fail from \(sender): segments of \(hole.failed) bytes were retransmitted \(g.total) times and never acknowledged, while the largest segment that got through was \(hole.passed) bytes; no ICMP \"fragmentation needed\" was seen.",
                 explanation: "This is the MTU black hole pattern: a link on the path has a smaller MTU and the ICMP message that would tell the sender is lost or filtered.",
                 likelyCause: "A tunnel, VPN or overlay (GRE, IPsec, VXLAN, PPPoE) lowering the path MTU, with ICMP type 3 code 4 (IPv6: packet too big) blocked by a firewall.",
                 nextStep: "Find the path MTU (`ping -M do -s 1472 \(host(g.peers.first ?? "HOST"))`, lowering the size until it passes, or `tracepath`); allow ICMP fragmentation-needed / packet-too-big, or clamp the MSS on the tunnel (`iptables ... -j TCPMSS --clamp-mss-to-pmtu`)."))

@@ -9,8 +9,11 @@ struct RetransmissionDetector {
         var flows: [(FlowReference, Double)] = []
         var peers: [String] = []
         var frames: [Int] = []
-        var retransmissions = 0, dataSegments = 0, fast = 0, spurious = 0, bytes = 0
+        var retransmissions = 0, dataSegments = 0, fast = 0, spurious = 0, bytes = 0, outOfOrder = 0
         var worstRate = 0.0
+        /// The busiest second (most retransmissions in one conversation side) and when it began.
+        var peakPerSecond = 0
+        var peakSecond: Int64 = 0
     }
     var groups: [String: Group] = [:]
 
@@ -31,7 +34,12 @@ struct RetransmissionDetector {
             g.fast += side.fastRetransmissions
             g.spurious += side.spuriousRetransmissions
             g.bytes += side.retransmittedBytes
+            g.outOfOrder += side.outOfOrderSegments
             g.worstRate = max(g.worstRate, rate)
+            if side.peakRetransmissionsPerSecond > g.peakPerSecond {
+                g.peakPerSecond = side.peakRetransmissionsPerSecond
+                g.peakSecond = side.peakRetransmissionSecond
+            }
             groups[server] = g
         }
     }
@@ -55,7 +63,9 @@ struct RetransmissionDetector {
                 facts: ["data_segments": .int(g.dataSegments), "rate_percent": .double((rate * 1000).rounded() / 10),
                         "worst_flow_rate_percent": .double((g.worstRate * 1000).rounded() / 10),
                         "timeout": .int(timeouts), "fast": .int(g.fast), "spurious": .int(g.spurious),
-                        "retransmitted_bytes": .int(g.bytes), "conversations": .int(g.flows.count)],
+                        "retransmitted_bytes": .int(g.bytes), "conversations": .int(g.flows.count),
+                        "out_of_order": .int(g.outOfOrder), "peak_per_second": .int(g.peakPerSecond),
+                        "peak_second_ns": .int(Int(g.peakSecond))],
                 summary: "\(plural(g.retransmissions, "segment")) retransmitted in conversations with \(server) (\(fixed1(rate * 100))% of data segments; \(timeouts) timeout, \(g.fast) fast, \(g.spurious) spurious).",
                 explanation: "Data had to be sent again: each retransmission costs at least a round trip, a timeout one 200 ms or more.",
                 likelyCause: cause,

@@ -1,5 +1,6 @@
 import NetsiftCapture
 import NetsiftDissect
+import NetsiftFlows
 
 /// A JSON value, rendered compactly with keys in the order given (one packet per line).
 enum JSON {
@@ -9,12 +10,15 @@ enum JSON {
     case array([JSON])
     case object([(String, JSON)])
     case null
+    /// Already rendered JSON (an application message encoded by JSONEncoder).
+    case raw(String)
 
     var rendered: String {
         switch self {
         case .int(let value): return String(value)
         case .bool(let value): return value ? "true" : "false"
         case .null: return "null"
+        case .raw(let text): return text
         case .string(let value): return Self.quoted(value)
         case .array(let values): return "[" + values.map(\.rendered).joined(separator: ",") + "]"
         case .object(let fields):
@@ -42,7 +46,7 @@ enum JSON {
 /// Every decoded field of a packet, layer by layer, as one JSON object.
 enum PacketJSON {
     static func line(frame: Int, time: Int64, hasTime: Bool, length: Int, captured: Int,
-                     _ s: PacketSummary, _ bytes: RawSpan) -> String {
+                     _ s: PacketSummary, _ bytes: RawSpan, application: [ApplicationEvent] = []) -> String {
         var fields: [(String, JSON)] = [
             ("frame", .int(frame)),
             ("time_ns", hasTime ? .int(Int(time)) : .null),
@@ -142,6 +146,12 @@ enum PacketJSON {
             layers.append((v6 ? "icmpv6" : "icmp", .object(icmp)))
         }
         fields.append(("layers", .object(layers)))
+        if !application.isEmpty {
+            fields.append(("application", .array(application.map { event in
+                .object([("protocol", .string(event.message.protocolName)), ("summary", .string(event.message.summaryLine)),
+                         ("message", event.message.encodedJSON.map(JSON.raw) ?? .null)])
+            })))
+        }
         if let problem = s.problem {
             fields.append(("problem", .object([("layer", .string(problem.layer.description)),
                                                ("malformed", .bool(problem.isMalformed)),

@@ -1,9 +1,11 @@
 import ArgumentParser
 import NetsiftCapture
 import NetsiftDissect
+import NetsiftFlows
 
 /// `netsift packets FILE`: one line per packet in the spirit of `tcpdump -nn`, or with `--json` one
-/// JSON object per packet (JSON lines) holding every decoded field, layer by layer.
+/// JSON object per packet (JSON lines) holding every decoded field, layer by layer. The application
+/// messages a packet completes (DNS, TLS, HTTP/2, over reassembled TCP streams) follow it.
 struct Packets: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List packets, one line each (like tcpdump -nn), or every decoded field as JSON lines."
@@ -22,6 +24,7 @@ struct Packets: ParsableCommand {
     var frames: FrameRange?
 
     @OptionGroup var filter: FilterOption
+    @OptionGroup var flowOptions: FlowOptions
 
     /// Thrown from the packet loop to stop reading once nothing more can be printed.
     struct Done: Error {}
@@ -36,6 +39,10 @@ struct Packets: ParsableCommand {
             throw ExitCode(ExitStatus.unreadable.rawValue)
         }
         var dissector = Dissector()
+        // Flows are followed for every packet (even those not printed) so that streams reassemble
+        // and application messages appear at the packet that completes them.
+        var tracker = flowOptions.tracker()
+        var messages: [ApplicationEvent] = []
         var output = BufferedOutput()
         var frame = 0
         var printed = 0
@@ -43,23 +50,29 @@ struct Packets: ParsableCommand {
         do {
             end = try reader.forEachPacket { (packet: CapturedPacket) throws(Done) in
                 frame += 1
-                if let frames {
-                    if frame > frames.last { throw Done() }
-                    if frame < frames.first { return }
-                }
+                if let frames, frame > frames.last { throw Done() }
                 if let packetFilter, !packetFilter.matches(packet) { return }
+                let shown = frames.map { frame >= $0.first } ?? true
                 let time = packet.timestamp
                 let hasTime = packet.hasTimestamp
                 let length = packet.originalLength
                 let captured = packet.capturedLength
                 dissector.dissect(packet) { summary, bytes in
+                    messages.removeAll(keepingCapacity: true)
+                    _ = tracker.track(summary, bytes: bytes, frame: frame, time: time, wireLength: length) {
+                        messages.append($0)
+                    }
+                    guard shown else { return }
                     if json {
                         output.write(PacketJSON.line(frame: frame, time: time, hasTime: hasTime, length: length,
-                                                     captured: captured, summary, bytes))
+                                                     captured: captured, summary, bytes, application: messages))
                     } else {
                         output.write(PacketText.line(frame: frame, time: time, length: length, summary, bytes))
+                        for message in messages { output.write("    " + message.message.summaryLine) }
                     }
                 }
+                tracker.drain { _ in }
+                guard shown else { return }
                 printed += 1
                 if let limit, printed >= limit { throw Done() }
             }

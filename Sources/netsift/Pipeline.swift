@@ -14,6 +14,18 @@ struct FlowOptions: ParsableArguments {
     @Option(help: "At most this many conversations (TCP and UDP each) followed at once; the idlest are ended early and counted.")
     var maxFlows = FlowLimits().maximumFlows
 
+    @Option(help: "Seconds a TCP conversation may stay idle before it is over (established or midstream).")
+    var tcpIdle = Double(FlowLimits().tcpIdle) / 1e9
+
+    @Option(help: "Seconds a TCP conversation waiting for an answer to its SYN may stay idle.")
+    var tcpAttemptIdle = Double(FlowLimits().tcpAttemptIdle) / 1e9
+
+    @Option(help: "Seconds a closed or reset TCP conversation is kept for late packets.")
+    var tcpClosedIdle = Double(FlowLimits().tcpClosedIdle) / 1e9
+
+    @Option(help: "Seconds a UDP conversation may stay idle before it is over.")
+    var udpIdle = Double(FlowLimits().udpIdle) / 1e9
+
     @Option(help: "Out-of-order bytes TCP reassembly may hold, in MiB per direction.")
     var reassemblyDirectionMiB = ReassemblyLimits().bytesPerDirection >> 20
 
@@ -32,6 +44,9 @@ struct FlowOptions: ParsableArguments {
         guard maxFlows > 0, reassemblyDirectionMiB >= 0, reassemblyTotalMiB >= 0 else {
             throw ValidationError("--max-flows must be positive and the reassembly limits zero or more")
         }
+        guard [tcpIdle, tcpAttemptIdle, tcpClosedIdle, udpIdle].allSatisfy({ $0 > 0 && $0 < 1e9 }) else {
+            throw ValidationError("idle timeouts must be positive numbers of seconds")
+        }
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
     }
 
@@ -41,7 +56,9 @@ struct FlowOptions: ParsableArguments {
         FlowTracker(decodeAs: DecodeAs(rules: decodeAs) ?? DecodeAs(),
                     reassemblyLimits: ReassemblyLimits(bytesPerDirection: reassemblyDirectionMiB << 20,
                                                        totalBytes: (reassemblyTotalMiB << 20) / shard.count),
-                    flowLimits: FlowLimits(maximumFlows: (maxFlows + shard.count - 1) / shard.count),
+                    flowLimits: FlowLimits(maximumFlows: (maxFlows + shard.count - 1) / shard.count,
+                                           tcpIdle: Int64(tcpIdle * 1e9), tcpAttemptIdle: Int64(tcpAttemptIdle * 1e9),
+                                           tcpClosedIdle: Int64(tcpClosedIdle * 1e9), udpIdle: Int64(udpIdle * 1e9)),
                     shard: shard)
     }
 }
@@ -92,7 +109,8 @@ struct Pipeline {
     var firstTime: Int64?
     var lastTime: Int64?
     /// What the trackers counted: with several threads, all of them together.
-    private(set) var counters = FlowCounters()
+    var counters: FlowCounters { shardedCounters ?? tracker.counters }
+    private var shardedCounters: FlowCounters?
     let options: FlowOptions
 
     init(options: FlowOptions) {
@@ -111,27 +129,34 @@ struct Pipeline {
         if options.threads > 1, reader.isMappedFile,
            var sharded = ShardedRun(sharing: reader, filter: filter, options: options) {
             tracker = options.tracker(shard: FlowShard(index: 0, count: options.threads))
-            defer { counters = sharded.counters(own: tracker.counters) }
+            defer { shardedCounters = sharded.counters(own: tracker.counters) }
             return sharded.run(&self, &reader, filter: filter, packet: packet, event: event, flow: flow)
         }
         let end = reader.forEachPacket { captured in
-            frame += 1
-            if let filter, !filter.matches(captured) { return }
-            packets += 1
-            let time = captured.timestamp, wire = captured.originalLength
-            if firstTime == nil { firstTime = time }
-            lastTime = time
-            let number = frame
-            dissector.dissect(captured) { summary, bytes in
-                let analysis = tracker.track(summary, bytes: bytes, frame: number, time: time, wireLength: wire,
-                                             events: event)
-                packet(number, time, summary, analysis)
-            }
-            tracker.drain(flow)
+            add(captured, filter: filter, packet: packet, event: event, flow: flow)
         }
         tracker.finish(flow)
-        counters = tracker.counters
         return end
+    }
+
+    /// One packet through the loop, from any source (a file above, a live capture in `netsift live`,
+    /// which calls `tracker.finish` itself when it stops).
+    mutating func add(_ captured: CapturedPacket, filter: PacketFilter?,
+                      packet: (_ frame: Int, _ time: Int64, PacketSummary, TCPPacketAnalysis?) -> Void,
+                      event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) {
+        frame += 1
+        if let filter, !filter.matches(captured) { return }
+        packets += 1
+        let time = captured.timestamp, wire = captured.originalLength
+        if firstTime == nil { firstTime = time }
+        lastTime = time
+        let number = frame
+        dissector.dissect(captured) { summary, bytes in
+            let analysis = tracker.track(summary, bytes: bytes, frame: number, time: time, wireLength: wire,
+                                         events: event)
+            packet(number, time, summary, analysis)
+        }
+        tracker.drain(flow)
     }
 }
 

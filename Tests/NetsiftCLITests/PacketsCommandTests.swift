@@ -66,4 +66,22 @@ import NetsiftTestSupport
         let result = try CLI.run(["packets", url.path])
         #expect(result.stdout.hasSuffix("[invalid: IPv4 header length 4 < 20]\n"))
     }
+
+    @Test func applicationMessagesFollowThePacketThatCompletesThem() throws {
+        let (path, facts) = try facts("h2c")
+        let requests = try #require(facts["http2_requests"] as? [[String: Any]])
+        let text = try CLI.run(["packets", path])
+        #expect(text.status == 0)
+        // Every stream the clients reported (nghttp, curl) shows with its path and status.
+        for request in requests {
+            guard let id = request["stream_id"] as? Int, let requestPath = request["path"] as? String,
+                  let status = request["status"] as? Int else { continue }
+            #expect(text.stdout.contains("HTTP/2 stream \(id) GET \(requestPath) -> \(status)"), "stream \(id)")
+        }
+        let lines = try CLI.run(["packets", "--json", path]).stdout.split(separator: "\n")
+        let objects = lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+        let withHTTP2 = objects.filter { ($0["application"] as? [[String: Any]])?.contains { $0["protocol"] as? String == "http2" } == true }
+        #expect(!withHTTP2.isEmpty)
+        #expect(objects.count == facts["packet_count"] as? Int)
+    }
 }

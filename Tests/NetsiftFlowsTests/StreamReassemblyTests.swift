@@ -8,10 +8,10 @@ struct ReassemblyDriver {
     var delivered: [String] = []
     var budget = 1 << 20
 
-    mutating func send(_ seq: UInt32, _ text: String, syn: Bool = false, wireLength: Int? = nil) {
+    mutating func send(_ seq: UInt32, _ text: String, syn: Bool = false, fin: Bool = false, wireLength: Int? = nil) {
         let bytes = Array(text.utf8)
         var out: [String] = []
-        reassembler.add(seq: seq, syn: syn, payload: bytes.span.bytes, wireLength: wireLength ?? bytes.count,
+        reassembler.add(seq: seq, syn: syn, fin: fin, payload: bytes.span.bytes, wireLength: wireLength ?? bytes.count,
                         budget: budget) { chunk in
             out.append(Self.text(chunk))
         }
@@ -35,6 +35,21 @@ struct ReassemblyDriver {
 }
 
 @Suite struct StreamReassemblyTests {
+    /// A FIN takes one sequence number (RFC 9293 §3.4): the ACK of it is not a missed byte.
+    @Test func ackOfFINIsNotAGap() {
+        var d = ReassemblyDriver()
+        d.send(999, "", syn: true)
+        d.send(1000, "abcd", fin: true)     // FIN at 1004
+        d.ack(1005)
+        #expect(d.delivered == ["abcd"])
+        var e = ReassemblyDriver()
+        e.send(999, "", syn: true)
+        e.send(1000, "ab")
+        e.send(1004, "", fin: true)         // bytes 1002-1003 never seen, then the FIN
+        e.ack(1005)
+        #expect(e.delivered == ["ab", "|"])
+    }
+
     @Test func inOrderAfterSYN() {
         var d = ReassemblyDriver()
         d.send(999, "", syn: true)          // ISN 999: data starts at 1000

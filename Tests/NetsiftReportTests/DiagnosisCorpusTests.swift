@@ -21,7 +21,7 @@ func diagnose(_ path: String, thresholds: DiagnosisThresholds = DiagnosisThresho
         last = time
         dissector.dissect(packet) { summary, bytes in
             diagnosis.add(frame: frame, summary)
-            _ = tracker.track(summary, bytes: bytes, frame: frame, time: time, wireLength: wire) { _ in }
+            _ = tracker.track(summary, bytes: bytes, frame: frame, time: time, wireLength: wire) { diagnosis.add($0) }
         }
         tracker.drain { diagnosis.add($0) }
     }

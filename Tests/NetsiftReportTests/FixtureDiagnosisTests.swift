@@ -1,0 +1,182 @@
+import Foundation
+import Testing
+import NetsiftReport
+import NetsiftTestSupport
+
+/// Each fixture of real traffic yields exactly the findings its problem should, checked against
+/// what the tools that made the traffic reported (facts.json), and clean traffic yields none.
+@Suite struct FixtureDiagnosisTests {
+    func fixture(_ name: String) throws -> (findings: [Finding], facts: [String: Any]) {
+        let folder = Corpus.fixturesDirectory.appendingPathComponent(name)
+        let facts = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: folder.appendingPathComponent("facts.json"))) as? [String: Any])
+        let capture = folder.appendingPathComponent(facts["capture"] as! String).path
+        return (try diagnose(capture), facts)
+    }
+
+    func kinds(_ findings: [Finding], atLeast severity: Severity = .info) -> Set<FindingKind> {
+        Set(findings.filter { $0.severity >= severity }.map(\.kind))
+    }
+
+    @Test func cleanTrafficRaisesNothing() throws {
+        let (findings, _) = try fixture("clean-traffic")
+        #expect(findings.isEmpty, "\(findings.map(\.summary))")
+        let (plain, _) = try fixture("http-tcp")
+        #expect(plain.isEmpty, "\(plain.map(\.summary))")
+    }
+
+    @Test func handshakeFailuresEachAtItsPort() throws {
+        let (findings, facts) = try fixture("handshake-failures")
+        let cases = try #require(facts["connections"] as? [[String: Any]])
+        func server(_ name: String) -> String? { cases.first { $0["case"] as? String == name }?["server"] as? String }
+        let refused = findings.filter { $0.kind == .connectionRefused }
+        #expect(refused.map(\.endpoint) == [server("closed_port")])
+        let unanswered = findings.filter { $0.kind == .synUnanswered }
+        #expect(unanswered.map(\.endpoint) == [server("syn_dropped")])
+        // tshark counted the SYNs the client sent to the dropped port; the server's iptables dropped as many.
+        let dropped = cases.first { $0["case"] as? String == "syn_dropped" }
+        #expect(unanswered.first?.facts["syns_sent"] == .int(dropped?["syn_frames"] as? Int ?? -1))
+        let synAck = findings.filter { $0.kind == .synAckUnacknowledged }
+        #expect(synAck.map(\.endpoint) == [server("synack_unacknowledged")])
+        let unacked = cases.first { $0["case"] as? String == "synack_unacknowledged" }
+        #expect(synAck.first?.facts["synacks_sent"] == .int(unacked?["synack_frames"] as? Int ?? -1))
+        #expect(kinds(findings) == [.connectionRefused, .synUnanswered, .synAckUnacknowledged])
+    }
+
+    @Test func closeWaitCountsWhatSSCounted() throws {
+        let (findings, facts) = try fixture("close-wait")
+        let closeWait = findings.filter { $0.kind == .closeWait }
+        #expect(closeWait.count == 1)
+        #expect(closeWait.first?.endpoint == facts["server"] as? String)
+        // `ss -tan state close-wait` on the server just before the capture stopped.
+        #expect(closeWait.first?.count == facts["close_wait_sockets"] as? Int)
+        #expect(kinds(findings) == [.closeWait])
+    }
+
+    @Test func timeWaitPressureFromShortConnections() throws {
+        let (findings, facts) = try fixture("time-wait")
+        let pressure = try #require(findings.first { $0.kind == .timeWaitPressure })
+        #expect(pressure.count == facts["connections"] as? Int)
+        // Four-tuples reused: every connection after the first on each of the distinct client ports.
+        let reused = (facts["connections"] as? Int ?? 0) - (facts["distinct_client_ports"] as? Int ?? 0)
+        #expect(pressure.facts["ports_reused"] == .int(reused))
+        #expect(pressure.endpoint?.hasSuffix(facts["server"] as? String ?? "?") == true)
+    }
+
+    @Test func lossShowsAsRetransmissions() throws {
+        let (findings, facts) = try fixture("tcp-loss-retransmissions")
+        let iperf = try #require(facts["iperf3"] as? [String: Any])
+        let drop = try #require(facts["router_drop_rule"] as? [String: Any])
+        let retransmissions = findings.filter { $0.kind == .retransmissions }
+        #expect(retransmissions.map(\.endpoint) == [iperf["server"] as? String])
+        // Recorded at the sender: every segment the router dropped was sent again, and the sender's
+        // kernel counted those retransmissions; Wireshark's rules call the ones that follow a
+        // later segment closely "out of order" rather than retransmissions.
+        let first = try #require(retransmissions.first)
+        guard case .int(let outOfOrder) = first.facts["out_of_order"] else { Issue.record("no out_of_order"); return }
+        #expect(first.count + outOfOrder == iperf["sender_retransmits"] as? Int)
+        #expect(iperf["sender_retransmits"] as? Int == drop["dropped_packets"] as? Int)
+        #expect(!kinds(findings).contains(.mtuBlackHole))
+    }
+
+    @Test func mtuBlackHoleNamesTheSizesThatFail() throws {
+        let (findings, facts) = try fixture("mtu-blackhole")
+        let pathMTU = try #require(facts["path_mtu"] as? Int)
+        let hole = try #require(findings.first { $0.kind == .mtuBlackHole })
+        #expect(hole.endpoint == (facts["curl"] as? [String: Any])?["server"] as? String)
+        // Segments that fail are too big for the 1280-byte hop (40 bytes of IPv4 + TCP headers
+        // at least); the ones that passed fit.
+        guard case .int(let failed) = hole.facts["smallest_segment_never_acknowledged"],
+              case .int(let passed) = hole.facts["largest_segment_acknowledged"] else {
+            Issue.record("sizes missing: \(hole.facts)")
+            return
+        }
+        #expect(failed + 40 > pathMTU)
+        #expect(passed + 40 <= pathMTU)
+        #expect(!kinds(findings).contains(.icmpFragmentationNeeded))
+        #expect(!kinds(findings).contains(.closeWait))
+    }
+
+    @Test func icmpFragmentationNeededGivesTheMTU() throws {
+        let (findings, facts) = try fixture("mtu-icmp")
+        let icmp = try #require(findings.first { $0.kind == .icmpFragmentationNeeded })
+        #expect(icmp.facts["mtu"] == .int(facts["path_mtu"] as? Int ?? -1))
+        // The router sent this many, and the capture (on the server) holds them all.
+        #expect(icmp.count == facts["router_icmp_frag_needed_sent"] as? Int)
+        #expect(!kinds(findings).contains(.mtuBlackHole))
+    }
+
+    @Test func http2ErrorsAsTheServerSentThem() throws {
+        let (findings, facts) = try fixture("h2-errors")
+        let sent = try #require(facts["server_sent"] as? [String: Any])
+        let streams = try #require(sent["streams"] as? [[String: Any]])
+        let goAway = try #require(sent["goaway"] as? [String: Any])
+        let found = try #require(findings.first { $0.kind == .http2GoAway })
+        #expect(found.count == 1)
+        #expect(found.facts["details"]?.description.hasPrefix("\(goAway["goaway"] as? String ?? "?") from server") == true)
+        // One reset finding listing each RST_STREAM the server sent, by code and path.
+        let resets = try #require(findings.first { $0.kind == .http2StreamReset })
+        let sentResets = streams.filter { $0["rst_stream"] is String }
+        #expect(resets.count == sentResets.count)
+        for stream in sentResets {
+            let detail = "\(stream["rst_stream"] as? String ?? "?") by server on \(stream["path"] as? String ?? "?")"
+            #expect(resets.facts["details"]?.description.contains(detail) == true, "\(detail)")
+        }
+        let statuses = try #require(findings.first { $0.kind == .httpErrorStatus })
+        let errorStatuses = streams.filter { ($0["status"] as? Int ?? 0) >= 400 }
+        #expect(statuses.count == errorStatuses.count)
+        #expect(statuses.facts["details"]?.description.contains("503 GET /unavailable") == true)
+        let grpc = try #require(findings.first { $0.kind == .grpcErrorStatus })
+        #expect(grpc.count == streams.filter { ($0["grpc_status"] as? Int ?? 0) != 0 }.count)
+        #expect(grpc.facts["details"]?.description.hasPrefix("UNAVAILABLE (14) on /grpc") == true)
+        #expect(kinds(findings) == [.http2GoAway, .http2StreamReset, .httpErrorStatus, .grpcErrorStatus])
+    }
+
+    @Test func dnsFailuresAsDigReportedThem() throws {
+        let (findings, facts) = try fixture("dns-failures")
+        let queries = try #require(facts["dig_queries"] as? [[String: Any]])
+        // dig's status per query decides the finding; its server and name say where.
+        let byStatus: [String: FindingKind] = ["NXDOMAIN": .dnsNXDomain, "SERVFAIL": .dnsServFail, "REFUSED": .dnsRefused]
+        for query in queries {
+            guard let server = query["server"] as? String, let qname = query["qname"] as? String else { continue }
+            let endpoint = "\(server):53"
+            if let status = query["status"] as? String, let kind = byStatus[status] {
+                let finding = findings.first { $0.kind == kind && $0.endpoint == endpoint }
+                #expect(finding?.facts["names"]?.description.contains(qname) == true, "\(status) \(qname)")
+            }
+            if query["status"] == nil || (query["exit_status"] as? Int ?? 0) != 0 {
+                // dig gave up (timed out, or was told the port is unreachable): no answer.
+                let finding = findings.first { $0.kind == .dnsUnanswered && $0.endpoint == endpoint }
+                #expect(finding?.facts["names"]?.description.contains(qname) == true, "unanswered \(qname) at \(endpoint)")
+            }
+        }
+        // The truncated answer was retried over TCP (dig said so): no finding about it.
+        #expect(queries.contains { $0["truncated_udp_answer"] as? Bool == true && $0["tcp_retry"] as? Bool == true })
+        #expect(!kinds(findings).contains(.dnsTruncatedNoRetry))
+        #expect(kinds(findings, atLeast: .warning) == [.dnsServFail, .dnsRefused, .dnsUnanswered])
+    }
+
+    @Test func tlsFailuresAsTheToolsReportedThem() throws {
+        let (findings, facts) = try fixture("tls-failures")
+        let connections = try #require(facts["tls_connections"] as? [[String: Any]])
+        for connection in connections {
+            let server = connection["server"] as? String
+            if let alert = connection["client_alert_received"] as? Int {
+                // openssl printed the alert it received from the server.
+                let finding = findings.first { $0.kind == .tlsAlert && $0.endpoint == server }
+                #expect(finding?.facts["alert_code"] == .int(alert), "\(server ?? "?")")
+                #expect(finding?.facts["sent_by"] == .string("server"))
+                if let sni = connection["sni"] as? String { #expect(finding?.facts["server_names"] == .string(sni)) }
+            } else {
+                // The python server's log says how it ended the connection after the ClientHello.
+                let log = connection["server_log"] as? String ?? ""
+                let ending = log.hasSuffix("with RST") ? "reset" : log.hasSuffix("with FIN") ? "closed" : "?"
+                let finding = findings.first { $0.kind == .tlsHandshakeAborted && $0.endpoint == server }
+                #expect(finding?.facts["ending"] == .string(ending), "\(server ?? "?")")
+            }
+        }
+        #expect(findings.filter { $0.layer == .tls }.count == connections.count)
+        let (handshakes, _) = try fixture("tls-handshakes")
+        #expect(handshakes.isEmpty, "\(handshakes.map(\.summary))")
+    }
+}
