@@ -269,12 +269,11 @@ extension TCPConversation {
         var parsers = application
         application = .unparsed  // `parsers` is then the only copy: no copy-on-write of parser state
         var detected: ApplicationProtocol?
-        var serverName = self.serverName
         // Everything the parsers say goes to the caller; the conversation keeps the TLS server name.
-        func emit(_ event: ApplicationEvent) {
-            if serverName == nil, case .tls(.clientHello(let hello)) = event.message { serverName = hello.serverName }
-            events(event)
-        }
+        // (Closures written out where they are passed: a nested function capturing `serverName`
+        // and captured in turn by the closures below made the compiler box it, an allocation on
+        // every call.)
+        var serverName = self.serverName
         var change = 0
         let ports = (self[0].endpoint.port, self[1].endpoint.port)
         // The peer's ACK tells this side's reassembler which holes will never fill.
@@ -283,7 +282,10 @@ extension TCPConversation {
             let peerContext = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream,
                                                  source: self[peer].endpoint, destination: source, fromClient: !fromClient)
             change += peerStream.acknowledged(s.acknowledgmentNumber) { chunk in
-                parsers.consume(chunk, context: peerContext, emit: emit)
+                parsers.consume(chunk, context: peerContext) { event in
+                    Self.keepServerName(event, in: &serverName)
+                    events(event)
+                }
             }
             self[peer].stream = peerStream
         }
@@ -300,7 +302,10 @@ extension TCPConversation {
                 parsers = ApplicationParsers.start(proto, ports: ports)
                 detected = proto
             }
-            parsers.consume(chunk, context: context, emit: emit)
+            parsers.consume(chunk, context: context) { event in
+                Self.keepServerName(event, in: &serverName)
+                events(event)
+            }
         }
         if s.tcpFlags.contains(.rst) || !parsers.wantsBytes {
             // Reset, or nothing to parse: what is held will never be read.
@@ -314,6 +319,11 @@ extension TCPConversation {
         if let detected { applicationProtocol = detected }
         self.serverName = serverName
         return change
+    }
+
+    /// The first ClientHello's server name (SNI) is the conversation's.
+    static func keepServerName(_ event: ApplicationEvent, in serverName: inout String?) {
+        if serverName == nil, case .tls(.clientHello(let hello)) = event.message { serverName = hello.serverName }
     }
 
     /// Adds one segment from `source`: handshake facts, per-side counters, and the analysis.
