@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-# Synthetic worst case for the unacknowledged-segment list (not traffic: a benchmark input). A high-BDP TCP transfer: rounds of 1000 full segments in flight, then 1000 ACKs one segment at a time.
+# Writes Benchmarks/data/bdp.pcap (never committed): a synthetic worst case for the TCP analysis's
+# list of unacknowledged segments, not recorded traffic. One transfer of 200,003 packets: 100
+# rounds of 1,000 full segments in flight, then 1,000 ACKs that each acknowledge one more segment.
+import os
 import struct
 def csum(b):
     if len(b) % 2: b += b'\0'
@@ -11,7 +14,9 @@ def ip(src, dst, payload):
 def tcp(sp, dp, seq, ack, flags, win, data=b''):
     return struct.pack('!HHIIBBHHH', sp, dp, seq, ack, 5<<4, flags, win, 0, 0) + data
 A, B = [10,0,0,1], [10,0,0,2]
-out = open('/tmp/synth/bdp.pcap', 'wb')
+data = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'data')
+os.makedirs(data, exist_ok=True)
+out = open(os.path.join(data, 'bdp.pcap'), 'wb')
 out.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1))
 t = 1_700_000_000_000_000
 def rec(frame):
