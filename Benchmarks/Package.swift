@@ -33,5 +33,30 @@ let package = Package(
             swiftSettings: [.enableExperimentalFeature("Lifetimes")],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "FlowsBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "NetsiftCapture", package: "Netsift"),
+                .product(name: "NetsiftDissect", package: "Netsift"),
+                .product(name: "NetsiftFlows", package: "Netsift"),
+            ],
+            path: "Benchmarks/Flows",
+            swiftSettings: [.enableExperimentalFeature("Lifetimes")],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "PipelineBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "NetsiftCapture", package: "Netsift"),
+                .product(name: "NetsiftDissect", package: "Netsift"),
+                .product(name: "NetsiftFlows", package: "Netsift"),
+                .product(name: "NetsiftReport", package: "Netsift"),
+            ],
+            path: "Benchmarks/Pipeline",
+            swiftSettings: [.enableExperimentalFeature("Lifetimes")],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// Reads a capture file, standard input (`-`) or a FIFO, and hands out every packet as a view into
 /// its bytes. A regular file is memory-mapped and walked in place; anything else is read through one
@@ -61,6 +62,22 @@ public struct CaptureReader: ~Copyable {
         }
     }
 
+    /// True when the input is a regular file read through a mapping: another reader can open
+    /// it and read it at the same time (what a pipe cannot).
+    public var isMappedFile: Bool {
+        if case .mapped = source { return true }
+        return false
+    }
+
+    /// A second reader of the same file over `other`'s mapping, for another thread: each reader
+    /// walks the whole file on its own, and no page is mapped twice; pages are released once the
+    /// slowest reader is past them. nil when `other` does not read a mapped file.
+    public init?(sharingMappingOf other: borrowing CaptureReader) {
+        guard case .mapped(let mapping) = other.source else { return nil }
+        path = other.path
+        source = .mapped(mapping)
+    }
+
     static func errnoKind() -> CaptureError.Kind {
         let code = errno
         return .cannotOpen(errno: code, reason: String(cString: strerror(code)))
@@ -91,13 +108,22 @@ extension CaptureReader.End {
 
 /// A read-only private mapping of a whole file. It is walked in windows of `windowLength` bytes, and
 /// the pages behind the window are released as it moves on, so resident memory stays at about one
-/// window however large the file is (mapped pages count towards a process's RSS).
+/// window however large the file is (mapped pages count towards a process's RSS). Readers on
+/// several threads may walk it at once (`CaptureReader(sharingMappingOf:)`): pages are then
+/// released behind the slowest.
 /// A class because it owns the mapping (one per open file, never per packet).
 @usableFromInline
 final class MappedFile {
     @usableFromInline let base: UnsafeRawPointer
     @usableFromInline let size: Int
     @usableFromInline static let windowLength = 4 << 20
+    /// Where each walker has got to, and where the pages are released up to. Taken once a window.
+    @usableFromInline let walkers = Mutex(Walkers())
+
+    @usableFromInline struct Walkers: Sendable {
+        var positions: [Int] = []
+        var released = 0
+    }
 
     init?(fd: Int32, size: Int) {
         guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
@@ -113,7 +139,8 @@ final class MappedFile {
     @inlinable
     func walk<E: Error>(_ parser: inout CaptureParser, path: String,
                         _ body: (CapturedPacket) throws(E) -> Void) throws(E) -> CaptureReader.End {
-        var released = 0
+        let walker = join(at: parser.bytesConsumed)
+        defer { leave(walker) }
         var want = Self.windowLength
         while true {
             let start = parser.bytesConsumed
@@ -123,18 +150,38 @@ final class MappedFile {
             let outcome = try parser.parse(window.bytes, isFinal: end == size, body)
             guard case .needMore(let needed) = outcome else { return CaptureReader.End(outcome, path: path) }
             want = needed
-            releasePages(before: parser.bytesConsumed, released: &released)
+            releasePages(before: parser.bytesConsumed, walker: walker)
         }
     }
 
-    /// Drops the pages wholly before `offset` from this process (the page cache keeps them).
+    /// A new walker starting at `offset`; returns its number.
     @usableFromInline
-    func releasePages(before offset: Int, released: inout Int) {
+    func join(at offset: Int) -> Int {
+        walkers.withLock { state in
+            state.positions.append(offset)
+            return state.positions.count - 1
+        }
+    }
+
+    /// The walker is through: it holds no page back any more.
+    @usableFromInline
+    func leave(_ walker: Int) {
+        walkers.withLock { $0.positions[walker] = .max }
+    }
+
+    /// The walker is at `offset`: drops the pages wholly before every walker from this process
+    /// (the page cache keeps them).
+    @usableFromInline
+    func releasePages(before offset: Int, walker: Int) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let boundary = offset / page * page
-        guard boundary > released else { return }
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + released), boundary - released, MADV_DONTNEED)
-        released = boundary
+        walkers.withLock { state in
+            state.positions[walker] = offset
+            let boundary = min(size, state.positions.min() ?? offset) / page * page
+            guard boundary > state.released else { return }
+            _ = madvise(UnsafeMutableRawPointer(mutating: base + state.released), boundary - state.released,
+                        MADV_DONTNEED)
+            state.released = boundary
+        }
     }
 }
 

@@ -4,14 +4,16 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
     public let rawValue: UInt16
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
 
-    public static let null = LinkType(rawValue: 0)          // BSD loopback, host byte order family
-    public static let ethernet = LinkType(rawValue: 1)
-    public static let raw = LinkType(rawValue: 101)         // raw IPv4 or IPv6, by version nibble
-    public static let loop = LinkType(rawValue: 108)        // OpenBSD loopback, network byte order family
-    public static let linuxSLL = LinkType(rawValue: 113)
-    public static let ipv4 = LinkType(rawValue: 228)
-    public static let ipv6 = LinkType(rawValue: 229)
-    public static let linuxSLL2 = LinkType(rawValue: 276)
+    // Constants, not `static let`: a stored static of another module is reached through an
+    // accessor that checks its lazy initialisation on every use; these fold into the caller.
+    @inlinable public static var null: LinkType { LinkType(rawValue: 0) }           // BSD loopback, host byte order family
+    @inlinable public static var ethernet: LinkType { LinkType(rawValue: 1) }
+    @inlinable public static var raw: LinkType { LinkType(rawValue: 101) }          // raw IPv4 or IPv6, by version nibble
+    @inlinable public static var loop: LinkType { LinkType(rawValue: 108) }         // OpenBSD loopback, network byte order family
+    @inlinable public static var linuxSLL: LinkType { LinkType(rawValue: 113) }
+    @inlinable public static var ipv4: LinkType { LinkType(rawValue: 228) }
+    @inlinable public static var ipv6: LinkType { LinkType(rawValue: 229) }
+    @inlinable public static var linuxSLL2: LinkType { LinkType(rawValue: 276) }
 
     /// The short name tcpdump and capinfos use, or `linktype-N` for the ones we do not know.
     public var name: String {

@@ -1,4 +1,9 @@
 import CPcap
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Packets from a network interface through libpcap, handed out as the same `CapturedPacket` views
 /// the file readers give: the bytes stay in libpcap's buffer, valid until the next packet.
@@ -38,7 +43,8 @@ public final class LiveCapture {
         pcap_set_snaplen(handle, Int32(clamping: options.snaplen))
         pcap_set_promisc(handle, options.promiscuous ? 1 : 0)
         pcap_set_immediate_mode(handle, options.immediate ? 1 : 0)
-        // Wake up at least every 100 ms so a stop request is seen even on a silent interface.
+        // The kernel's delivery timeout when not in immediate mode (TPACKET_V3 hands over a block
+        // of packets at the latest after this long).
         pcap_set_timeout(handle, 100)
         if let size = options.bufferSize { pcap_set_buffer_size(handle, Int32(clamping: size)) }
         pcap_set_tstamp_precision(handle, Int32(PCAP_TSTAMP_PRECISION_NANO))
@@ -63,8 +69,14 @@ public final class LiveCapture {
                 throw fail(.badFilter(expression: expression, reason: String(cString: pcap_geterr(handle))))
             }
         }
+        // Non-blocking, waited on with our own poll(2): libpcap's timeout does not wake a read on
+        // a silent interface (TPACKET_V3 blocks until a packet comes), and a stop must be seen.
+        guard pcap_setnonblock(handle, 1, &errorBuffer) == 0 else { throw fail(.captureFailed(text(errorBuffer))) }
+        descriptor = pcap_get_selectable_fd(handle)
         self.handle = handle
     }
+
+    private let descriptor: Int32
 
     deinit { pcap_close(handle) }
 
@@ -72,7 +84,8 @@ public final class LiveCapture {
     public func stop() { pcap_breakloop(handle) }
 
     /// Calls `body` for each packet until `stop()` is called, `shouldStop` says so (asked after every
-    /// packet and at least every 100 ms), or capture fails (the error's description is returned).
+    /// packet and at least every 100 ms, sooner when a signal interrupts the wait), or capture fails
+    /// (the error's description is returned).
     public func forEachPacket<E: Error>(
         shouldStop: () -> Bool = { false }, _ body: (CapturedPacket) throws(E) -> Void
     ) throws(E) -> String? {
@@ -90,7 +103,10 @@ public final class LiveCapture {
                 try body(CapturedPacket(bytes: bytes.bytes, originalLength: Int(header.pointee.len),
                                         timestamp: timestamp, interface: 0, linkType: linkType))
             case 0:
-                continue  // timeout with no packet: look at shouldStop again
+                // Nothing ready: wait for the descriptor (or a signal) at most 100 ms, then look at
+                // shouldStop again.
+                var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                _ = poll(&ready, 1, 100)
             case PCAP_ERROR_BREAK:
                 return nil
             default:

@@ -47,15 +47,25 @@ public final class PcapWriter {
         if buffer.count >= Self.flushThreshold { flush() }
     }
 
+    /// The first write error (errno and its text), if any: the file then ends with the packets
+    /// written before it (disk full, quota), and nothing more is written.
+    public private(set) var failure: (errno: Int32, reason: String)?
+
     /// Writes what is buffered; the file is a complete capture after each flush.
     public func flush() {
-        buffer.withUnsafeBytes { bytes in
-            var done = 0
-            while done < bytes.count {
-                let count = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-                if count < 0 && errno == EINTR { continue }
-                if count <= 0 { break }
-                done += count
+        if failure == nil {
+            buffer.withUnsafeBytes { bytes in
+                var done = 0
+                while done < bytes.count {
+                    let count = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+                    if count < 0 && errno == EINTR { continue }
+                    if count <= 0 {
+                        let code = count < 0 ? errno : ENOSPC
+                        failure = (code, String(cString: strerror(code)))
+                        break
+                    }
+                    done += count
+                }
             }
         }
         buffer.removeAll(keepingCapacity: true)

@@ -1,5 +1,24 @@
 import NetsiftCapture
 
+/// A TCP or UDP flow as one packet carries it (`Dissector.plainFlow`).
+public struct PlainFlow: Sendable, Equatable {
+    public var source: IPAddress
+    public var destination: IPAddress
+    public var sourcePort: UInt16
+    public var destinationPort: UInt16
+    /// 6 (TCP) or 17 (UDP).
+    public var ipProtocol: UInt8
+
+    @inlinable public init(source: IPAddress, destination: IPAddress, sourcePort: UInt16, destinationPort: UInt16,
+                           ipProtocol: UInt8) {
+        self.source = source
+        self.destination = destination
+        self.sourcePort = sourcePort
+        self.destinationPort = destinationPort
+        self.ipProtocol = ipProtocol
+    }
+}
+
 /// Walks a packet bottom-up (link, VLAN tags, IP, transport) into a `PacketSummary`: a `switch` per
 /// layer, views validated once, nothing allocated unless the packet is an IP fragment. The first
 /// problem stops the walk and is kept in `summary.problem`; what was dissected below it stays.
@@ -42,6 +61,36 @@ public struct Dissector {
             body(summary, datagram)
         }
         fragments.release(slot)
+    }
+
+    /// The flow of a plain packet, read at fixed offsets without dissecting it: Ethernet II,
+    /// then IPv4 without options and not a fragment, or IPv6 without extension headers, then TCP
+    /// or UDP. nil for anything else, and for a frame too short to hold the ports. Whenever the
+    /// full dissection of such a packet finds a TCP or UDP flow, it is this one: so a worker that
+    /// follows only some flows can tell, for most packets, that one is not its own and skip it.
+    @inlinable
+    public static func plainFlow(_ packet: borrowing CapturedPacket) -> PlainFlow? {
+        let frame = packet.bytes
+        guard packet.linkType == .ethernet, frame.byteCount >= EthernetHeader.length + 40 + 4 else { return nil }
+        let ip = EthernetHeader.length
+        switch frame.be16(12) {
+        case EtherType.ipv4:
+            // Version 4, header length 5 words (options could reroute: a source route changes the
+            // destination), no fragment (offset 0 and no more fragments).
+            guard frame.u8(ip) == 0x45, frame.be16(ip + 6) & 0x3FFF == 0 else { return nil }
+            let proto = frame.u8(ip + 9)
+            guard proto == 6 || proto == 17 else { return nil }
+            return PlainFlow(source: IPAddress(ipv4: frame.be32(ip + 12)), destination: IPAddress(ipv4: frame.be32(ip + 16)),
+                             sourcePort: frame.be16(ip + 20), destinationPort: frame.be16(ip + 22), ipProtocol: proto)
+        case EtherType.ipv6:
+            let proto = frame.u8(ip + 6)
+            guard frame.u8(ip) >> 4 == 6, proto == 6 || proto == 17,
+                  frame.byteCount >= ip + IPv6Header.length + 4 else { return nil }
+            return PlainFlow(source: frame.ipv6Address(ip + 8), destination: frame.ipv6Address(ip + 24),
+                             sourcePort: frame.be16(ip + 40), destinationPort: frame.be16(ip + 42), ipProtocol: proto)
+        default:
+            return nil
+        }
     }
 
     // MARK: Link layer

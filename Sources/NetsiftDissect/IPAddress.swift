@@ -16,7 +16,7 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         low = 0x0000_FFFF_0000_0000 | UInt64(value)
     }
 
-    public static let zero = IPAddress(high: 0, low: 0)
+    @inlinable public static var zero: IPAddress { IPAddress(high: 0, low: 0) }
 
     @inlinable public var isIPv4: Bool { high == 0 && low >> 32 == 0x0000_FFFF }
     @inlinable public var ipv4: UInt32 { UInt32(truncatingIfNeeded: low) }

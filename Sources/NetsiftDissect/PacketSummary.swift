@@ -5,30 +5,32 @@ public struct LayerSet: OptionSet, Sendable, Hashable {
     public let rawValue: UInt32
     @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    public static let ethernet = LayerSet(rawValue: 1 << 0)
-    public static let llc = LayerSet(rawValue: 1 << 1)
-    public static let vlan = LayerSet(rawValue: 1 << 2)
-    public static let linuxSLL = LayerSet(rawValue: 1 << 3)
-    public static let linuxSLL2 = LayerSet(rawValue: 1 << 4)
-    public static let loopback = LayerSet(rawValue: 1 << 5)
-    public static let rawIP = LayerSet(rawValue: 1 << 6)
-    public static let ipv4 = LayerSet(rawValue: 1 << 7)
-    public static let ipv6 = LayerSet(rawValue: 1 << 8)
-    public static let tcp = LayerSet(rawValue: 1 << 9)
-    public static let udp = LayerSet(rawValue: 1 << 10)
-    public static let icmp = LayerSet(rawValue: 1 << 11)
-    public static let icmpv6 = LayerSet(rawValue: 1 << 12)
-    public static let arp = LayerSet(rawValue: 1 << 13)
+    // Constants, not `static let`: a stored static is reached from other modules through an
+    // accessor that checks its lazy initialisation on every use; these fold into the caller.
+    @inlinable public static var ethernet: LayerSet { LayerSet(rawValue: 1 << 0) }
+    @inlinable public static var llc: LayerSet { LayerSet(rawValue: 1 << 1) }
+    @inlinable public static var vlan: LayerSet { LayerSet(rawValue: 1 << 2) }
+    @inlinable public static var linuxSLL: LayerSet { LayerSet(rawValue: 1 << 3) }
+    @inlinable public static var linuxSLL2: LayerSet { LayerSet(rawValue: 1 << 4) }
+    @inlinable public static var loopback: LayerSet { LayerSet(rawValue: 1 << 5) }
+    @inlinable public static var rawIP: LayerSet { LayerSet(rawValue: 1 << 6) }
+    @inlinable public static var ipv4: LayerSet { LayerSet(rawValue: 1 << 7) }
+    @inlinable public static var ipv6: LayerSet { LayerSet(rawValue: 1 << 8) }
+    @inlinable public static var tcp: LayerSet { LayerSet(rawValue: 1 << 9) }
+    @inlinable public static var udp: LayerSet { LayerSet(rawValue: 1 << 10) }
+    @inlinable public static var icmp: LayerSet { LayerSet(rawValue: 1 << 11) }
+    @inlinable public static var icmpv6: LayerSet { LayerSet(rawValue: 1 << 12) }
+    @inlinable public static var arp: LayerSet { LayerSet(rawValue: 1 << 13) }
     /// This frame is an IP fragment.
-    public static let fragment = LayerSet(rawValue: 1 << 14)
+    @inlinable public static var fragment: LayerSet { LayerSet(rawValue: 1 << 14) }
     /// This frame completed a fragmented datagram; the transport layer is the reassembled one.
-    public static let reassembled = LayerSet(rawValue: 1 << 15)
-    public static let embeddedIPv4 = LayerSet(rawValue: 1 << 16)
-    public static let embeddedIPv6 = LayerSet(rawValue: 1 << 17)
-    public static let embeddedTCP = LayerSet(rawValue: 1 << 18)
-    public static let embeddedUDP = LayerSet(rawValue: 1 << 19)
+    @inlinable public static var reassembled: LayerSet { LayerSet(rawValue: 1 << 15) }
+    @inlinable public static var embeddedIPv4: LayerSet { LayerSet(rawValue: 1 << 16) }
+    @inlinable public static var embeddedIPv6: LayerSet { LayerSet(rawValue: 1 << 17) }
+    @inlinable public static var embeddedTCP: LayerSet { LayerSet(rawValue: 1 << 18) }
+    @inlinable public static var embeddedUDP: LayerSet { LayerSet(rawValue: 1 << 19) }
     /// IPv4 options or IPv6 extension headers are present.
-    public static let ipOptions = LayerSet(rawValue: 1 << 20)
+    @inlinable public static var ipOptions: LayerSet { LayerSet(rawValue: 1 << 20) }
 }
 
 /// One 802.1Q / 802.1ad tag.
@@ -38,7 +40,7 @@ public struct VLANTag: Sendable, Equatable {
     public var priority: UInt8
     public var dropEligible: Bool
     public var id: UInt16
-    public init(tpid: UInt16 = 0, priority: UInt8 = 0, dropEligible: Bool = false, id: UInt16 = 0) {
+    @inlinable public init(tpid: UInt16 = 0, priority: UInt8 = 0, dropEligible: Bool = false, id: UInt16 = 0) {
         self.tpid = tpid
         self.priority = priority
         self.dropEligible = dropEligible
@@ -50,15 +52,16 @@ public struct VLANTag: Sendable, Equatable {
 public struct TCPFlags: OptionSet, Sendable, Hashable {
     public let rawValue: UInt16
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
-    public static let fin = TCPFlags(rawValue: 0x001)
-    public static let syn = TCPFlags(rawValue: 0x002)
-    public static let rst = TCPFlags(rawValue: 0x004)
-    public static let psh = TCPFlags(rawValue: 0x008)
-    public static let ack = TCPFlags(rawValue: 0x010)
-    public static let urg = TCPFlags(rawValue: 0x020)
-    public static let ece = TCPFlags(rawValue: 0x040)
-    public static let cwr = TCPFlags(rawValue: 0x080)
-    public static let ae = TCPFlags(rawValue: 0x100)
+    // Constants, not `static let` (see LayerSet).
+    @inlinable public static var fin: TCPFlags { TCPFlags(rawValue: 0x001) }
+    @inlinable public static var syn: TCPFlags { TCPFlags(rawValue: 0x002) }
+    @inlinable public static var rst: TCPFlags { TCPFlags(rawValue: 0x004) }
+    @inlinable public static var psh: TCPFlags { TCPFlags(rawValue: 0x008) }
+    @inlinable public static var ack: TCPFlags { TCPFlags(rawValue: 0x010) }
+    @inlinable public static var urg: TCPFlags { TCPFlags(rawValue: 0x020) }
+    @inlinable public static var ece: TCPFlags { TCPFlags(rawValue: 0x040) }
+    @inlinable public static var cwr: TCPFlags { TCPFlags(rawValue: 0x080) }
+    @inlinable public static var ae: TCPFlags { TCPFlags(rawValue: 0x100) }
 
     /// tcpdump's letters: S F R P U E W and "." for ACK.
     public var letters: String {
@@ -93,7 +96,7 @@ public struct TCPOptionSummary: Sendable, Equatable {
     public var optionCount: UInt8 = 0
     public var unknownCount: UInt8 = 0
 
-    public init() {}
+    @inlinable public init() {}
 
     /// The SACK blocks as (left, right) edges.
     public var sack: [(left: UInt32, right: UInt32)] {
@@ -129,7 +132,7 @@ public struct EmbeddedFlow: Sendable, Equatable {
     public var ipProtocol: UInt8 = 0
     public var sourcePort: UInt16 = 0
     public var destinationPort: UInt16 = 0
-    public init() {}
+    @inlinable public init() {}
 }
 
 /// Everything the dissector learned about one packet, as a fixed-size plain value: later stages
@@ -188,7 +191,7 @@ public struct PacketSummary: Sendable {
     /// The first problem met, if any; layers below it are complete, layers above it missing.
     public var problem: DissectError?
 
-    public init() {}
+    @inlinable public init() {}
 
     @inlinable public var isTCP: Bool { layers.contains(.tcp) }
     @inlinable public var isUDP: Bool { layers.contains(.udp) }

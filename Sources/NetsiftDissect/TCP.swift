@@ -113,6 +113,15 @@ public struct TCPOptions: ~Escapable {
     /// stops the walk; the options before it are kept.
     @inlinable
     public mutating func decode(into summary: inout TCPOptionSummary) throws(DissectError) {
+        // What Linux puts on every segment once timestamps are on (RFC 7323 Appendix A): NOP,
+        // NOP, timestamps. Read at once; the walk below reads the same.
+        if offset == 0 && bytes.byteCount == 12 && bytes.be32(0) == 0x0101_080A {
+            summary.optionCount &+= 3
+            summary.timestampValue = bytes.be32(4)
+            summary.timestampEcho = bytes.be32(8)
+            offset = 12
+            return
+        }
         while let option = try next() {
             summary.optionCount &+= 1
             let start = option.range.lowerBound

@@ -174,7 +174,10 @@ enum ApplicationParsers: Sendable {
 /// of each segment until it begins.
 enum STARTTLSPorts {
     static func contains(_ port: UInt16) -> Bool {
-        [21, 25, 110, 119, 143, 389, 587, 3306, 4190, 5222, 5269, 5432].contains(port)
+        switch port {   // a switch, not an array literal: nothing allocated per segment
+        case 21, 25, 110, 119, 143, 389, 587, 3306, 4190, 5222, 5269, 5432: true
+        default: false
+        }
     }
 }
 

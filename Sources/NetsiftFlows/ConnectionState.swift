@@ -101,8 +101,49 @@ public struct HistoryRecorder: Sendable {
     public static let maximumLength = 1_024
     public private(set) var history = ""
     var onceSeen: (UInt8, UInt8) = (0, 0)
-    var lastSeq: ([UInt32?], [UInt32?]) = ([nil, nil, nil, nil], [nil, nil, nil, nil])
-    var counts: ([Int], [Int]) = ([0, 0, 0], [0, 0, 0])
+    /// Per side (originator, responder): plain fields, not arrays, so that a conversation's
+    /// first SYN or retransmission does not allocate.
+    var marks: (Marks, Marks) = (Marks(), Marks())
+
+    /// One side's last sequence number of `s h f r` (slots 0–3) and its `t w g` counts (slots 0–2).
+    struct Marks: Sendable {
+        var syn: UInt32?, synAck: UInt32?, fin: UInt32?, rst: UInt32?
+        var retransmissions = 0, zeroWindows = 0, gaps = 0
+
+        subscript(seq slot: Int) -> UInt32? {
+            get {
+                switch slot {
+                case 0: syn
+                case 1: synAck
+                case 2: fin
+                default: rst
+                }
+            }
+            set {
+                switch slot {
+                case 0: syn = newValue
+                case 1: synAck = newValue
+                case 2: fin = newValue
+                default: rst = newValue
+                }
+            }
+        }
+
+        /// Adds one to a count and returns it.
+        mutating func count(_ slot: Int) -> Int {
+            switch slot {
+            case 0:
+                retransmissions += 1
+                return retransmissions
+            case 1:
+                zeroWindows += 1
+                return zeroWindows
+            default:
+                gaps += 1
+                return gaps
+            }
+        }
+    }
 
     public init() {}
 
@@ -143,21 +184,14 @@ public struct HistoryRecorder: Sendable {
     }
 
     mutating func repeated(_ letter: Character, slot: Int, seq: UInt32, _ fromOriginator: Bool) {
-        let previous = fromOriginator ? lastSeq.0[slot] : lastSeq.1[slot]
+        let previous = fromOriginator ? marks.0[seq: slot] : marks.1[seq: slot]
         guard previous != seq else { return }
-        if fromOriginator { lastSeq.0[slot] = seq } else { lastSeq.1[slot] = seq }
+        if fromOriginator { marks.0[seq: slot] = seq } else { marks.1[seq: slot] = seq }
         append(letter, fromOriginator)
     }
 
     mutating func logarithmic(_ letter: Character, slot: Int, _ fromOriginator: Bool) {
-        let count: Int
-        if fromOriginator {
-            counts.0[slot] += 1
-            count = counts.0[slot]
-        } else {
-            counts.1[slot] += 1
-            count = counts.1[slot]
-        }
+        let count = fromOriginator ? marks.0.count(slot) : marks.1.count(slot)
         var threshold = 1
         while threshold < count { threshold *= 10 }
         if threshold == count { append(letter, fromOriginator) }

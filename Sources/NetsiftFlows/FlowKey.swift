@@ -28,6 +28,13 @@ public struct FlowKey: Hashable, Sendable {
         self.ipProtocol = ipProtocol
     }
 
+    /// The key of a flow a packet carries (`Dissector.plainFlow`).
+    @inlinable public init(_ flow: PlainFlow) {
+        self = FlowKey.make(source: Endpoint(address: flow.source, port: flow.sourcePort),
+                            destination: Endpoint(address: flow.destination, port: flow.destinationPort),
+                            ipProtocol: flow.ipProtocol).key
+    }
+
     /// The key for a packet from `source` to `destination`, and whether `source` is `low`.
     @inlinable
     public static func make(source: Endpoint, destination: Endpoint, ipProtocol: UInt8) -> (key: FlowKey, sourceIsLow: Bool) {

@@ -38,6 +38,8 @@ public struct FlowSummary: Sendable, Codable, Equatable {
     public var history: String
     /// The application protocol parsed ("dns", "tls", "http2"), if any.
     public var service: String?
+    /// TLS: the server name (SNI) the client asked for.
+    public var serverName: String?
     /// TCP: SYN to the ACK that completed the handshake (ns).
     public var handshakeRTTNanoseconds: Int64?
     /// TCP: frames flagged by the sequence analysis, per Wireshark flag name.
@@ -73,6 +75,7 @@ public struct FlowSummary: Sendable, Codable, Equatable {
         state = c.connectionState
         history = c.history
         service = c.applicationProtocol?.rawValue
+        serverName = c.serverName
         handshakeRTTNanoseconds = c.handshakeCompleted ? c.handshakeRTT : nil
         var analysis: [String: Int] = [:]
         for (flag, name) in TCPAnalysisFlags.names where c.count(flag) > 0 { analysis[name] = c.count(flag) }

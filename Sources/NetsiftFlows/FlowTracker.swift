@@ -16,6 +16,35 @@ public enum FinishedFlow: Sendable {
     case udp(UDPConversation)
 }
 
+extension FinishedFlow {
+    /// TCP before UDP, then by stream number.
+    public var order: (Int, Int) {
+        switch self {
+        case .tcp(let c): (0, c.stream)
+        case .udp(let c): (1, c.stream)
+        }
+    }
+}
+
+/// Which conversations a tracker follows when several trackers share one capture, each on its
+/// own thread, each seeing every packet: those whose key hashes to `index` modulo `count`. The
+/// high half of the hash is used, so a shard's keys still spread over its table's slots (which
+/// take the low bits).
+public struct FlowShard: Sendable, Equatable {
+    public let index: Int
+    public let count: Int
+
+    public init(index: Int = 0, count: Int = 1) {
+        precondition(count > 0 && (0..<count).contains(index), "shard \(index) of \(count)")
+        self.index = index
+        self.count = count
+    }
+
+    @inlinable public func owns(_ key: FlowKey) -> Bool {
+        count == 1 || Int((key.hashValue64 >> 32) % UInt64(count)) == index
+    }
+}
+
 /// How many flows the tracker followed, and what the limits cost.
 public struct FlowCounters: Sendable, Equatable, Codable {
     public var tcpConversations = 0
@@ -48,12 +77,15 @@ public struct FlowTracker {
     public private(set) var counters = FlowCounters()
     /// Capture time of the last sweep for idle flows (one a second of capture time).
     var lastSweep: Int64 = .min
+    /// The conversations this tracker follows when several share a capture (one per thread).
+    public let shard: FlowShard
 
     public init(decodeAs: DecodeAs = DecodeAs(), reassemblyLimits: ReassemblyLimits = ReassemblyLimits(),
-                flowLimits: FlowLimits = FlowLimits()) {
+                flowLimits: FlowLimits = FlowLimits(), shard: FlowShard = FlowShard()) {
         self.decodeAs = decodeAs
         self.reassemblyLimits = reassemblyLimits
         self.flowLimits = flowLimits
+        self.shard = shard
     }
 
     /// The conversations active now.
@@ -65,15 +97,7 @@ public struct FlowTracker {
     /// TCP header.
     public mutating func track(_ s: PacketSummary, bytes: RawSpan, frame: Int, time: Int64, wireLength: Int,
                                events: (ApplicationEvent) -> Void) -> TCPPacketAnalysis? {
-        // A sweep once a second of capture time. Time going back only moves the clock back (no
-        // flow becomes idle by it): sweeping then would make every packet of a capture whose
-        // timestamps decrease walk every flow; and the difference must not wrap near Int64's ends.
-        let (elapsed, overflow) = time.subtractingReportingOverflow(lastSweep)
-        if time < lastSweep {
-            lastSweep = time
-        } else if overflow || elapsed >= 1_000_000_000 {
-            sweep(now: time)
-        }
+        advance(to: time)
         if s.layers.contains(.udp) && !s.transportHeader.isEmpty {
             trackDatagram(s, bytes: bytes, frame: frame, time: time, wireLength: wireLength, events: events)
             return nil
@@ -86,6 +110,7 @@ public struct FlowTracker {
         let source = Endpoint(address: s.source, port: s.sourcePort)
         let destination = Endpoint(address: s.destination, port: s.destinationPort)
         let (key, _) = FlowKey.make(source: source, destination: destination, ipProtocol: 6)
+        guard shard.owns(key) else { return nil }
         let syn = s.tcpFlags.contains(.syn), ack = s.tcpFlags.contains(.ack)
 
         var position = tcp.find(key)
@@ -113,7 +138,7 @@ public struct FlowTracker {
         var result = tcp.entries[number].add(s, from: source, frame: frame, time: time, wireLength: wireLength)
         if reused {
             result.flags.insert(.reusedPorts)
-            tcp.entries[number].analysisCounts[TCPAnalysisFlags.reusedPorts.rawValue, default: 0] += 1
+            tcp.entries[number].countFlags(.reusedPorts)
         }
         if tcp.entries[number].application.wantsBytes {
             let overflowedBefore = tcp.entries[number].reassemblyOverflowed
@@ -136,9 +161,27 @@ public struct FlowTracker {
         if let mtu { tcp.entries[position].icmpMTU = min(mtu, tcp.entries[position].icmpMTU ?? mtu) }
     }
 
-    /// Hands out the conversations that are over, oldest first.
+    /// Capture time is now `time`: the conversations idle past their limits are ended (checked
+    /// once a second of capture time). `track` does this for every packet; a tracker that skips a
+    /// packet another tracker follows calls it instead, so that all end flows at the same packets.
+    public mutating func advance(to time: Int64) {
+        // Time going back only moves the clock back (no flow becomes idle by it): sweeping then
+        // would make every packet of a capture whose timestamps decrease walk every flow; and the
+        // difference must not wrap near Int64's ends.
+        let (elapsed, overflow) = time.subtractingReportingOverflow(lastSweep)
+        if time < lastSweep {
+            lastSweep = time
+        } else if overflow || elapsed >= 1_000_000_000 {
+            sweep(now: time)
+        }
+    }
+
+    /// Hands out the conversations that are over. Those that ended at the same packet come TCP
+    /// first, then in stream order: an order that does not depend on where they sat in the table,
+    /// so trackers sharing a capture hand them out as one tracker would.
     public mutating func drain(_ body: (FinishedFlow) -> Void) {
         guard !finished.isEmpty else { return }
+        if finished.count > 1 { finished.sort { $0.order < $1.order } }
         for flow in finished { body(flow) }
         finished.removeAll(keepingCapacity: true)
     }
@@ -189,6 +232,7 @@ public struct FlowTracker {
         let source = Endpoint(address: s.source, port: s.sourcePort)
         let destination = Endpoint(address: s.destination, port: s.destinationPort)
         let (key, _) = FlowKey.make(source: source, destination: destination, ipProtocol: 17)
+        guard shard.owns(key) else { return }
         var position = udp.find(key)
         if position == nil {
             if udp.count >= flowLimits.maximumFlows { evictUDP() }
@@ -233,6 +277,11 @@ extension TCPConversation {
         var parsers = application
         application = .unparsed  // `parsers` is then the only copy: no copy-on-write of parser state
         var detected: ApplicationProtocol?
+        // Everything the parsers say goes to the caller; the conversation keeps the TLS server name.
+        // (Closures written out where they are passed: a nested function capturing `serverName`
+        // and captured in turn by the closures below made the compiler box it, an allocation on
+        // every call.)
+        var serverName = self.serverName
         var change = 0
         let ports = (self[0].endpoint.port, self[1].endpoint.port)
         // The peer's ACK tells this side's reassembler which holes will never fill.
@@ -241,7 +290,10 @@ extension TCPConversation {
             let peerContext = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream,
                                                  source: self[peer].endpoint, destination: source, fromClient: !fromClient)
             change += peerStream.acknowledged(s.acknowledgmentNumber) { chunk in
-                parsers.consume(chunk, context: peerContext, emit: events)
+                parsers.consume(chunk, context: peerContext) { event in
+                    Self.keepServerName(event, in: &serverName)
+                    events(event)
+                }
             }
             self[peer].stream = peerStream
         }
@@ -258,7 +310,10 @@ extension TCPConversation {
                 parsers = ApplicationParsers.start(proto, ports: ports)
                 detected = proto
             }
-            parsers.consume(chunk, context: context, emit: events)
+            parsers.consume(chunk, context: context) { event in
+                Self.keepServerName(event, in: &serverName)
+                events(event)
+            }
         }
         if s.tcpFlags.contains(.rst) || !parsers.wantsBytes {
             // Reset, or nothing to parse: what is held will never be read.
@@ -270,7 +325,13 @@ extension TCPConversation {
         self[me].stream = stream
         application = parsers
         if let detected { applicationProtocol = detected }
+        self.serverName = serverName
         return change
+    }
+
+    /// The first ClientHello's server name (SNI) is the conversation's.
+    static func keepServerName(_ event: ApplicationEvent, in serverName: inout String?) {
+        if serverName == nil, case .tls(.clientHello(let hello)) = event.message { serverName = hello.serverName }
     }
 
     /// Adds one segment from `source`: handshake facts, per-side counters, and the analysis.
@@ -287,15 +348,40 @@ extension TCPConversation {
         lastFrame = frame
         last = max(last, time)   // a timestamp that jumps back must not make the flow look idle
         packets += 1
+        if syn && !ack {
+            if client == nil { client = me }
+            synTime = time
+        } else if !syn, ack, handshakeRTT == 0, client == me, self[peer].sentSYNACK {
+            handshakeRTT = max(1, time &- synTime)   // wrapping: timestamps are the capture's word
+            handshakeCompleted = true
+        }
+        // The sides are changed in place: a copy would share their arrays, and the next append
+        // would then copy the array (an allocation per packet).
+        let analysis = me == 0
+            ? Self.add(s, frame: frame, time: time, wireLength: wireLength, handshakeRTT: handshakeRTT,
+                       sender: &sides.0, receiver: &sides.1)
+            : Self.add(s, frame: frame, time: time, wireLength: wireLength, handshakeRTT: handshakeRTT,
+                       sender: &sides.1, receiver: &sides.0)
+        historyRecorder.record(fromOriginator: me == originator, flags: flags, seq: s.sequenceNumber,
+                               payload: s.payloadWireLength, window: s.windowSize, analysis: analysis)
+        countFlags(analysis)
+        return TCPPacketAnalysis(stream: stream, flags: analysis,
+                                 duplicateAckNumber: analysis.contains(.duplicateAck) ? self[me].analysis.duplicateAcks : 0)
+    }
 
-        var sender = self[me]
+    /// One segment's effect on the side that sent it and the side it went to: counters, handshake
+    /// options, close facts, Wireshark's analysis, Zeek's endpoint states.
+    static func add(_ s: PacketSummary, frame: Int, time: Int64, wireLength: Int, handshakeRTT: Int64,
+                    sender: inout TCPSide, receiver: inout TCPSide) -> TCPAnalysisFlags {
+        let flags = s.tcpFlags
+        let syn = flags.contains(.syn), ack = flags.contains(.ack)
         sender.packets += 1
         sender.bytes += wireLength
         sender.payloadBytes += s.payloadWireLength
         if s.payloadWireLength > 0 {
             sender.dataSegments += 1
             sender.largestSegment = max(sender.largestSegment, s.payloadWireLength)
-            if let peerMSS = self[peer].synMSS, s.payloadWireLength > Int(peerMSS) {
+            if let peerMSS = receiver.synMSS, s.payloadWireLength > Int(peerMSS) {
                 sender.segmentsAbovePeerMSS += 1
                 if sender.firstSegmentAbovePeerMSS == nil { sender.firstSegmentAbovePeerMSS = frame }
             }
@@ -313,21 +399,14 @@ extension TCPConversation {
             sender.analysis.windowScale = s.tcpOptions.windowScale.map { Int8(min($0, 14)) } ?? TCPDirectionState.noScale
             if ack {
                 sender.sentSYNACK = true
-                var receiver = self[peer]
                 if sender.analysis.windowScale == TCPDirectionState.noScale
                     || receiver.analysis.windowScale == TCPDirectionState.noScale {
                     sender.analysis.windowScale = TCPDirectionState.noScale
                     receiver.analysis.windowScale = TCPDirectionState.noScale
                 }
-                self[peer] = receiver
             } else {
                 sender.sentSYN = true
-                if client == nil { client = me }
-                synTime = time
             }
-        } else if ack, handshakeRTT == 0, client == me, self[peer].sentSYNACK {
-            handshakeRTT = max(1, time &- synTime)   // wrapping: timestamps are the capture's word
-            handshakeCompleted = true
         }
         if flags.contains(.fin) && !sender.sentFIN {
             sender.sentFIN = true
@@ -336,16 +415,15 @@ extension TCPConversation {
         }
         // The other side's FIN is acknowledged: from now on this side holds a half-closed socket
         // (CLOSE_WAIT) until it sends its own FIN.
-        if ack, let finEnd = self[peer].finEnd, self[peer].finAckedTime == nil,
+        if ack, let finEnd = receiver.finEnd, receiver.finAckedTime == nil,
            !seqLess(s.acknowledgmentNumber, finEnd) {
-            self[peer].finAckedTime = time
+            receiver.finAckedTime = time
         }
         if flags.contains(.rst) && !sender.sentRST {
             sender.sentRST = true
             sender.firstRSTTime = time
         }
 
-        var receiver = self[peer]
         let segment = TCPSegment(seq: s.sequenceNumber, ack: s.acknowledgmentNumber, flags: flags,
                                  window: s.windowSize, length: s.payloadWireLength, time: time)
         let analysis = TCPAnalyzer.analyze(segment, forward: &sender.analysis, reverse: &receiver.analysis,
@@ -373,16 +451,8 @@ extension TCPConversation {
             sender.windowFulls += 1
             if sender.firstWindowFullFrame == nil { sender.firstWindowFullFrame = frame }
         }
-        self[me] = sender
-        self[peer] = receiver
-        updateEndpointStates(flags, from: me)
-        historyRecorder.record(fromOriginator: me == originator, flags: flags, seq: s.sequenceNumber,
-                               payload: s.payloadWireLength, window: s.windowSize, analysis: analysis)
-        for (flag, _) in TCPAnalysisFlags.names where analysis.contains(flag) {
-            analysisCounts[flag.rawValue, default: 0] += 1
-        }
-        return TCPPacketAnalysis(stream: stream, flags: analysis,
-                                 duplicateAckNumber: analysis.contains(.duplicateAck) ? sender.analysis.duplicateAcks : 0)
+        updateEndpointStates(flags, sender: &sender.state, receiver: &receiver.state)
+        return analysis
     }
 }
 
@@ -390,10 +460,7 @@ extension TCPConversation {
     /// Zeek's endpoint transitions: SYN → SYN sent, SYN/ACK → SYN/ACK sent, the handshake's ACK
     /// establishes both, a FIN closes its sender, a RST resets it; a first packet that is none of
     /// these finds its sender in the middle of things (partial).
-    mutating func updateEndpointStates(_ flags: TCPFlags, from me: Int) {
-        let peer = 1 - me
-        var sender = self[me].state
-        var receiver = self[peer].state
+    static func updateEndpointStates(_ flags: TCPFlags, sender: inout EndpointState, receiver: inout EndpointState) {
         if flags.contains(.rst) {
             sender = .reset
         } else if flags.contains(.syn) {
@@ -412,7 +479,5 @@ extension TCPConversation {
             }
             if flags.contains(.fin) && sender != .reset { sender = .closed }
         }
-        self[me].state = sender
-        self[peer].state = receiver
     }
 }

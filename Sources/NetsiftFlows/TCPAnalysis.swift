@@ -73,9 +73,8 @@ public struct TCPDirectionState: Sendable {
     /// The first sequence number seen (the ISN when the SYN was seen).
     public var baseSeq: UInt32 = 0
     public var hasBaseSeq = false
-    /// Segments sent and not yet acknowledged, oldest first: (seq, end). A retransmitted copy of
-    /// one of them is a retransmission, never out of order. Bounded: the oldest are forgotten.
-    public var unacked: [(seq: UInt32, end: UInt32)] = []
+    /// Segments sent and not yet acknowledged, oldest first. Bounded: the oldest are forgotten.
+    public var unacked = UnackedSegments()
     public static let maximumUnacked = 1024
     /// The largest segment (sequence space) of this direction the other side acknowledged whole.
     public var largestAcked = 0
@@ -85,6 +84,85 @@ public struct TCPDirectionState: Sendable {
     /// The announced window in bytes (SYN windows are never scaled, RFC 7323 §2.2).
     @inlinable var scaledWindow: Int64 {
         windowScale >= 0 ? window << Int64(windowScale) : window
+    }
+}
+
+/// Segments sent and not yet acknowledged, oldest first: (seq, end). Acknowledging removes every
+/// segment an ACK covers whole, wherever it sits, as a scan of all of them would; but while the
+/// segments' ends ascend (no retransmission in the list), the covered ones are exactly the oldest,
+/// and an ACK costs only the segments it removes instead of a pass over everything in flight.
+public struct UnackedSegments: Sendable {
+    /// The segments from `head` on; the ones before it are gone (removed from the front, and
+    /// dropped from the storage once they outnumber the rest).
+    var segments: [(seq: UInt32, end: UInt32)] = []
+    var head = 0
+    /// From `head` on, each end lies beyond the previous one, all within 2^31 of the first (so
+    /// that comparing them modulo 2^32 orders them the same way for any ACK).
+    var ascending = true
+
+    public init() {}
+
+    public var count: Int { segments.count - head }
+    public var isEmpty: Bool { head == segments.count }
+
+    /// Adds a segment; at `limit`, the oldest is forgotten first.
+    mutating func append(seq: UInt32, end: UInt32, limit: Int) {
+        if count == limit { removeFirst() }
+        if !isEmpty && ascending {
+            let first = segments[head].end
+            let previous = segments[segments.count - 1].end &- first, next = end &- first
+            ascending = next > previous && next < 1 << 31
+        }
+        segments.append((seq, end))
+    }
+
+    /// Removes the segments `ack` covers whole; returns the largest of them (sequence space), 0
+    /// when none.
+    mutating func acknowledge(_ ack: UInt32) -> Int {
+        var largest = 0
+        if ascending {
+            while !isEmpty, !seqGreater(segments[head].end, ack) {
+                largest = max(largest, Int(segments[head].end &- segments[head].seq))
+                removeFirst()
+            }
+            if isEmpty { return largest }
+            // The oldest left lies beyond `ack`; if the newest does too, and no further from it
+            // than 2^31, every end between them does: nothing else is covered.
+            let oldest = segments[head].end &- ack, newest = segments[segments.count - 1].end &- ack
+            if newest >= oldest && newest < 1 << 31 { return largest }
+        }
+        // Out of order (a retransmission was appended): look at every segment.
+        var kept = head
+        for index in head..<segments.count {
+            let segment = segments[index]
+            if seqGreater(segment.end, ack) {
+                segments[kept] = segment
+                kept += 1
+            } else {
+                largest = max(largest, Int(segment.end &- segment.seq))
+            }
+        }
+        segments.removeSubrange(kept...)
+        ascending = true
+        var index = head + 1
+        while ascending && index < segments.count {
+            let previous = segments[index - 1].end &- segments[head].end, next = segments[index].end &- segments[head].end
+            ascending = next > previous && next < 1 << 31
+            index += 1
+        }
+        return largest
+    }
+
+    mutating func removeFirst() {
+        head += 1
+        if head == segments.count {
+            segments.removeAll(keepingCapacity: true)
+            head = 0
+            ascending = true
+        } else if head >= 64 && head >= count {
+            segments.removeFirst(head)
+            head = 0
+        }
     }
 }
 
@@ -226,16 +304,9 @@ public enum TCPAnalyzer {
         // 12. Bookkeeping: what this direction has sent, acknowledged and announced.
         let taken = UInt32(truncatingIfNeeded: length) &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
         let end = seq &+ taken
-        if taken > 0 {
-            if fwd.unacked.count == TCPDirectionState.maximumUnacked { fwd.unacked.removeFirst() }
-            fwd.unacked.append((seq, end))
-        }
+        if taken > 0 { fwd.unacked.append(seq: seq, end: end, limit: TCPDirectionState.maximumUnacked) }
         if hasAck && !rev.unacked.isEmpty {
-            rev.unacked.removeAll { segment in
-                guard !seqGreater(segment.end, ack) else { return false }
-                rev.largestAcked = max(rev.largestAcked, Int(segment.end &- segment.seq))
-                return true
-            }
+            rev.largestAcked = max(rev.largestAcked, rev.unacked.acknowledge(ack))
         }
         if !flags.contains(.zeroWindowProbe) && (!fwd.hasNextSeq || seqGreater(end, fwd.nextSeq)) {
             fwd.nextSeq = end

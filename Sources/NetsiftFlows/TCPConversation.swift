@@ -92,12 +92,15 @@ public struct TCPConversation: Sendable, FlowEntry {
     public var icmpErrors = 0
     public var icmpMTU: UInt32?
     public var firstICMPFrame: Int?
-    /// Frames flagged, per analysis flag (counts).
-    public var analysisCounts: [UInt32: Int] = [:]
+    /// Frames flagged, per analysis flag: indexed by the flag's bit, empty until a frame is
+    /// flagged (counting is an increment, not a dictionary update, for every flagged frame).
+    public var analysisCounts: [Int] = []
     /// What parses the conversation's payload, once decided.
     var application = ApplicationParsers.undecided
     /// The protocol its payload was parsed as, once decided.
     public var applicationProtocol: ApplicationProtocol?
+    /// TLS: the server name (SNI) of the first ClientHello.
+    public var serverName: String?
     /// 0 or 1: the side Zeek calls the originator (the SYN's sender; the receiver of a SYN/ACK
     /// seen first; else the first packet's sender).
     public var originator = 0
@@ -152,12 +155,30 @@ public struct TCPConversation: Sendable, FlowEntry {
         endpoint == sides.0.endpoint ? 0 : 1
     }
 
+    /// Read and changed in place: a side holds arrays, and a copy taken to read or change one
+    /// field would retain them (and copy one on its next append).
     public subscript(side: Int) -> TCPSide {
-        get { side == 0 ? sides.0 : sides.1 }
-        set { if side == 0 { sides.0 = newValue } else { sides.1 = newValue } }
+        _read { yield side == 0 ? sides.0 : sides.1 }
+        _modify { if side == 0 { yield &sides.0 } else { yield &sides.1 } }
     }
 
-    public func count(_ flag: TCPAnalysisFlags) -> Int { analysisCounts[flag.rawValue, default: 0] }
+    /// Frames flagged with `flag` (one flag).
+    public func count(_ flag: TCPAnalysisFlags) -> Int {
+        let bit = flag.rawValue.trailingZeroBitCount
+        guard flag.rawValue.nonzeroBitCount == 1, bit < analysisCounts.count else { return 0 }
+        return analysisCounts[bit]
+    }
+
+    /// Counts each flag of one frame's analysis.
+    mutating func countFlags(_ analysis: TCPAnalysisFlags) {
+        guard !analysis.isEmpty else { return }
+        if analysisCounts.isEmpty { analysisCounts = Array(repeating: 0, count: UInt32.bitWidth) }
+        var bits = analysis.rawValue
+        while bits != 0 {
+            analysisCounts[bits.trailingZeroBitCount] += 1
+            bits &= bits &- 1
+        }
+    }
 }
 
 extension TCPSide {

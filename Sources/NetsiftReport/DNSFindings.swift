@@ -68,10 +68,15 @@ struct DNSDetector {
         }
     }
 
-    func findings() -> [Finding] {
+    /// `asOf`: while the capture goes on, queries younger than the timeout then are not yet unanswered.
+    func findings(asOf now: Int64? = nil) -> [Finding] {
         var detector = self
         var rest: [DNSTransaction] = []
-        detector.transactions.finish { rest.append($0) }
+        if let now {
+            detector.transactions.expire(now: now) { rest.append($0) }
+        } else {
+            detector.transactions.finish { rest.append($0) }
+        }
         for t in rest { detector.record(t) }
         var out: [Finding] = []
         for (kind, byServer) in detector.groups {

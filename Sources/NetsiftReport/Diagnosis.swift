@@ -85,10 +85,13 @@ public struct Diagnosis {
 
     /// The findings, once the capture has been read: `start`/`end` are its first and last packet
     /// times (ns), `counters` the flow tracker's, `fragments` the IP fragment reassembler's (with
-    /// the limits it ran under), `damage` what stopped the reader early, if anything.
+    /// the limits it ran under), `damage` what stopped the reader early, if anything. `ongoing`: the
+    /// capture goes on after `end` (live summaries), so DNS queries still within their timeout are
+    /// not unanswered.
     public func findings(start: Int64?, end: Int64?, counters: FlowCounters,
                          fragments: FragmentStatistics = FragmentStatistics(),
-                         fragmentLimits: FragmentLimits = FragmentLimits(), damage: String? = nil) -> [Finding] {
+                         fragmentLimits: FragmentLimits = FragmentLimits(), damage: String? = nil,
+                         ongoing: Bool = false) -> [Finding] {
         var all: [Finding] = []
         if let damage {
             all.append(Finding(kind: .captureDamaged, severity: .warning, count: 1, countUnit: "damage",
@@ -131,7 +134,7 @@ public struct Diagnosis {
         all += pathMTU.findings()
         all += closing.findings(captureEnd: end)
         all += windows.findings()
-        all += dns.findings()
+        all += dns.findings(asOf: ongoing ? end : nil)
         all += tls.findings()
         all += http2.findings()
         return all.sorted { a, b in a.layer != b.layer ? a.layer < b.layer : Finding.worstFirst(a, b) }

@@ -5,6 +5,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     // Capture
     case captureDamaged = "capture_damaged"
     case malformedPackets = "malformed_packets"
+    /// Live capture: packets the kernel or the interface dropped before netsift saw them.
+    case packetsDropped = "packets_dropped"
     // Network
     case icmpFragmentationNeeded = "icmp_fragmentation_needed"
     case mtuBlackHole = "mtu_black_hole"
@@ -43,7 +45,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     /// The layer the problem lives in.
     public var layer: DiagnosisLayer {
         switch self {
-        case .captureDamaged, .malformedPackets, .flowLimit, .reassemblyLimit, .fragmentLimit, .parserLimit: .capture
+        case .captureDamaged, .malformedPackets, .packetsDropped, .flowLimit, .reassemblyLimit, .fragmentLimit,
+             .parserLimit: .capture
         case .icmpFragmentationNeeded, .mtuBlackHole: .network
         case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .mssMismatch,
              .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull: .transport

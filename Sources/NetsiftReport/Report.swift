@@ -47,14 +47,7 @@ public struct AnalysisReport: Sendable, Codable {
         self.findings = findings
         verdict = Diagnosis.verdict(findings)
         self.topFlows = topFlows
-        self.thresholds = [
-            "retransmission_rate": thresholds.retransmissionRate,
-            "minimum_retransmissions": Double(thresholds.minimumRetransmissions),
-            "close_wait_seconds": thresholds.closeWaitSeconds,
-            "time_wait_connections": Double(thresholds.timeWaitConnections),
-            "black_hole_retransmissions": Double(thresholds.blackHoleRetransmissions),
-            "dns_slow_ms": thresholds.dnsSlowMilliseconds,
-        ]
+        self.thresholds = thresholds.named
     }
 }
 

@@ -22,40 +22,9 @@ struct Analyze: ParsableCommand {
     @Option(help: "Output format: text (for a terminal), json (one document), jsonl (one finding or flow per line).")
     var format = Format.text
 
-    @Option(help: "How many of the most troubled conversations to show.")
-    var top = 10
-
-    @Option(help: "Report a conversation side retransmitting at least this percentage of its data segments.")
-    var retransmissionPercent = DiagnosisThresholds().retransmissionRate * 100
-
-    @Option(help: "…and at least this many segments.")
-    var minimumRetransmissions = DiagnosisThresholds().minimumRetransmissions
-
-    @Option(help: "A connection half-closed this many seconds (or still at the end of the capture) is in CLOSE_WAIT.")
-    var closeWaitSeconds = DiagnosisThresholds().closeWaitSeconds
-
-    @Option(help: "This many connections closed first by one client towards one server make TIME_WAIT pressure.")
-    var timeWaitConnections = DiagnosisThresholds().timeWaitConnections
-
-    @Option(help: "Retransmissions of segments larger than any acknowledged that make an MTU black hole.")
-    var blackHoleRetransmissions = DiagnosisThresholds().blackHoleRetransmissions
-
-    @Option(help: "A DNS answer slower than this many milliseconds is slow.")
-    var dnsSlowMs = DiagnosisThresholds().dnsSlowMilliseconds
-
+    @OptionGroup var diagnosisOptions: DiagnosisOptions
     @OptionGroup var filter: FilterOption
     @OptionGroup var flowOptions: FlowOptions
-
-    var thresholds: DiagnosisThresholds {
-        var t = DiagnosisThresholds()
-        t.retransmissionRate = retransmissionPercent / 100
-        t.minimumRetransmissions = minimumRetransmissions
-        t.closeWaitSeconds = closeWaitSeconds
-        t.timeWaitConnections = timeWaitConnections
-        t.blackHoleRetransmissions = blackHoleRetransmissions
-        t.dnsSlowMilliseconds = dnsSlowMs
-        return t
-    }
 
     func run() throws {
         let packetFilter = try filter.compiled()
@@ -70,11 +39,7 @@ struct Analyze: ParsableCommand {
             print(try FlowTable.json(report, pretty: true))
         case .jsonl:
             var output = BufferedOutput()
-            output.write(try FlowTable.json(JSONLine(type: "capture", capture: report.capture), pretty: false))
-            for finding in report.findings {
-                output.write(try FlowTable.json(JSONLine(type: "finding", finding: finding), pretty: false))
-            }
-            for flow in report.topFlows { output.write(try FlowTable.json(JSONLine(type: "flow", flow: flow), pretty: false)) }
+            try JSONLine.write(report, to: &output)
             output.flush()
         }
         if exit != .success { throw ExitCode(exit.rawValue) }
@@ -83,49 +48,49 @@ struct Analyze: ParsableCommand {
     /// Runs the pipeline and the detectors over the capture.
     func analyze(_ reader: inout CaptureReader, filter: PacketFilter?) -> (AnalysisReport, ExitStatus) {
         var pipeline = Pipeline(options: flowOptions)
-        var diagnosis = Diagnosis(thresholds: thresholds)
-        var topFlows = TopFlows(limit: top)
-        var states: [String: Int] = [:]
-        var messages: [String: Int] = [:]
+        var analysis = Analysis(thresholds: diagnosisOptions.thresholds, top: diagnosisOptions.top)
         var progress = Progress(file: file)
         let end = pipeline.run(&reader, filter: filter, packet: { frame, _, summary, _ in
-            diagnosis.add(frame: frame, summary)
+            analysis.add(frame: frame, summary)
             progress.tick(summary)
-        }, event: { event in
-            messages[event.message.protocolName, default: 0] += 1
-            diagnosis.add(event)
-        }, flow: { flow in
-            diagnosis.add(flow)
-            let summary = FlowSummary(flow)
-            if summary.transport == "tcp" { states[summary.state.rawValue, default: 0] += 1 }
-            topFlows.add(summary)
-        })
+        }, event: { analysis.add($0) }, flow: { analysis.add($0) })
         progress.done()
-        var damage: String?
-        switch end {
-        case .finished: break
-        case .damaged(let d): damage = d.description
-        case .rejected(let error): damage = error.description
-        }
         let exit = status(of: end, file: file)
-        let counters = pipeline.tracker.counters
-        let findings = diagnosis.findings(start: pipeline.firstTime, end: pipeline.lastTime, counters: counters,
-                                          fragments: pipeline.dissector.fragments.statistics,
-                                          fragmentLimits: pipeline.dissector.fragments.limits, damage: damage)
-        let capture = AnalysisReport.Capture(file: file == "-" ? "standard input" : file, packets: pipeline.packets,
-                                             firstPacket: pipeline.firstTime, lastPacket: pipeline.lastTime,
-                                             damage: damage, counters: counters, tcpStates: states,
-                                             applicationMessages: messages)
-        return (AnalysisReport(capture: capture, findings: findings, topFlows: topFlows.top(), thresholds: thresholds), exit)
+        let report = analysis.report(pipeline, source: file == "-" ? "standard input" : file, damage: end.damage)
+        return (report, exit)
     }
 
-    /// One line of `--format jsonl`: a capture, a finding or a flow, told apart by `type`.
+    /// One line of `--format jsonl`: a capture, a finding or a flow, told apart by `type` (and for
+    /// `live`, an interval's progress, findings so far marked provisional, and the capture's statistics).
     struct JSONLine: Encodable {
         var schema = AnalysisReport.schema
         var type: String
         var capture: AnalysisReport.Capture?
         var finding: Finding?
         var flow: FlowSummary?
+        var provisional: Bool?
+        var interval: Live.Interval?
+        var live: Live.Statistics?
+
+        /// The report as lines: the capture, each finding, each top conversation.
+        static func write(_ report: AnalysisReport, to output: inout BufferedOutput) throws {
+            output.write(try FlowTable.json(JSONLine(type: "capture", capture: report.capture), pretty: false))
+            for finding in report.findings {
+                output.write(try FlowTable.json(JSONLine(type: "finding", finding: finding), pretty: false))
+            }
+            for flow in report.topFlows { output.write(try FlowTable.json(JSONLine(type: "flow", flow: flow), pretty: false)) }
+        }
+    }
+}
+
+extension CaptureReader.End {
+    /// What stopped reading early, in words, or nil when every record was read.
+    var damage: String? {
+        switch self {
+        case .finished: nil
+        case .damaged(let damage): damage.description
+        case .rejected(let error): error.description
+        }
     }
 }
 

@@ -49,7 +49,7 @@ struct Flows: ParsableCommand {
         flows.sort(by: ordering)
         if let limit { flows = Array(flows.prefix(max(0, limit))) }
         switch format {
-        case .text: print(FlowTable.text(flows, counters: pipeline.tracker.counters), terminator: "")
+        case .text: print(FlowTable.text(flows, counters: pipeline.counters), terminator: "")
         case .csv: print(FlowTable.csv(flows), terminator: "")
         case .json: print(try FlowTable.json(flows, pretty: true))
         case .jsonl:

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NetsiftCapture
 import NetsiftDissect
 import NetsiftFlows
@@ -40,6 +41,11 @@ struct FlowOptions: ParsableArguments {
     @Option(help: "Seconds an incomplete fragmented datagram waits for its next fragment (capture time).")
     var fragmentTimeout = Double(FragmentLimits().timeout) / 1e9
 
+    @Option(help: ArgumentHelp(
+        "Threads for a capture file (default: the cores available). Each reads the whole file and follows a share of the conversations; standard input and pipes are read on one.",
+        valueName: "n"))
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
     func validate() throws {
         guard DecodeAs(rules: decodeAs) != nil else {
             throw ValidationError("--decode-as takes tcp.port==N,PROTOCOL or udp.port==N,PROTOCOL with PROTOCOL one of dns, tls, http2")
@@ -55,23 +61,29 @@ struct FlowOptions: ParsableArguments {
         guard (1...4_096).contains(maxFragmentedDatagrams), (1...8_192).contains(maxFragments) else {
             throw ValidationError("--max-fragmented-datagrams must be between 1 and 4,096, --max-fragments between 1 and 8,192")
         }
+        guard threads > 0 else { throw ValidationError("--threads must be positive") }
     }
 
-    var fragmentLimits: FragmentLimits {
+    /// The dissector, with the fragment limits (every worker of a sharded run reassembles every
+    /// fragment: which conversation a fragment belongs to is known only once it is whole).
+    func dissector() -> Dissector {
         var limits = FragmentLimits()
         limits.maximumDatagrams = maxFragmentedDatagrams
         limits.maximumFragments = maxFragments
         limits.timeout = Int64(fragmentTimeout * 1e9)
-        return limits
+        return Dissector(fragmentLimits: limits)
     }
 
-    func tracker() -> FlowTracker {
+    /// The tracker for one shard of the conversations. With several, the flow and reassembly
+    /// limits are shared out, so that together they hold what one tracker would.
+    func tracker(shard: FlowShard = FlowShard()) -> FlowTracker {
         FlowTracker(decodeAs: DecodeAs(rules: decodeAs) ?? DecodeAs(),
                     reassemblyLimits: ReassemblyLimits(bytesPerDirection: reassemblyDirectionMiB << 20,
-                                                       totalBytes: reassemblyTotalMiB << 20),
-                    flowLimits: FlowLimits(maximumFlows: maxFlows, tcpIdle: Int64(tcpIdle * 1e9),
-                                           tcpAttemptIdle: Int64(tcpAttemptIdle * 1e9),
-                                           tcpClosedIdle: Int64(tcpClosedIdle * 1e9), udpIdle: Int64(udpIdle * 1e9)))
+                                                       totalBytes: (reassemblyTotalMiB << 20) / shard.count),
+                    flowLimits: FlowLimits(maximumFlows: (maxFlows + shard.count - 1) / shard.count,
+                                           tcpIdle: Int64(tcpIdle * 1e9), tcpAttemptIdle: Int64(tcpAttemptIdle * 1e9),
+                                           tcpClosedIdle: Int64(tcpClosedIdle * 1e9), udpIdle: Int64(udpIdle * 1e9)),
+                    shard: shard)
     }
 }
 
@@ -101,8 +113,18 @@ func status(of end: CaptureReader.End, file: String) -> ExitStatus {
 }
 
 /// The plain loop through the pipeline: read, filter, dissect, follow flows. Each stage's output
-/// goes to the caller: every packet with its TCP analysis, every application message, every
-/// conversation once it is over (the rest when the capture ends).
+/// goes to the caller: every packet, every application message, every conversation once it is
+/// over (the rest when the capture ends).
+///
+/// With `threads` above one and a capture file, the conversations are shared out by the hash of
+/// their key among that many workers, each on its own thread with its own reader over one shared
+/// mapping of the file, its own dissector and tracker. Every worker reads every record and moves
+/// its idle-flow clock with every packet, but dissects and follows only its own conversations
+/// (a plain TCP/UDP packet of another's is recognised at fixed offsets and skipped). This thread
+/// is worker 0: it also dissects every packet for `packet`, and hands out what all found
+/// (messages, conversations) in the order one tracker would have, numbered as one tracker numbers
+/// them (`tcp.stream`). No queue or lock per packet: workers post every `ShardedRun.batch`
+/// packets. The flow and reassembly limits are shared out evenly among the workers.
 struct Pipeline {
     var tracker: FlowTracker
     var dissector: Dissector
@@ -110,32 +132,352 @@ struct Pipeline {
     var packets = 0
     var firstTime: Int64?
     var lastTime: Int64?
+    /// What the trackers counted: with several threads, all of them together.
+    var counters: FlowCounters { shardedCounters ?? tracker.counters }
+    private var shardedCounters: FlowCounters?
+    let options: FlowOptions
 
     init(options: FlowOptions) {
+        self.options = options
         tracker = options.tracker()
-        dissector = Dissector(fragmentLimits: options.fragmentLimits)
+        dissector = options.dissector()
     }
 
+    /// Runs the capture through. `packet` is called on this thread for every packet, in order;
+    /// its TCP analysis is nil when several threads share the work (the packet may be another
+    /// worker's). `event` and `flow` are called on this thread, in the order of the packets that
+    /// produced them.
     mutating func run(_ reader: inout CaptureReader, filter: PacketFilter?,
                       packet: (_ frame: Int, _ time: Int64, PacketSummary, TCPPacketAnalysis?) -> Void = { _, _, _, _ in },
                       event: (ApplicationEvent) -> Void = { _ in },
                       flow: (FinishedFlow) -> Void) -> CaptureReader.End {
+        if options.threads > 1, reader.isMappedFile,
+           var sharded = ShardedRun(sharing: reader, filter: filter, options: options) {
+            tracker = options.tracker(shard: FlowShard(index: 0, count: options.threads))
+            defer { shardedCounters = sharded.counters(own: tracker.counters) }
+            return sharded.run(&self, &reader, filter: filter, packet: packet, event: event, flow: flow)
+        }
         let end = reader.forEachPacket { captured in
-            frame += 1
-            if let filter, !filter.matches(captured) { return }
-            packets += 1
-            let time = captured.timestamp, wire = captured.originalLength
-            if firstTime == nil { firstTime = time }
-            lastTime = time
-            let number = frame
-            dissector.dissect(captured) { summary, bytes in
-                let analysis = tracker.track(summary, bytes: bytes, frame: number, time: time, wireLength: wire,
-                                             events: event)
-                packet(number, time, summary, analysis)
-            }
-            tracker.drain(flow)
+            add(captured, filter: filter, packet: packet, event: event, flow: flow)
         }
         tracker.finish(flow)
         return end
+    }
+
+    /// One packet through the loop, from any source (a file above, a live capture in `netsift live`,
+    /// which calls `tracker.finish` itself when it stops).
+    mutating func add(_ captured: CapturedPacket, filter: PacketFilter?,
+                      packet: (_ frame: Int, _ time: Int64, PacketSummary, TCPPacketAnalysis?) -> Void,
+                      event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) {
+        frame += 1
+        if let filter, !filter.matches(captured) { return }
+        packets += 1
+        let time = captured.timestamp, wire = captured.originalLength
+        if firstTime == nil { firstTime = time }
+        lastTime = time
+        let number = frame
+        dissector.dissect(captured) { summary, bytes in
+            let analysis = tracker.track(summary, bytes: bytes, frame: number, time: time, wireLength: wire,
+                                         events: event)
+            packet(number, time, summary, analysis)
+        }
+        tracker.drain(flow)
+    }
+}
+
+/// What a worker found, with the frame it was found at: a conversation it started (so that the
+/// conversations can be numbered as one tracker numbers them), an application message, a
+/// conversation that is over (`Int.max`: still open when the capture ended).
+enum ShardOutput {
+    case started(frame: Int, transport: Transport, stream: Int)
+    case event(frame: Int, ApplicationEvent)
+    case finished(frame: Int, FinishedFlow)
+
+    var frame: Int {
+        switch self {
+        case .started(let frame, _, _), .event(let frame, _), .finished(let frame, _): frame
+        }
+    }
+}
+
+/// What the workers of a sharded run share, under `lock`: what each found that the calling thread
+/// has not taken yet, how far each is. Only ever touched under the lock, which is what makes the
+/// unchecked `Sendable` sound.
+final class ShardBoard: @unchecked Sendable {
+    let lock = NSCondition()
+    /// Per worker (0 is the calling thread, which keeps its own findings): findings in frame order.
+    var outboxes: [[ShardOutput]]
+    /// Per worker: the last frame whose findings are all posted (`Int.max`: through).
+    var progress: [Int]
+    /// Per worker: about how many bytes of the file it has read (`Int.max`: through). The same
+    /// estimate for all (record lengths), so that the lead of one over the others can be bounded.
+    var positions: [Int]
+
+    init(count: Int) {
+        outboxes = Array(repeating: [], count: count)
+        progress = Array(repeating: 0, count: count)
+        positions = Array(repeating: 0, count: count)
+    }
+
+    /// The last frame every worker is past.
+    var through: Int { progress.min() ?? .max }
+
+    var allThrough: Bool { progress.allSatisfy { $0 == .max } }
+
+    /// Whether `worker` is so far ahead of the slowest other that the file's pages between them
+    /// (which stay mapped until the slowest is past them) would weigh on memory.
+    func isAhead(_ worker: Int) -> Bool {
+        let slowest = positions.indices.lazy.filter { $0 != worker }.map { self.positions[$0] }.min() ?? .max
+        return positions[worker] != .max && slowest != .max && positions[worker] - slowest > ShardedRun.maximumLead
+    }
+}
+
+/// One worker of a sharded run on a thread of its own, with its own reader (over the shared
+/// mapping), dissector and tracker. It posts what it finds every `ShardedRun.batch` packets.
+final class ShardWorker: @unchecked Sendable {
+    let index: Int
+    var reader: CaptureReader
+    let filter: PacketFilter?
+    var dissector: Dissector
+    var tracker: FlowTracker
+    let board: ShardBoard
+
+    init(index: Int, reader: consuming CaptureReader, filter: PacketFilter?, dissector: Dissector, tracker: FlowTracker,
+         board: ShardBoard) {
+        self.index = index
+        self.reader = reader
+        self.filter = filter
+        self.dissector = dissector
+        self.tracker = tracker
+        self.board = board
+    }
+
+    /// Reads the whole capture, following its own conversations. A plain packet of another
+    /// worker's flow is not dissected at all: only the clock of idle flows moves.
+    func run() {
+        var found: [ShardOutput] = []
+        var frame = 0, position = 0
+        // Locals for the walk: every use of a class's stored property is checked for exclusive
+        // access at run time.
+        var dissector = self.dissector, tracker = self.tracker
+        _ = reader.forEachPacket { captured in
+            frame += 1
+            if frame % ShardedRun.batch == 0 { post(&found, through: frame - 1, position: position) }
+            position += captured.capturedLength + 16
+            if let filter, !filter.matches(captured) { return }
+            if let flow = Dissector.plainFlow(captured), !tracker.shard.owns(FlowKey(flow)) {
+                tracker.advance(to: captured.timestamp)
+                tracker.drain { found.append(.finished(frame: frame, $0)) }
+                return
+            }
+            ShardedRun.track(captured, frame: frame, dissector: &dissector, tracker: &tracker, into: &found) { _, _ in }
+        }
+        tracker.finish { found.append(.finished(frame: .max, $0)) }
+        self.tracker = tracker   // before posting the end: the calling thread then reads its counters
+        post(&found, through: .max, position: .max)
+    }
+
+    /// Moves what was found to the board (waiting while the outbox is full), says how far the
+    /// worker is, and waits while it is too far ahead of the others.
+    func post(_ found: inout [ShardOutput], through frame: Int, position: Int) {
+        board.lock.lock()
+        while board.outboxes[index].count >= ShardedRun.outboxLimit && !found.isEmpty { board.lock.wait() }
+        board.outboxes[index] += found
+        board.progress[index] = frame
+        board.positions[index] = position
+        board.lock.broadcast()
+        while board.isAhead(index) { board.lock.wait() }
+        board.lock.unlock()
+        found.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A run shared out among threads (see `Pipeline`). The calling thread is worker 0: it reads and
+/// dissects every packet (for `packet`), follows its own conversations, and every `batch` packets
+/// takes what all workers found up to the frame every one of them has passed, and hands it out
+/// in frame order.
+struct ShardedRun {
+    /// Packets between two posts (workers) or two collections (the calling thread).
+    static let batch = 1024
+    /// Findings a worker may hold before it waits for the calling thread (a finished TCP
+    /// conversation is about 1.5 kB).
+    static let outboxLimit = 4096
+    /// How far (bytes of the file) a worker may get ahead of the slowest.
+    static let maximumLead = 16 << 20
+
+    let board: ShardBoard
+    var workers: [ShardWorker] = []
+    /// Stream numbers as one tracker gives them: per worker and transport, local to global.
+    var numbers: [[Transport: [Int: Int]]]
+    var nextStream: [Transport: Int] = [.tcp: 0, .udp: 0]
+    /// Conversations active at once over all workers, for `peakActive`.
+    var active = 0
+    var peakActive = 0
+
+    /// Readers over `reader`'s mapping for the other workers; nil when there cannot be (the caller
+    /// then runs on one thread).
+    init?(sharing reader: borrowing CaptureReader, filter: PacketFilter?, options: FlowOptions) {
+        let count = options.threads
+        board = ShardBoard(count: count)
+        numbers = Array(repeating: [.tcp: [:], .udp: [:]], count: count)
+        for index in 1..<count {
+            guard let shared = CaptureReader(sharingMappingOf: reader) else { return nil }
+            var copy: PacketFilter?
+            if let filter {
+                guard let compiled = try? PacketFilter(expression: filter.expression) else { return nil }
+                copy = compiled
+            }
+            workers.append(ShardWorker(index: index, reader: shared, filter: copy, dissector: options.dissector(),
+                                       tracker: options.tracker(shard: FlowShard(index: index, count: count)),
+                                       board: board))
+        }
+    }
+
+    /// Dissects and tracks one packet for a worker: findings go to `found`, and `packet` sees the
+    /// summary.
+    static func track(_ captured: borrowing CapturedPacket, frame: Int, dissector: inout Dissector,
+                      tracker: inout FlowTracker, into found: inout [ShardOutput],
+                      packet: (Int64, PacketSummary) -> Void) {
+        let time = captured.timestamp, wire = captured.originalLength
+        let tcpBefore = tracker.counters.tcpConversations, udpBefore = tracker.counters.udpConversations
+        let mark = found.count
+        dissector.dissect(captured) { summary, bytes in
+            _ = tracker.track(summary, bytes: bytes, frame: frame, time: time, wireLength: wire) {
+                found.append(.event(frame: frame, $0))
+            }
+            packet(time, summary)
+        }
+        // A conversation is started before its first packet's messages.
+        if tracker.counters.tcpConversations > tcpBefore {
+            found.insert(.started(frame: frame, transport: .tcp, stream: tcpBefore), at: mark)
+        } else if tracker.counters.udpConversations > udpBefore {
+            found.insert(.started(frame: frame, transport: .udp, stream: udpBefore), at: mark)
+        }
+        tracker.drain { found.append(.finished(frame: frame, $0)) }
+    }
+
+    mutating func run(_ pipeline: inout Pipeline, _ reader: inout CaptureReader, filter: PacketFilter?,
+                      packet: (Int, Int64, PacketSummary, TCPPacketAnalysis?) -> Void,
+                      event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) -> CaptureReader.End {
+        for worker in workers {
+            // Not joined: a worker is through once it posts so, and its thread then ends.
+            let thread = Thread { worker.run() }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        var own: [ShardOutput] = []
+        var position = 0
+        let end = reader.forEachPacket { captured in
+            pipeline.frame += 1
+            let number = pipeline.frame
+            if number % Self.batch == 0 {
+                collect(&own, through: number - 1, position: position, event: event, flow: flow)
+            }
+            position += captured.capturedLength + 16
+            if let filter, !filter.matches(captured) { return }
+            pipeline.packets += 1
+            if pipeline.firstTime == nil { pipeline.firstTime = captured.timestamp }
+            pipeline.lastTime = captured.timestamp
+            Self.track(captured, frame: number, dissector: &pipeline.dissector, tracker: &pipeline.tracker,
+                       into: &own) { time, summary in packet(number, time, summary, nil) }
+        }
+        pipeline.tracker.finish { own.append(.finished(frame: .max, $0)) }
+        collect(&own, through: .max, position: .max, event: event, flow: flow)
+        return end
+    }
+
+    /// Posts this thread's progress, takes what every worker found up to the frame all have
+    /// passed, and hands it out with this thread's own findings. Waits while this thread is too
+    /// far ahead of the others, and at the end (`through` is `Int.max`) until all are through.
+    mutating func collect(_ own: inout [ShardOutput], through ownThrough: Int, position: Int,
+                          event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) {
+        while true {
+            board.lock.lock()
+            board.progress[0] = ownThrough
+            board.positions[0] = position
+            let through = board.through
+            var taken = board.outboxes.map { outbox in Array(outbox.prefix { $0.frame <= through }) }
+            for worker in taken.indices.dropFirst() { board.outboxes[worker].removeFirst(taken[worker].count) }
+            let done = board.allThrough && board.outboxes.allSatisfy(\.isEmpty)
+            board.lock.broadcast()
+            // Wait for the others (there is nothing to hand out until one posts), then take again.
+            let wait = !done && (ownThrough == .max ? taken.dropFirst().allSatisfy(\.isEmpty) : board.isAhead(0))
+            if wait { board.lock.wait() }
+            board.lock.unlock()
+            let mine = own.prefix { $0.frame <= through }.count
+            taken[0] = Array(own.prefix(mine))
+            own.removeFirst(mine)
+            handOut(taken, event: event, flow: flow)
+            if done || (!wait && ownThrough != .max) { return }
+        }
+    }
+
+    /// Hands out the workers' findings frame by frame: conversations started and messages, then
+    /// the conversations that ended at that frame (as one tracker's `drain` orders them), with
+    /// stream numbers as one tracker gives them.
+    mutating func handOut(_ lists: [[ShardOutput]], event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) {
+        var heads = Array(repeating: 0, count: lists.count)
+        while true {
+            var frame = Int.max, any = false
+            for (worker, list) in lists.enumerated() where heads[worker] < list.count {
+                frame = min(frame, list[heads[worker]].frame)
+                any = true
+            }
+            guard any else { return }
+            var ended: [FinishedFlow] = []
+            var started = 0
+            for (worker, list) in lists.enumerated() {
+                while heads[worker] < list.count, list[heads[worker]].frame == frame {
+                    switch list[heads[worker]] {
+                    case .started(_, let transport, let stream):
+                        numbers[worker][transport]![stream] = nextStream[transport]!
+                        nextStream[transport]! += 1
+                        started += 1
+                    case .event(_, var found):
+                        found.context.stream = numbers[worker][found.context.transport]![found.context.stream]!
+                        event(found)
+                    case .finished(_, let found):
+                        ended.append(renumbered(found, worker: worker))
+                    }
+                    heads[worker] += 1
+                }
+            }
+            // Active conversations as one tracker counts them: those that ended at this frame were
+            // removed before the one it started was added.
+            active -= ended.count
+            if started > 0 {
+                active += started
+                peakActive = max(peakActive, active)
+            }
+            ended.sort { $0.order < $1.order }
+            for found in ended { flow(found) }
+        }
+    }
+
+    /// A worker's finished conversation with its number as one tracker gives it.
+    mutating func renumbered(_ found: FinishedFlow, worker: Int) -> FinishedFlow {
+        switch found {
+        case .tcp(var conversation):
+            conversation.stream = numbers[worker][.tcp]!.removeValue(forKey: conversation.stream)!
+            return .tcp(conversation)
+        case .udp(var conversation):
+            conversation.stream = numbers[worker][.udp]!.removeValue(forKey: conversation.stream)!
+            return .udp(conversation)
+        }
+    }
+
+    /// The counters of all workers (`own` is worker 0's).
+    func counters(own: FlowCounters) -> FlowCounters {
+        var total = own
+        board.lock.lock()
+        defer { board.lock.unlock() }
+        for worker in workers {
+            total.tcpConversations += worker.tracker.counters.tcpConversations
+            total.udpConversations += worker.tracker.counters.udpConversations
+            total.evicted += worker.tracker.counters.evicted
+            total.reassemblyOverflows += worker.tracker.counters.reassemblyOverflows
+        }
+        total.peakActive = peakActive
+        return total
     }
 }

@@ -20,8 +20,13 @@ enum CLI {
     }()
 
     static func run(_ arguments: [String], stdin: URL? = nil) throws -> Result {
+        try runTool(executable.path, arguments, stdin: stdin)
+    }
+
+    /// Runs another program (such as setpriv running netsift) the same way.
+    static func runTool(_ path: String, _ arguments: [String], stdin: URL? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
