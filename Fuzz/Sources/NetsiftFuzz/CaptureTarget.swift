@@ -82,6 +82,7 @@ enum CaptureTarget {
         }
         reading.outcome = parser.parse(bytes, isFinal: true) { packet in
             reading.add(packet)
+            _ = Dissector.plainFlow(packet)   // how --threads shares packets out without dissecting them
             frame += 1
             let number = frame, time = packet.timestamp, wire = packet.originalLength
             if first == nil { first = time }
