@@ -62,6 +62,8 @@ public struct CaptureDamage: Sendable, Equatable, CustomStringConvertible {
         case badByteOrderMagic(UInt32)
         /// read(2) failed on a stream: the errno.
         case readFailed(errno: Int32)
+        /// More pcapng sections or interfaces than `CaptureParser` keeps.
+        case tooManyBlocks(kind: String, limit: Int)
     }
 
     public let kind: Kind
@@ -94,6 +96,8 @@ public struct CaptureDamage: Sendable, Equatable, CustomStringConvertible {
             "section header has byte-order magic 0x\(String(magic, radix: 16)), neither byte order"
         case .readFailed(let code):
             "read failed with errno \(code)"
+        case .tooManyBlocks(let kind, let limit):
+            "more than \(limit) pcapng \(kind) in one file"
         }
     }
 

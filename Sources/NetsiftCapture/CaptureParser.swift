@@ -24,6 +24,14 @@ public struct CaptureParser: Sendable {
     public static let standardMaximumPacket = 262_144
     /// Bytes one record or block may span. Bounds the stream buffer and rejects absurd lengths.
     public static let maximumRecordLength = 64 << 20
+    /// pcapng sections and interfaces described in one file (all kept, for `info`), the comments
+    /// kept per section and the bytes kept of each text option (a name, a comment): far more than
+    /// any capture tool writes, and few enough that a file of nothing but such blocks cannot grow
+    /// the parser's state without bound (at most about 100 MiB of it).
+    public static let maximumSections = 4_096
+    public static let maximumInterfaces = 16_384
+    public static let maximumCommentsPerSection = 16
+    public static let maximumOptionText = 1_024
 
     @usableFromInline var stage: Stage = .fileHeader
     @usableFromInline var bigEndian = false
@@ -105,6 +113,8 @@ public struct CaptureParser: Sendable {
         case 0xA1B2_C3D4, 0xD4C3_B2A1, 0xA1B2_3C4D, 0x4D3C_B2A1, 0xA1B2_CD34, 0x34CD_B2A1:
             break
         default:
+            // The description shows the first 8 bytes: a stream that delivered fewer so far owes the rest.
+            if window.byteCount < 8 && !isFinal { return .failure(.needMore(8)) }
             return .failure(.rejected(.notACapture(what: describeFirstBytes(window))))
         }
         guard window.byteCount >= 24 else {

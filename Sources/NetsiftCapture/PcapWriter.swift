@@ -32,9 +32,15 @@ public final class PcapWriter {
     deinit { close() }
 
     public func write(_ packet: CapturedPacket) {
-        let seconds = packet.timestamp >= 0 ? packet.timestamp / 1_000_000_000 : (packet.timestamp - 999_999_999) / 1_000_000_000
+        // Floor division that no timestamp (Int64.min included) overflows.
+        var seconds = packet.timestamp / 1_000_000_000
+        var nanoseconds = packet.timestamp % 1_000_000_000
+        if nanoseconds < 0 {
+            seconds -= 1
+            nanoseconds += 1_000_000_000
+        }
         append32(UInt32(truncatingIfNeeded: seconds))
-        append32(UInt32(truncatingIfNeeded: packet.timestamp - seconds * 1_000_000_000))
+        append32(UInt32(nanoseconds))
         append32(UInt32(packet.capturedLength))
         append32(UInt32(clamping: packet.originalLength))
         packet.bytes.withUnsafeBytes { buffer.append(contentsOf: $0) }

@@ -101,8 +101,14 @@ extension CaptureParser {
                                         interface: sectionBase, linkType: interfaces[sectionBase].linkType))
                 continue
             case BlockType.sectionHeader:
+                guard sections.count < Self.maximumSections else {
+                    return damage(.tooManyBlocks(kind: "sections", limit: Self.maximumSections), at: offset)
+                }
                 readSectionHeader(window, block: offset, length: length)
             case BlockType.interfaceDescription:
+                guard interfaces.count < Self.maximumInterfaces else {
+                    return damage(.tooManyBlocks(kind: "interfaces", limit: Self.maximumInterfaces), at: offset)
+                }
                 readInterfaceDescription(window, block: offset, length: length)
             case BlockType.interfaceStatistics:
                 readInterfaceStatistics(window, block: offset, length: length)
@@ -129,7 +135,9 @@ extension CaptureParser {
         }
     }
 
+    /// A text option's value, its first `maximumOptionText` bytes at most.
     func string(_ window: RawSpan, _ range: Range<Int>) -> String {
+        let range = range.lowerBound..<min(range.upperBound, range.lowerBound + Self.maximumOptionText)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(range.count)
         for i in range { bytes.append(window.u8(i)) }
@@ -154,7 +162,8 @@ extension CaptureParser {
             section.version = (window.u16(block + 12, bigEndian: bigEndian), window.u16(block + 14, bigEndian: bigEndian))
             forEachOption(window, from: block + 24, to: block + length - 4) { code, value in
                 switch code {
-                case 1: section.comments.append(string(window, value))
+                case 1 where section.comments.count < Self.maximumCommentsPerSection:
+                    section.comments.append(string(window, value))
                 case 2: section.hardware = string(window, value)
                 case 3: section.operatingSystem = string(window, value)
                 case 4: section.application = string(window, value)

@@ -481,17 +481,20 @@ struct DNSReader: ~Escapable {
     /// Bounded whatever the bytes: the text stops growing past 255 bytes, at most 127 pointers are
     /// followed (a 255-byte name cannot need more), and a loop is caught by comparing each pointer
     /// with the one seen at the last power-of-two step (Brent's cycle detection, no memory needed).
+    /// The text is built in one buffer: a message can hold ten thousand names that each lead,
+    /// through pointers, to 255 bytes of labels, so the cost per label byte must stay small.
     mutating func name() throws(DNSProblem.Kind) -> DNSName {
         var position = offset
         var limit = end
         var nameEnd: Int?
         var length = 1                      // the root's zero byte
-        var labels: [String] = []
+        var text: [UInt8] = []              // the labels in presentation form, dot-separated
         var pointers = 0
         var checkpoint = -1, nextCheckpoint = 1
         var fault: DNSName.Fault?
         func finish() -> DNSName {
-            DNSName(text: labels.isEmpty && fault == nil ? "." : labels.joined(separator: "."), fault: fault)
+            // Escaped labels are ASCII or whole valid UTF-8 sequences, so the decoding is exact.
+            DNSName(text: text.isEmpty && fault == nil ? "." : String(decoding: text, as: UTF8.self), fault: fault)
         }
         while true {
             guard position < limit else { throw .nameRunsPastEnd }
@@ -512,7 +515,8 @@ struct DNSReader: ~Escapable {
                         return finish()
                     }
                 } else if fault == nil {
-                    labels.append(presentation(label: position + 1..<position + 1 + count))
+                    if !text.isEmpty { text.append(0x2E) }   // a dot between labels
+                    appendEscaped(position + 1..<position + 1 + count, special: [0x2E, 0x5C], to: &text)
                 }
                 position += 1 + count
             case 3:
@@ -542,40 +546,66 @@ struct DNSReader: ~Escapable {
         }
     }
 
-    /// A label as presentation text: dots and backslashes escaped, valid UTF-8 kept, other bytes
-    /// outside printable ASCII as `\DDD`.
-    func presentation(label range: Range<Int>) -> String {
-        escapedText(range, special: [0x2E, 0x5C])
-    }
-
     /// Bytes as text: printable ASCII and valid UTF-8 as they are, `special` bytes after a
     /// backslash, control bytes and invalid UTF-8 as `\DDD`.
     func escapedText(_ range: Range<Int>, special: [UInt8]) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(range.count)
-        var ascii = true
+        var out: [UInt8] = []
+        appendEscaped(range, special: special, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whether `range` of the message is well-formed UTF-8 (RFC 3629 §4): no stray continuation
+    /// byte, no overlong form, no surrogate, nothing past U+10FFFF. Written out because the
+    /// standard library's validation is generic, and names are validated label by label.
+    func isValidUTF8(_ range: Range<Int>) -> Bool {
+        var i = range.lowerBound
+        while i < range.upperBound {
+            let lead = message.u8(i)
+            if lead < 0x80 {
+                i += 1
+                continue
+            }
+            // The continuation bytes that follow, and the range the first of them must fall in.
+            let count: Int
+            var low: UInt8 = 0x80, high: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: count = 1
+            case 0xE0: count = 2; low = 0xA0
+            case 0xED: count = 2; high = 0x9F
+            case 0xE1...0xEF: count = 2
+            case 0xF0: count = 3; low = 0x90
+            case 0xF4: count = 3; high = 0x8F
+            case 0xF1...0xF3: count = 3
+            default: return false
+            }
+            guard range.upperBound - i > count else { return false }
+            let second = message.u8(i + 1)
+            guard second >= low && second <= high else { return false }
+            for j in stride(from: 2, through: count, by: 1) where message.u8(i + j) & 0xC0 != 0x80 { return false }
+            i += 1 + count
+        }
+        return true
+    }
+
+    /// `escapedText`, appended to `out` (no allocation per byte: a name's labels share one buffer).
+    func appendEscaped(_ range: Range<Int>, special: [UInt8], to out: inout [UInt8]) {
+        let valid = isValidUTF8(range)
+        out.reserveCapacity(out.count + range.count)
         for i in range {
             let byte = message.u8(i)
-            if byte >= 0x80 { ascii = false }
-            bytes.append(byte)
-        }
-        let valid = ascii || String(validating: bytes, as: UTF8.self) != nil
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        for byte in bytes {
             if special.contains(byte) {
                 out.append(0x5C)
                 out.append(byte)
             } else if (byte >= 0x20 && byte < 0x7F) || (byte >= 0x80 && valid) {
                 out.append(byte)
             } else {
+                // \DDD: the byte in three decimal digits.
                 out.append(0x5C)
-                let digits = String(byte)
-                out.append(contentsOf: Array(String(repeating: "0", count: 3 - digits.count).utf8))
-                out.append(contentsOf: Array(digits.utf8))
+                out.append(0x30 + byte / 100)
+                out.append(0x30 + byte / 10 % 10)
+                out.append(0x30 + byte % 10)
             }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

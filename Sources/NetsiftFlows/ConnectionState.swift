@@ -94,8 +94,11 @@ public enum ConnectionState: String, Sendable, Codable, CaseIterable {
 
 /// Builds Zeek's history string for one conversation: one letter per event, uppercase for the
 /// originator. `a d i q` are recorded once per side; `s h f r` again when their sequence number
-/// differs; `t w g` on the 1st, 10th, 100th… time (Zeek's logarithmic counters).
+/// differs; `t w g` on the 1st, 10th, 100th… time (Zeek's logarithmic counters). The letters `s h
+/// f r` would grow with every packet of a flood of resets with random sequence numbers (a blind
+/// reset attack), so the history stops at `maximumLength` letters.
 public struct HistoryRecorder: Sendable {
+    public static let maximumLength = 1_024
     public private(set) var history = ""
     var onceSeen: (UInt8, UInt8) = (0, 0)
     /// Per side (originator, responder): plain fields, not arrays, so that a conversation's
@@ -168,6 +171,7 @@ public struct HistoryRecorder: Sendable {
     mutating func recordDatagram(fromOriginator: Bool) { once("d", bit: 1, fromOriginator) }
 
     mutating func append(_ letter: Character, _ fromOriginator: Bool) {
+        guard history.utf8.count < Self.maximumLength else { return }
         history.append(fromOriginator ? Character(letter.uppercased()) : letter)
     }
 

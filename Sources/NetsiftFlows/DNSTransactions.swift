@@ -38,7 +38,7 @@ public struct DNSTransaction: Sendable, Equatable, Encodable {
     /// Nanoseconds from the first copy of the query to the response.
     public var latency: Int64? {
         guard let queryTime, let responseTime else { return nil }
-        return responseTime - queryTime
+        return responseTime &- queryTime   // wrapping: timestamps are the capture's word
     }
 
     enum CodingKeys: String, CodingKey {
@@ -82,6 +82,10 @@ public struct DNSTransaction: Sendable, Equatable, Encodable {
 public struct DNSTransactions: Sendable {
     public static let defaultTimeout: Int64 = 5_000_000_000
     public static let defaultMaximumOutstanding = 65_536
+    /// Queries waiting under one client, server, transport and ID (or truncated answers watched
+    /// for one question): past it the oldest is pushed out, counted as evicted. A flood reusing one
+    /// ID for different names would otherwise pile them all under one key, each lookup a scan.
+    public static let maximumPerKey = 16
 
     public let timeout: Int64
     public let maximumOutstanding: Int
@@ -150,6 +154,12 @@ public struct DNSTransactions: Sendable {
         if !message.header.isResponse {
             // A copy of a query still waiting is a retransmission.
             if queries.update(exchange, where: { QuestionKey($0.question) == key }, { $0.queryCount += 1 }) { return }
+            // Room for it: among the queries with its ID, then among all.
+            if queries.count(exchange) >= Self.maximumPerKey, var oldest = queries.remove(exchange, where: { _ in true }) {
+                oldest.outcome = .evicted
+                evicted += 1
+                finished(oldest)
+            }
             if queries.count >= maximumOutstanding, var oldest = queries.removeOldest() {
                 oldest.outcome = .evicted
                 evicted += 1
@@ -178,11 +188,15 @@ public struct DNSTransactions: Sendable {
             return
         }
         transaction.retriedOverTCP = false
+        let retry = Retry(client: client.address, server: server.address, question: QuestionKey(transaction.question))
+        if truncatedAnswers.count(retry) >= Self.maximumPerKey, let oldest = truncatedAnswers.remove(retry, where: { _ in true }) {
+            evicted += 1
+            finished(oldest)
+        }
         if truncatedAnswers.count >= maximumOutstanding, let oldest = truncatedAnswers.removeOldest() {
             evicted += 1
             finished(oldest)
         }
-        let retry = Retry(client: client.address, server: server.address, question: QuestionKey(transaction.question))
         truncatedAnswers.insert(transaction, key: retry, time: time)
     }
 
@@ -190,8 +204,9 @@ public struct DNSTransactions: Sendable {
     /// truncated answers not retried over TCP within it. `add` calls it; call it too when time
     /// passes without DNS traffic.
     public mutating func expire(now: Int64, finished: (DNSTransaction) -> Void) {
-        while let transaction = queries.removeOldest(arrivedBefore: now - timeout) { finished(transaction) }
-        while let transaction = truncatedAnswers.removeOldest(arrivedBefore: now - timeout) { finished(transaction) }
+        // Wrapping: a hostile timestamp expires the wrong queries, never traps.
+        while let transaction = queries.removeOldest(arrivedBefore: now &- timeout) { finished(transaction) }
+        while let transaction = truncatedAnswers.removeOldest(arrivedBefore: now &- timeout) { finished(transaction) }
     }
 
     /// The end of the capture: every query still waiting is unanswered, every truncated answer
@@ -225,6 +240,9 @@ struct TimedTable<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         count += 1
         if arrivals.count - head > 2 * count + 1024 { compact() }
     }
+
+    /// Values under `key`.
+    func count(_ key: Key) -> Int { entries[key]?.count ?? 0 }
 
     /// Changes the oldest value under `key` that `match` accepts; false when there is none.
     mutating func update(_ key: Key, where match: (Value) -> Bool, _ change: (inout Value) -> Void) -> Bool {

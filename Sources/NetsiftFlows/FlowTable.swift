@@ -166,7 +166,8 @@ struct FlowTable<Entry: FlowEntry> {
     mutating func expire(now: Int64, limits: FlowLimits, _ ended: (Entry) -> Void) {
         var position = 0
         while position < entries.count {
-            if now - entries[position].last > entries[position].idleLimit(limits) {
+            // Wrapping: a hostile timestamp makes a wrong idle time, never a trap.
+            if now &- entries[position].last > entries[position].idleLimit(limits) {
                 ended(remove(at: position))   // the last entry moved here: look at it next
             } else {
                 position += 1

@@ -165,7 +165,15 @@ public struct FlowTracker {
     /// once a second of capture time). `track` does this for every packet; a tracker that skips a
     /// packet another tracker follows calls it instead, so that all end flows at the same packets.
     public mutating func advance(to time: Int64) {
-        if time >= lastSweep &+ 1_000_000_000 || time < lastSweep { sweep(now: time) }
+        // Time going back only moves the clock back (no flow becomes idle by it): sweeping then
+        // would make every packet of a capture whose timestamps decrease walk every flow; and the
+        // difference must not wrap near Int64's ends.
+        let (elapsed, overflow) = time.subtractingReportingOverflow(lastSweep)
+        if time < lastSweep {
+            lastSweep = time
+        } else if overflow || elapsed >= 1_000_000_000 {
+            sweep(now: time)
+        }
     }
 
     /// Hands out the conversations that are over. Those that ended at the same packet come TCP
@@ -344,7 +352,7 @@ extension TCPConversation {
             if client == nil { client = me }
             synTime = time
         } else if !syn, ack, handshakeRTT == 0, client == me, self[peer].sentSYNACK {
-            handshakeRTT = max(1, time - synTime)
+            handshakeRTT = max(1, time &- synTime)   // wrapping: timestamps are the capture's word
             handshakeCompleted = true
         }
         // The sides are changed in place: a copy would share their arrays, and the next append

@@ -28,6 +28,8 @@ public struct HTTP2Connection: Sendable {
     public static let maxOpenStreams = 1024
     public static let streamFieldLimit = 1024
     public static let http1HeadLimit = 64 * 1024
+    /// The reason given with `HTTP2Problem.headerBlockLost` when a block outgrows `headerBlockLimit`.
+    public static let headerBlockOverLimitReason = "over \(headerBlockLimit) bytes"
 
     /// Index 0 is the client's direction, 1 the server's.
     var framers = [Framer(isClient: true), Framer(isClient: false)]
@@ -542,7 +544,7 @@ extension HTTP2Connection {
             if sides[side].decoding {
                 if sides[side].fragments.readableBytes + fragment.byteCount > HTTP2Connection.headerBlockLimit {
                     problems.append(.headerBlockLost(streamID: block.streamID,
-                                                     reason: "over \(HTTP2Connection.headerBlockLimit) bytes"))
+                                                     reason: HTTP2Connection.headerBlockOverLimitReason))
                     sides[side].stopHeaderDecoding()
                 } else {
                     fragment.withUnsafeBytes { _ = sides[side].fragments.writeBytes($0) }

@@ -20,14 +20,20 @@ public struct ReassemblyLimits: Sendable, Equatable {
 /// in-order bytes, or nil for a gap (bytes missing for good: what follows does not continue what
 /// came before). A hole is given up — reported as a gap —
 /// when the peer acknowledges past it (the capture missed those bytes) or when the held bytes
-/// reach their limit (the direction is then marked `overflowed`).
+/// or segments reach their limit (the direction is then marked `overflowed`).
 public struct StreamReassembler: Sendable {
+    /// Segments one direction may hold ahead of a hole. Bounds the work per segment and the memory
+    /// beyond the bytes themselves (tiny segments would otherwise be a million entries in 1 MiB).
+    public static let maximumHeldSegments = 1_024
+
     /// The next sequence number to deliver, once known (from the SYN or the first data).
     var nextSeq: UInt32 = 0
     var started = false
     /// Segments ahead of `nextSeq`, sorted by sequence number.
     var pending: [(seq: UInt32, bytes: [UInt8])] = []
     public private(set) var pendingBytes = 0
+    /// Segments held ahead of a hole.
+    public var heldSegments: Int { pending.count }
     /// A limit made this direction drop held bytes at least once.
     public private(set) var overflowed = false
     /// Gaps delivered (holes given up).
@@ -103,7 +109,7 @@ public struct StreamReassembler: Sendable {
     mutating func hold(seq: UInt32, payload: RawSpan, wireLength: Int, budget: Int,
                        _ deliver: (RawSpan?) -> Void) {
         let count = payload.byteCount
-        if pendingBytes + count > budget {
+        if pendingBytes + count > budget || pending.count >= Self.maximumHeldSegments {
             // Over the limit: give up the holes up to this segment, delivering what is held.
             overflowed = true
             skip(to: seq, deliver)
@@ -111,7 +117,9 @@ public struct StreamReassembler: Sendable {
             return
         }
         let copy = payload.withUnsafeBytes { Array($0) }
-        let index = pending.firstIndex { seqGreater($0.seq, seq) } ?? pending.count
+        // Sorted by sequence number; segments usually come in order, so the place is found from the end.
+        var index = pending.count
+        while index > 0 && seqGreater(pending[index - 1].seq, seq) { index -= 1 }
         pending.insert((seq, copy), at: index)
         pendingBytes += count
     }

@@ -116,7 +116,7 @@ public struct TCPConversation: Sendable, FlowEntry {
         last = time
     }
 
-    public var duration: Int64 { last - start }
+    public var duration: Int64 { last &- start }   // wrapping: timestamps are the capture's word
 
     /// The side taken as the client: the one that sent the first SYN, else Zeek's originator.
     public var clientSide: Int { client ?? originator }

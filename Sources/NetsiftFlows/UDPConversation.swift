@@ -36,7 +36,7 @@ public struct UDPConversation: Sendable, FlowEntry {
         last = time
     }
 
-    public var duration: Int64 { last - start }
+    public var duration: Int64 { last &- start }   // wrapping: timestamps are the capture's word
     public var history: String { historyRecorder.history }
 
     public subscript(side: Int) -> UDPSide {

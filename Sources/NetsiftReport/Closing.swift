@@ -8,7 +8,8 @@ struct CloseDetector {
     let thresholds: DiagnosisThresholds
     struct HalfClosed {
         var group = EndpointGroup()
-        /// When each one started (the peer's FIN acknowledged), and whether it was still open at the end.
+        /// When each one started (the peer's FIN acknowledged; the first `startsLimit`, which tell
+        /// whether the count grows), and whether it was still open at the end.
         var starts: [Int64] = []
         var stillOpen = 0
         var longest: Int64 = 0
@@ -24,6 +25,7 @@ struct CloseDetector {
         var last: Int64 = .min
     }
     var activeClosers: [String: Closer] = [:]
+    static let startsLimit = 10_000
 
     init(thresholds: DiagnosisThresholds) { self.thresholds = thresholds }
 
@@ -38,9 +40,10 @@ struct CloseDetector {
                 && seqBefore(closer.analysis.lastAck, holder.analysis.nextSeq) { continue }
             let holderKey = "\(holder.endpoint)"
             if let closed = holder.firstFINTime {
-                if closed - acked >= limit {
+                // Wrapping differences: timestamps are the capture's word, and may be anything.
+                if closed &- acked >= limit {
                     record(holderKey, peer: closer.endpoint, c.reference, frame: c.firstFrame, since: acked,
-                           duration: closed - acked, stillOpen: false)
+                           duration: closed &- acked, stillOpen: false)
                 }
             } else if pending.count < 1_000_000 {
                 pending.append((holderKey, closer.endpoint, c.reference, c.firstFrame, acked))
@@ -49,7 +52,7 @@ struct CloseDetector {
         // The side that sends the first FIN closes actively and keeps TIME_WAIT afterwards.
         if let clientSide = c.client, let clientFIN = c[clientSide].firstFINTime,
            c[1 - clientSide].firstFINTime.map({ clientFIN <= $0 }) ?? true {
-            let key = "\(c[clientSide].endpoint.address) → \(c[1 - clientSide].endpoint)"
+            let key = activeClosers.bounded("\(c[clientSide].endpoint.address) → \(c[1 - clientSide].endpoint)")
             var closer = activeClosers[key, default: Closer()]
             closer.connections += 1
             if c.count(.reusedPorts) > 0 { closer.reused += 1 }
@@ -62,13 +65,14 @@ struct CloseDetector {
 
     mutating func record(_ endpoint: String, peer: Endpoint, _ flow: FlowReference, frame: Int, since: Int64,
                          duration: Int64, stillOpen: Bool) {
+        let endpoint = halfClosed.bounded(endpoint)
         var h = halfClosed[endpoint, default: HalfClosed()]
         h.group.count += 1
         if h.group.flows.count < Finding.listLimit { h.group.flows.append(flow) }
         if h.group.frames.count < Finding.listLimit { h.group.frames.append(frame) }
         let address = "\(peer.address)"
         if h.group.peers.count < Finding.listLimit && !h.group.peers.contains(address) { h.group.peers.append(address) }
-        h.starts.append(since)
+        if h.starts.count < Self.startsLimit { h.starts.append(since) }
         if stillOpen { h.stillOpen += 1 }
         h.longest = max(h.longest, duration)
         halfClosed[endpoint] = h
@@ -79,7 +83,7 @@ struct CloseDetector {
         // Still half-closed when the capture ended: CLOSE_WAIT by the end of the capture.
         for candidate in pending {
             detector.record(candidate.endpoint, peer: candidate.peer, candidate.conversation, frame: candidate.frame,
-                            since: candidate.since, duration: (captureEnd ?? candidate.since) - candidate.since,
+                            since: candidate.since, duration: (captureEnd ?? candidate.since) &- candidate.since,
                             stillOpen: true)
         }
         var out: [Finding] = []
@@ -101,7 +105,7 @@ struct CloseDetector {
                 nextStep: "On \(host(endpoint)): `ss -tan state close-wait '( sport = :\(port(endpoint)) )'` and `ls /proc/PID/fd | wc -l` over time; review where the code closes connections after reading EOF."))
         }
         for (pair, closer) in activeClosers where closer.connections >= thresholds.timeWaitConnections {
-            let seconds = Double(max(1, closer.last - closer.first)) / 1e9
+            let seconds = Double(max(1, closer.last &- closer.first)) / 1e9
             out.append(Finding(
                 kind: .timeWaitPressure, severity: closer.reused > 0 ? .warning : .info, endpoint: pair, count: closer.connections,
                 countUnit: "connections", flows: closer.flows,

@@ -50,7 +50,7 @@ struct DNSDetector {
     }
 
     mutating func record(_ t: DNSTransaction) {
-        let server = "\(t.server)"
+        let server = queries.bounded("\(t.server)")
         queries[server, default: 0] += t.outcome == .responseOnly ? 0 : 1
         func note(_ kind: FindingKind) { groups[kind, default: [:]][server, default: Group()].add(t) }
         switch t.outcome {

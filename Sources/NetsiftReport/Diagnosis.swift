@@ -33,6 +33,7 @@ public struct Diagnosis {
     var http2 = HTTP2Detector()
     var dns: DNSDetector
     var tls = TLSDetector()
+    var limits = LimitDetector()
     var malformed = 0
     var malformedFrames: [Int] = []
     var malformedLayers: [String: Int] = [:]
@@ -73,6 +74,7 @@ public struct Diagnosis {
 
     /// One application message.
     public mutating func add(_ event: ApplicationEvent) {
+        limits.add(event.message)
         switch event.message {
         case .http2(let message): http2.add(message, context: event.context)
         case .dns(let message): dns.add(message, context: event.context)
@@ -82,9 +84,13 @@ public struct Diagnosis {
     }
 
     /// The findings, once the capture has been read: `start`/`end` are its first and last packet
-    /// times (ns), `damage` what stopped the reader early, if anything. `ongoing`: the capture goes
-    /// on after `end` (live summaries), so DNS queries still within their timeout are not unanswered.
-    public func findings(start: Int64?, end: Int64?, counters: FlowCounters, damage: String? = nil,
+    /// times (ns), `counters` the flow tracker's, `fragments` the IP fragment reassembler's (with
+    /// the limits it ran under), `damage` what stopped the reader early, if anything. `ongoing`: the
+    /// capture goes on after `end` (live summaries), so DNS queries still within their timeout are
+    /// not unanswered.
+    public func findings(start: Int64?, end: Int64?, counters: FlowCounters,
+                         fragments: FragmentStatistics = FragmentStatistics(),
+                         fragmentLimits: FragmentLimits = FragmentLimits(), damage: String? = nil,
                          ongoing: Bool = false) -> [Finding] {
         var all: [Finding] = []
         if let damage {
@@ -121,6 +127,8 @@ public struct Diagnosis {
                                likelyCause: "Long holes in the capture (drops by the capturing host) or very large windows.",
                                nextStep: "Raise --reassembly-direction-mib / --reassembly-total-mib, or check the capture's drop counts with `netsift info`."))
         }
+        all += limits.findings(fragments: fragments, fragmentLimits: fragmentLimits,
+                               dnsQueriesEvicted: dns.transactions.evicted)
         all += handshakes.findings()
         all += retransmissions.findings()
         all += pathMTU.findings()

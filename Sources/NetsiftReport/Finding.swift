@@ -23,6 +23,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case windowFull = "window_full"
     case reassemblyLimit = "reassembly_limit"
     case flowLimit = "flow_limit"
+    case fragmentLimit = "fragment_limit"
+    case parserLimit = "parser_limit"
     // DNS
     case dnsNXDomain = "dns_nxdomain"
     case dnsServFail = "dns_servfail"
@@ -43,7 +45,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     /// The layer the problem lives in.
     public var layer: DiagnosisLayer {
         switch self {
-        case .captureDamaged, .malformedPackets, .packetsDropped, .flowLimit, .reassemblyLimit: .capture
+        case .captureDamaged, .malformedPackets, .packetsDropped, .flowLimit, .reassemblyLimit, .fragmentLimit,
+             .parserLimit: .capture
         case .icmpFragmentationNeeded, .mtuBlackHole: .network
         case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .mssMismatch,
              .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull: .transport
@@ -149,6 +152,12 @@ public struct Finding: Sendable, Equatable, Codable {
     public var nextStep: String
 
     public static let listLimit = 20
+    /// Endpoints (servers, receivers, client-server pairs) a detector keeps apart for one kind of
+    /// finding; those past the limit are counted together under `otherEndpoints`. A scan or a
+    /// flood over millions of addresses then keeps the diagnosis in bounded memory and the report
+    /// readable, and every event is still counted.
+    public static let endpointLimit = 1_000
+    public static let otherEndpoints = "(other endpoints)"
 
     public init(kind: FindingKind, severity: Severity, endpoint: String? = nil, peers: [String] = [], count: Int,
                 countUnit: String, flows: [FlowReference] = [], frames: [Int] = [], facts: [String: FactValue] = [:],
@@ -186,6 +195,16 @@ extension TCPConversation {
 }
 
 /// "1 conversation", "3 conversations".
+extension Dictionary where Key == String {
+    /// The key to group an endpoint's findings under (`detail` appended): its own while fewer than
+    /// `Finding.endpointLimit` keys are kept (or when it is one of them), `Finding.otherEndpoints`
+    /// after that.
+    func bounded(_ endpoint: String, detail: String = "") -> String {
+        let key = endpoint + detail
+        return count < Finding.endpointLimit || self[key] != nil ? key : Finding.otherEndpoints + detail
+    }
+}
+
 func plural(_ count: Int, _ noun: String) -> String {
     "\(count) \(noun)\(count == 1 ? "" : "s")"
 }

@@ -34,28 +34,32 @@ struct HTTP2Detector {
         case .frame(let record):
             if case .decoded(.goAway(let last, let code, _, let text)) = record.payload, code != .noError {
                 let who = message.fromClient ? "client" : "server"
-                goAways[server, default: Group()].add(context, frame: message.frame,
-                                                      detail: "\(code) from \(who) (last stream \(last)\(text.isEmpty ? "" : ", \"\(text.prefix(60))\""))")
+                goAways[goAways.bounded(server), default: Group()].add(
+                    context, frame: message.frame,
+                    detail: "\(code) from \(who) (last stream \(last)\(text.isEmpty ? "" : ", \"\(text.prefix(60))\""))")
             }
         case .streamEnded(let stream):
             let path = stream.path ?? stream.authority ?? "?"
             if let reset = stream.reset, reset.errorCode != .noError {
-                resets[server, default: Group()].add(context, frame: reset.frame,
-                                                     detail: "\(reset.errorCode) by \(reset.byClient ? "client" : "server") on \(path)")
+                resets[resets.bounded(server), default: Group()].add(
+                    context, frame: reset.frame,
+                    detail: "\(reset.errorCode) by \(reset.byClient ? "client" : "server") on \(path)")
             }
             if let status = stream.status, status >= 400 {
-                httpErrors[server, default: Group()].add(context, frame: stream.lastFrame,
-                                                         detail: "\(status) \(stream.method ?? "") \(path)")
+                httpErrors[httpErrors.bounded(server), default: Group()].add(
+                    context, frame: stream.lastFrame,
+                    detail: "\(status) \(stream.method ?? "") \(path)")
             }
             if let grpc = stream.grpcStatus, grpc != "0" {
                 let name = grpcStatusName(grpc)
-                grpcErrors[server, default: Group()].add(context, frame: stream.lastFrame,
-                                                         detail: "\(name) on \(path)" + (stream.grpcMessage.map { " (\"\($0.prefix(60))\")" } ?? ""))
+                grpcErrors[grpcErrors.bounded(server), default: Group()].add(
+                    context, frame: stream.lastFrame,
+                    detail: "\(name) on \(path)" + (stream.grpcMessage.map { " (\"\($0.prefix(60))\")" } ?? ""))
             }
         case .problem(let problem):
             switch problem {
             case .missingPreface, .prefaceMismatch, .notHTTP2:
-                prefaces[server, default: Group()].add(context, frame: message.frame, detail: "\(problem)")
+                prefaces[prefaces.bounded(server), default: Group()].add(context, frame: message.frame, detail: "\(problem)")
             default: break
             }
         default: break

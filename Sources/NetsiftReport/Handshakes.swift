@@ -16,15 +16,17 @@ struct HandshakeDetector {
         let client = c[clientSide], server = c[1 - clientSide]
         let key = "\(server.endpoint)"
         if !server.sentSYNACK && !server.sentRST {
+            let key = unanswered.bounded(key)
             unanswered[key, default: EndpointGroup()].add(c, peer: client.endpoint, frames: [c.firstFrame],
                                                           value: client.synCount)
             if server.packets > 0 { strangeAnswers[key, default: 0] += 1 }
         } else if server.sentRST && !server.sentSYNACK {
-            refused[key, default: EndpointGroup()].add(c, peer: client.endpoint, frames: [c.firstFrame], value: 1)
+            refused[refused.bounded(key), default: EndpointGroup()].add(c, peer: client.endpoint, frames: [c.firstFrame],
+                                                                        value: 1)
         } else if server.sentSYNACK && !c.handshakeCompleted && !client.sentRST && !server.sentRST
                     && client.dataSegments == 0 {
-            synAckUnacknowledged[key, default: EndpointGroup()].add(c, peer: client.endpoint, frames: [c.firstFrame],
-                                                                    value: server.synCount)
+            synAckUnacknowledged[synAckUnacknowledged.bounded(key), default: EndpointGroup()].add(
+                c, peer: client.endpoint, frames: [c.firstFrame], value: server.synCount)
         }
     }
 

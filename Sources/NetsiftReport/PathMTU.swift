@@ -24,17 +24,19 @@ struct PathMTUDetector {
         let server = "\(c.serverEndpoint)"
         let client = c[c.clientSide], serverSide = c[1 - c.clientSide]
         if let clientMSS = client.synMSS, let serverMSS = serverSide.synMSS, clientMSS != serverMSS {
+            let server = mssMismatch.bounded(server)
             mssMismatch[server, default: EndpointGroup()].add(c, peer: client.endpoint, frames: [c.firstFrame])
             if mssPairs[server, default: []].count < 8 {
                 mssPairs[server, default: []].insert("client \(clientMSS) / server \(serverMSS)")
             }
         }
         for side in [c.sides.0, c.sides.1] where side.segmentsAbovePeerMSS > 0 {
-            aboveMSS["\(side.endpoint)", default: EndpointGroup()].add(
+            aboveMSS[aboveMSS.bounded("\(side.endpoint)"), default: EndpointGroup()].add(
                 c, peer: side.endpoint == c.sides.0.endpoint ? c.sides.1.endpoint : c.sides.0.endpoint,
                 frames: side.firstSegmentAbovePeerMSS.map { [$0] } ?? [], value: side.segmentsAbovePeerMSS)
         }
         if c.icmpErrors > 0, let mtu = c.icmpMTU {
+            let server = icmp.bounded(server)
             icmp[server, default: EndpointGroup()].add(c, peer: c.clientEndpoint, frames: c.firstICMPFrame.map { [$0] } ?? [],
                                                        value: c.icmpErrors)
             icmpMTU[server] = min(mtu, icmpMTU[server] ?? mtu)
@@ -43,7 +45,7 @@ struct PathMTUDetector {
         for side in [c.sides.0, c.sides.1]
         where side.oversizeRetransmissions >= thresholds.blackHoleRetransmissions
             && side.largestUnacknowledgedRetransmission > side.analysis.largestAcked {
-            let sender = "\(side.endpoint)"
+            let sender = blackHoles.bounded("\(side.endpoint)")
             var hole = blackHoles[sender, default: BlackHole()]
             hole.group.add(c, peer: side.endpoint == c.sides.0.endpoint ? c.sides.1.endpoint : c.sides.0.endpoint,
                            frames: Array(side.retransmissionFrames.prefix(4)), value: side.oversizeRetransmissions)

@@ -24,7 +24,7 @@ public struct AnalysisReport: Sendable, Codable {
             self.packets = packets
             self.firstPacket = firstPacket
             self.lastPacket = lastPacket
-            durationSeconds = Double((lastPacket ?? 0) - (firstPacket ?? 0)) / 1e9
+            durationSeconds = Double((lastPacket ?? 0) &- (firstPacket ?? 0)) / 1e9   // wrapping: hostile timestamps
             complete = damage == nil
             self.damage = damage
             tcpConversations = counters.tcpConversations

@@ -24,6 +24,7 @@ struct RetransmissionDetector {
         for side in [c.sides.0, c.sides.1] where side.retransmissions >= thresholds.minimumRetransmissions {
             let rate = Double(side.retransmissions) / Double(max(1, side.dataSegments))
             guard rate >= thresholds.retransmissionRate else { continue }
+            let server = groups.bounded(server)
             var g = groups[server, default: Group()]
             if g.flows.count < 4 * Finding.listLimit { g.flows.append((c.reference, rate)) }
             let peer = "\(c.clientEndpoint.address)"

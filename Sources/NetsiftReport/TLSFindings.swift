@@ -67,15 +67,15 @@ struct TLSDetector {
         guard let h = handshakes.removeValue(forKey: c.stream), let helloFrame = h.clientHelloFrame else { return }
         let server = "\(h.server)"
         if let alert = h.alert {
-            let key = "\(server)\t\(alert.description)\t\(alert.fromClient ? "client" : "server")"
+            let key = alerts.bounded(server, detail: "\t\(alert.description)\t\(alert.fromClient ? "client" : "server")")
             alerts[key, default: Group()].add(stream: c.stream, frame: alert.frame, peer: h.client, serverName: h.serverName)
             return
         }
         guard !h.serverHello else { return }
         let serverSide = c[c.side(of: h.server)]
         let ending = serverSide.sentRST ? "reset" : serverSide.sentFIN ? "closed" : "silent"
-        aborted["\(server)\t\(ending)", default: Group()].add(stream: c.stream, frame: helloFrame, peer: h.client,
-                                                               serverName: h.serverName)
+        aborted[aborted.bounded(server, detail: "\t\(ending)"), default: Group()].add(
+            stream: c.stream, frame: helloFrame, peer: h.client, serverName: h.serverName)
     }
 
     func findings() -> [Finding] {

@@ -11,11 +11,11 @@ struct WindowDetector {
         for me in 0...1 {
             let side = c[me], peer = c[1 - me]
             if side.zeroWindows > 0 {
-                zero["\(side.endpoint)", default: EndpointGroup()].add(
+                zero[zero.bounded("\(side.endpoint)"), default: EndpointGroup()].add(
                     c, peer: peer.endpoint, frames: side.firstZeroWindowFrame.map { [$0] } ?? [], value: side.zeroWindows)
             }
             if side.windowFulls > 0 {
-                full["\(peer.endpoint)", default: EndpointGroup()].add(
+                full[full.bounded("\(peer.endpoint)"), default: EndpointGroup()].add(
                     c, peer: side.endpoint, frames: side.firstWindowFullFrame.map { [$0] } ?? [], value: side.windowFulls)
             }
         }

@@ -73,7 +73,9 @@ struct Analysis {
     /// the file or interface; `damage` is what stopped reading early, if anything.
     func report(_ pipeline: Pipeline, source: String, damage: String?, extra: [Finding] = []) -> AnalysisReport {
         let counters = pipeline.counters
+        let fragments = pipeline.dissector.fragments
         let findings = diagnosis.findings(start: pipeline.firstTime, end: pipeline.lastTime, counters: counters,
+                                          fragments: fragments.statistics, fragmentLimits: fragments.limits,
                                           damage: damage)
         let capture = AnalysisReport.Capture(file: source, packets: pipeline.packets, firstPacket: pipeline.firstTime,
                                              lastPacket: pipeline.lastTime, damage: damage, counters: counters,
@@ -91,7 +93,9 @@ struct Analysis {
         for conversation in pipeline.tracker.activeTCP where now - conversation.start >= settle {
             diagnosis.add(.tcp(conversation))
         }
+        let fragments = pipeline.dissector.fragments
         return Self.ordered(diagnosis.findings(start: pipeline.firstTime, end: now, counters: pipeline.counters,
+                                               fragments: fragments.statistics, fragmentLimits: fragments.limits,
                                                ongoing: true) + extra)
     }
 

@@ -199,7 +199,9 @@ struct InfoReport: Encodable {
             lines.append(("Duration", "\(fixed(durationSeconds, 6)) s"))
         }
         if let bytesPerSecond, let packetsPerSecond {
-            lines.append(("Data rate", "\(grouped(Int(bytesPerSecond))) bytes/s, \(grouped(Int(bytesPerSecond * 8))) bits/s"))
+            // Past what Int holds (a gigabyte over a hostile nanosecond), the plain Double says it.
+            func rate(_ value: Double) -> String { Int(exactly: value.rounded(.down)).map(grouped) ?? String(value) }
+            lines.append(("Data rate", "\(rate(bytesPerSecond)) bytes/s, \(rate(bytesPerSecond * 8)) bits/s"))
             lines.append(("Packet rate", "\(fixed(packetsPerSecond, 1)) packets/s"))
         }
         if outOfOrderTimestamps > 0 {

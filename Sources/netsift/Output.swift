@@ -38,9 +38,10 @@ func grouped(_ value: Int) -> String {
 
 /// A number with a fixed count of decimals, without Foundation's locale-dependent formatting.
 func fixed(_ value: Double, _ decimals: Int) -> String {
-    guard value.isFinite else { return String(value) }
     var scale = 1.0
     for _ in 0..<decimals { scale *= 10 }
+    // Past what Int holds (a rate over a hostile nanosecond), the plain Double says it.
+    guard value.isFinite, value.magnitude * scale < 9e18 else { return String(value) }
     let scaled = (value.magnitude * scale).rounded()
     let whole = Int(scaled / scale)
     var fraction = String(Int(scaled - Double(whole) * scale))
@@ -51,8 +52,13 @@ func fixed(_ value: Double, _ decimals: Int) -> String {
 
 /// Nanoseconds since the epoch as "2024-05-01 12:34:56.123456789 UTC" (proleptic Gregorian calendar).
 func formatUTC(_ nanoseconds: Int64) -> String {
-    let seconds = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000
-    let nanos = nanoseconds - seconds * 1_000_000_000
+    // Floor division, written so that no timestamp a capture can hold (Int64.min included) overflows.
+    var seconds = nanoseconds / 1_000_000_000
+    var nanos = nanoseconds % 1_000_000_000
+    if nanos < 0 {
+        seconds -= 1
+        nanos += 1_000_000_000
+    }
     var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
     let secondOfDay = seconds - days * 86_400
     // Days since 1970-01-01 to a civil date, counting in 400-year eras of 146097 days from 0000-03-01.

@@ -38,7 +38,7 @@ struct Packets: ParsableCommand {
             warn(error.description)
             throw ExitCode(ExitStatus.unreadable.rawValue)
         }
-        var dissector = Dissector()
+        var dissector = flowOptions.dissector()
         // Flows are followed for every packet (even those not printed) so that streams reassemble
         // and application messages appear at the packet that completes them.
         var tracker = flowOptions.tracker()

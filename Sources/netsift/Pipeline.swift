@@ -32,6 +32,15 @@ struct FlowOptions: ParsableArguments {
     @Option(help: "Out-of-order bytes TCP reassembly may hold in all, in MiB.")
     var reassemblyTotalMiB = ReassemblyLimits().totalBytes >> 20
 
+    @Option(help: "IP datagrams reassembled from fragments at once (64 KiB each); a new one past this drops the oldest, counted.")
+    var maxFragmentedDatagrams = FragmentLimits().maximumDatagrams
+
+    @Option(help: "Fragments one IP datagram may arrive in; more are dropped and counted.")
+    var maxFragments = FragmentLimits().maximumFragments
+
+    @Option(help: "Seconds an incomplete fragmented datagram waits for its next fragment (capture time).")
+    var fragmentTimeout = Double(FragmentLimits().timeout) / 1e9
+
     @Option(help: ArgumentHelp(
         "Threads for a capture file (default: the cores available). Each reads the whole file and follows a share of the conversations; standard input and pipes are read on one.",
         valueName: "n"))
@@ -44,10 +53,25 @@ struct FlowOptions: ParsableArguments {
         guard maxFlows > 0, reassemblyDirectionMiB >= 0, reassemblyTotalMiB >= 0 else {
             throw ValidationError("--max-flows must be positive and the reassembly limits zero or more")
         }
-        guard [tcpIdle, tcpAttemptIdle, tcpClosedIdle, udpIdle].allSatisfy({ $0 > 0 && $0 < 1e9 }) else {
+        guard [tcpIdle, tcpAttemptIdle, tcpClosedIdle, udpIdle, fragmentTimeout].allSatisfy({ $0 > 0 && $0 < 1e9 }) else {
             throw ValidationError("idle timeouts must be positive numbers of seconds")
         }
+        // Each datagram in flight takes 64 KiB, and every fragment looks through them all; a datagram
+        // of 65,535 bytes cannot have more than 8,192 fragments of 8 bytes.
+        guard (1...4_096).contains(maxFragmentedDatagrams), (1...8_192).contains(maxFragments) else {
+            throw ValidationError("--max-fragmented-datagrams must be between 1 and 4,096, --max-fragments between 1 and 8,192")
+        }
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
+    }
+
+    /// The dissector, with the fragment limits (every worker of a sharded run reassembles every
+    /// fragment: which conversation a fragment belongs to is known only once it is whole).
+    func dissector() -> Dissector {
+        var limits = FragmentLimits()
+        limits.maximumDatagrams = maxFragmentedDatagrams
+        limits.maximumFragments = maxFragments
+        limits.timeout = Int64(fragmentTimeout * 1e9)
+        return Dissector(fragmentLimits: limits)
     }
 
     /// The tracker for one shard of the conversations. With several, the flow and reassembly
@@ -103,7 +127,7 @@ func status(of end: CaptureReader.End, file: String) -> ExitStatus {
 /// packets. The flow and reassembly limits are shared out evenly among the workers.
 struct Pipeline {
     var tracker: FlowTracker
-    var dissector = Dissector()
+    var dissector: Dissector
     var frame = 0
     var packets = 0
     var firstTime: Int64?
@@ -116,6 +140,7 @@ struct Pipeline {
     init(options: FlowOptions) {
         self.options = options
         tracker = options.tracker()
+        dissector = options.dissector()
     }
 
     /// Runs the capture through. `packet` is called on this thread for every packet, in order;
@@ -213,14 +238,16 @@ final class ShardWorker: @unchecked Sendable {
     let index: Int
     var reader: CaptureReader
     let filter: PacketFilter?
-    var dissector = Dissector()
+    var dissector: Dissector
     var tracker: FlowTracker
     let board: ShardBoard
 
-    init(index: Int, reader: consuming CaptureReader, filter: PacketFilter?, tracker: FlowTracker, board: ShardBoard) {
+    init(index: Int, reader: consuming CaptureReader, filter: PacketFilter?, dissector: Dissector, tracker: FlowTracker,
+         board: ShardBoard) {
         self.index = index
         self.reader = reader
         self.filter = filter
+        self.dissector = dissector
         self.tracker = tracker
         self.board = board
     }
@@ -300,7 +327,7 @@ struct ShardedRun {
                 guard let compiled = try? PacketFilter(expression: filter.expression) else { return nil }
                 copy = compiled
             }
-            workers.append(ShardWorker(index: index, reader: shared, filter: copy,
+            workers.append(ShardWorker(index: index, reader: shared, filter: copy, dissector: options.dissector(),
                                        tracker: options.tracker(shard: FlowShard(index: index, count: count)),
                                        board: board))
         }
