@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Side by side, in one run, on the same files with a warm page cache: wall time (best of RUNS,
-# default 3), packets/s, peak RSS and the ratio of each tool's wall time to a bare C libpcap loop's
+# Side by side, in one run, on the same files with a warm page cache (each file dropped from the
+# cache and read back first; CACHE=as-is skips that): wall time (best of RUNS, default 3),
+# packets/s, peak RSS and the ratio of each tool's wall time to a bare C libpcap loop's
 # (c/pcap_loop.c, pcap_next_ex until the end).
 #
 #   Benchmarks/scripts/compare.sh [--analyze] FILE...
@@ -8,7 +9,7 @@
 # Reading (default): netsift info, capinfos, tcpdump -r -w /dev/null, the C loop.
 # --analyze: the full analysis. netsift analyze (netsift flows while the binary has no analyze),
 # on one thread and on THREADS (default: the cores), against tshark -2 -z conv,tcp and
-# tshark -2 -z expert, tcpdump and the C loop. tshark reads about 10,000 packets/s with -2, so it
+# tshark -2 -z expert, tcpdump and the C loop. tshark reads some 50,000 packets/s with -2, so it
 # is timed once on the first TSHARK_PACKETS packets (default 200000; -c) and its wall time for the
 # whole file extrapolated from that rate: those rows say so, and their RSS is the sample's (tshark's
 # grows with the packets it has read). TSHARK_PACKETS=all times tshark on the whole file, once.
@@ -63,7 +64,12 @@ tshark_row() {
 }
 
 for file in "$@"; do
-    cat "$file" > /dev/null   # warm the page cache
+    # The same warm page cache for every file and tool: the file dropped from the cache and read
+    # back in (by readahead, in large folios), as after a copy or a reboot. A file still cached from
+    # being written sits in 4 KiB pages, which cost a reader that maps the file several times more
+    # (README); CACHE=as-is keeps whatever state the file is in.
+    if [ "${CACHE:-reread}" = reread ]; then dd if="$file" iflag=nocache count=0 status=none; fi
+    cat "$file" > /dev/null
     packets=$("$root/.build-release/pcap_loop" "$file" | awk '{print $1}')
     size=$(stat -c %s "$file")
     rows=()

@@ -140,7 +140,7 @@ public struct FlowTracker {
             result.flags.insert(.reusedPorts)
             tcp.entries[number].countFlags(.reusedPorts)
         }
-        if tcp.entries[number].application.wantsBytes {
+        if tcp.entries[number].reassembling {
             let overflowedBefore = tcp.entries[number].reassemblyOverflowed
             heldBytes += tcp.entries[number].reassemble(s, bytes: bytes, from: source, frame: frame, time: time,
                                                         decodeAs: decodeAs, limits: reassemblyLimits,
@@ -315,7 +315,8 @@ extension TCPConversation {
                 events(event)
             }
         }
-        if s.tcpFlags.contains(.rst) || !parsers.wantsBytes {
+        let wantsBytes = parsers.wantsBytes
+        if s.tcpFlags.contains(.rst) || !wantsBytes {
             // Reset, or nothing to parse: what is held will never be read.
             change += stream.reset()
             var peerStream = self[peer].stream
@@ -324,6 +325,7 @@ extension TCPConversation {
         }
         self[me].stream = stream
         application = parsers
+        reassembling = wantsBytes
         if let detected { applicationProtocol = detected }
         self.serverName = serverName
         return change

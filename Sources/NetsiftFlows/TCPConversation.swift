@@ -97,6 +97,9 @@ public struct TCPConversation: Sendable, FlowEntry {
     public var analysisCounts: [Int] = []
     /// What parses the conversation's payload, once decided.
     var application = ApplicationParsers.undecided
+    /// `application.wantsBytes`, kept as `application` changes: asking the enum copied the
+    /// parsers' state (some 175 bytes) twice, at every packet of every conversation.
+    var reassembling = true
     /// The protocol its payload was parsed as, once decided.
     public var applicationProtocol: ApplicationProtocol?
     /// TLS: the server name (SNI) of the first ClientHello.

@@ -303,7 +303,7 @@ struct ShardedRun {
     /// conversation is about 1.5 kB).
     static let outboxLimit = 4096
     /// How far (bytes of the file) a worker may get ahead of the slowest.
-    static let maximumLead = 16 << 20
+    static let maximumLead = 4 << 20
 
     let board: ShardBoard
     var workers: [ShardWorker] = []
