@@ -40,7 +40,7 @@ public struct TCPAnalysisFlags: OptionSet, Sendable, Hashable {
 }
 
 /// Sequence-number comparisons modulo 2^32 (RFC 9293 §3.4).
-@inlinable func seqLess(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) < 0 }
+@inlinable public func seqLess(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) < 0 }
 @inlinable func seqGreater(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) > 0 }
 
 /// One direction's analysis state: what Wireshark keeps per direction (`tcp_flow_t`), as plain

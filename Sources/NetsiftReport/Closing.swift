@@ -37,7 +37,7 @@ struct CloseDetector {
             // Data the holder sent is still unacknowledged: its FIN may be queued behind it (the
             // socket closed, the bytes stuck), which the wire cannot tell from CLOSE_WAIT.
             if holder.analysis.hasNextSeq && closer.analysis.hasLastAck
-                && seqBefore(closer.analysis.lastAck, holder.analysis.nextSeq) { continue }
+                && seqLess(closer.analysis.lastAck, holder.analysis.nextSeq) { continue }
             let holderKey = "\(holder.endpoint)"
             if let closed = holder.firstFINTime {
                 // Wrapping differences: timestamps are the capture's word, and may be anything.
@@ -119,6 +119,3 @@ struct CloseDetector {
         return out
     }
 }
-
-/// Sequence-number order modulo 2^32 (RFC 9293 §3.4).
-func seqBefore(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) < 0 }

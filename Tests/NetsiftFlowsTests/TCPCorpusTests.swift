@@ -97,10 +97,3 @@ import NetsiftTestSupport
         }
     }
 }
-
-/// The oracle writes IPv6 endpoints as "2001:db8::1:443"; ours are "[2001:db8::1]:443".
-func bracketed(_ endpoint: String) -> String {
-    let colons = endpoint.filter { $0 == ":" }.count
-    guard colons > 1, let last = endpoint.lastIndex(of: ":") else { return endpoint }
-    return "[\(endpoint[..<last])]\(endpoint[last...])"
-}

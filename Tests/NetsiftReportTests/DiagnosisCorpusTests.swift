@@ -68,10 +68,3 @@ func diagnose(_ path: String, thresholds: DiagnosisThresholds = DiagnosisThresho
         #expect(compared > 10)
     }
 }
-
-/// The oracle writes IPv6 endpoints as "2001:db8::1:443"; ours are "[2001:db8::1]:443".
-func bracketed(_ endpoint: String) -> String {
-    let colons = endpoint.filter { $0 == ":" }.count
-    guard colons > 1, let last = endpoint.lastIndex(of: ":") else { return endpoint }
-    return "[\(endpoint[..<last])]\(endpoint[last...])"
-}

@@ -83,3 +83,10 @@ public enum Allowlist {
         entries.first { $0.capture == capture && $0.field == field }?.reason
     }
 }
+
+/// The oracle writes IPv6 endpoints as "2001:db8::1:443"; ours are "[2001:db8::1]:443".
+public func bracketed(_ endpoint: String) -> String {
+    let colons = endpoint.filter { $0 == ":" }.count
+    guard colons > 1, let last = endpoint.lastIndex(of: ":") else { return endpoint }
+    return "[\(endpoint[..<last])]\(endpoint[last...])"
+}
