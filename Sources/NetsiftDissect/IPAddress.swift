@@ -21,9 +21,12 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
     @inlinable public var isIPv4: Bool { high == 0 && low >> 32 == 0x0000_FFFF }
     @inlinable public var ipv4: UInt32 { UInt32(truncatingIfNeeded: low) }
 
-    public static func < (a: IPAddress, b: IPAddress) -> Bool {
+    @inlinable public static func < (a: IPAddress, b: IPAddress) -> Bool {
         a.high != b.high ? a.high < b.high : a.low < b.low
     }
+
+    // Written out, so that other modules inline it (a flow table compares keys on every packet).
+    @inlinable public static func == (a: IPAddress, b: IPAddress) -> Bool { a.high == b.high && a.low == b.low }
 
     /// Dotted quad for IPv4; RFC 5952 text for IPv6 (lower case, longest zero run as ::).
     public var description: String {

@@ -80,7 +80,7 @@ public struct TCPFlags: OptionSet, Sendable, Hashable {
 
 /// The TCP options that later stages use, decoded once. The full list (unknown kinds included)
 /// is walked again from the header bytes by whoever prints it (`TCPOptions`).
-public struct TCPOptionSummary: Sendable, Equatable {
+@frozen public struct TCPOptionSummary: Sendable, Equatable {
     public var mss: UInt16?
     public var windowScale: UInt8?
     public var sackPermitted = false
@@ -138,7 +138,7 @@ public struct EmbeddedFlow: Sendable, Equatable {
 /// Everything the dissector learned about one packet, as a fixed-size plain value: later stages
 /// (flow tracker, application dissectors, reports) read it instead of the bytes. Ranges refer to
 /// the bytes handed out with the summary (the frame, or a reassembled datagram).
-public struct PacketSummary: Sendable {
+@frozen public struct PacketSummary: Sendable {
     public var layers: LayerSet = []
     public var linkType = LinkType.ethernet
     // Link layer

@@ -175,10 +175,14 @@ public struct HistoryRecorder: Sendable {
         history.append(fromOriginator ? Character(letter.uppercased()) : letter)
     }
 
+    @inline(__always)   // on most packets: only the first time is a call
     mutating func once(_ letter: Character, bit: UInt8, _ fromOriginator: Bool) {
         let mask: UInt8 = 1 << bit
         let seen = fromOriginator ? onceSeen.0 : onceSeen.1
-        guard seen & mask == 0 else { return }
+        if seen & mask == 0 { firstTime(letter, mask: mask, fromOriginator) }
+    }
+
+    mutating func firstTime(_ letter: Character, mask: UInt8, _ fromOriginator: Bool) {
         if fromOriginator { onceSeen.0 |= mask } else { onceSeen.1 |= mask }
         append(letter, fromOriginator)
     }

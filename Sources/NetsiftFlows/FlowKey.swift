@@ -46,17 +46,25 @@ public struct FlowKey: Hashable, Sendable {
         return (key, sourceIsLow)
     }
 
-    /// A cheap, well-mixed 64-bit hash (multiply-xorshift over the key's words), so the table does
-    /// not pay for SipHash on every packet. Keys come from packets, not from an adversary choosing
+    /// A cheap, well-mixed 64-bit hash, so the table does not pay for SipHash on every packet.
+    /// Each of the key's five words is multiplied full width by its own odd constant and the
+    /// product's halves xored (wyhash's "mum": every input bit reaches the low output bits, which
+    /// pick the table slot); the five are independent, so the CPU runs them side by side, and one
+    /// more such step mixes their xor. Keys come from packets, not from an adversary choosing
     /// collisions against a secret seed; the table's probe length is bounded by its load factor.
     @inlinable
     public var hashValue64: UInt64 {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 &* (UInt64(ipProtocol) &+ 1)
-        for word in [low.address.high, low.address.low, high.address.high, high.address.low,
-                     UInt64(low.port) << 16 | UInt64(high.port)] {
-            h = (h ^ word) &* 0xBF58_476D_1CE4_E5B9
-            h ^= h >> 31
+        @inline(__always) get {
+        let ports = UInt64(low.port) << 32 | UInt64(high.port) << 16 | UInt64(ipProtocol)
+        let mixed = Self.fold(low.address.high, 0xA076_1D64_78BD_642F) ^ Self.fold(low.address.low, 0xE703_7ED1_A0B4_28DB)
+            ^ Self.fold(high.address.high, 0x8EBC_6AF0_9C88_C6E3) ^ Self.fold(high.address.low, 0x5899_65CC_7537_4CC3)
+            ^ Self.fold(ports, 0x1D8E_4E27_C47D_124F)
+        return Self.fold(mixed ^ 0x9E37_79B9_7F4A_7C15, 0xBF58_476D_1CE4_E5B9)
         }
-        return h
+    }
+
+    @inlinable static func fold(_ x: UInt64, _ y: UInt64) -> UInt64 {
+        let product = x.multipliedFullWidth(by: y)
+        return product.high ^ product.low
     }
 }

@@ -68,8 +68,8 @@ public struct FlowCounters: Sendable, Equatable, Codable {
 public struct FlowTracker {
     var tcp = FlowTable<TCPConversation>()
     var udp = FlowTable<UDPConversation>()
-    var finished: [FinishedFlow] = []
-    public var decodeAs: DecodeAs
+    @usableFromInline var finished: [FinishedFlow] = []
+    public let decodeAs: DecodeAs
     public let reassemblyLimits: ReassemblyLimits
     public let flowLimits: FlowLimits
     /// Out-of-order bytes all conversations hold now.
@@ -179,8 +179,13 @@ public struct FlowTracker {
     /// Hands out the conversations that are over. Those that ended at the same packet come TCP
     /// first, then in stream order: an order that does not depend on where they sat in the table,
     /// so trackers sharing a capture hand them out as one tracker would.
+    @inlinable
     public mutating func drain(_ body: (FinishedFlow) -> Void) {
-        guard !finished.isEmpty else { return }
+        if !finished.isEmpty { drainFinished(body) }   // inlined: called for every packet
+    }
+
+    @usableFromInline
+    mutating func drainFinished(_ body: (FinishedFlow) -> Void) {
         if finished.count > 1 { finished.sort { $0.order < $1.order } }
         for flow in finished { body(flow) }
         finished.removeAll(keepingCapacity: true)
@@ -226,6 +231,13 @@ public struct FlowTracker {
         counters.evicted += 1
     }
 
+    /// What a datagram between these ports is parsed as: a decode-as rule for its source port, else
+    /// for its destination port, else DNS on a DNS port.
+    func udpProtocol(source: UInt16, destination: UInt16) -> ApplicationProtocol? {
+        decodeAs.udpPorts[source] ?? decodeAs.udpPorts[destination]
+            ?? (DNSPorts.contains(source) || DNSPorts.contains(destination) ? .dns : nil)
+    }
+
     /// A UDP datagram: its conversation, and DNS (by port or decode-as rule), one message per datagram.
     mutating func trackDatagram(_ s: PacketSummary, bytes: RawSpan, frame: Int, time: Int64, wireLength: Int,
                                 events: (ApplicationEvent) -> Void) {
@@ -236,17 +248,19 @@ public struct FlowTracker {
         var position = udp.find(key)
         if position == nil {
             if udp.count >= flowLimits.maximumFlows { evictUDP() }
-            position = udp.insert(UDPConversation(stream: counters.udpConversations, key: key, first: source,
-                                                  second: destination, frame: frame, time: time))
+            var conversation = UDPConversation(stream: counters.udpConversations, key: key, first: source,
+                                               second: destination, frame: frame, time: time)
+            conversation.parsedAs = (udpProtocol(source: source.port, destination: destination.port),
+                                     udpProtocol(source: destination.port, destination: source.port))
+            position = udp.insert(conversation)
             counters.udpConversations += 1
             counters.peakActive = max(counters.peakActive, tcp.count + udp.count)
         }
         let number = position!
         let fromOriginator = udp.entries[number].add(from: source, frame: frame, time: time, wireLength: wireLength,
                                                      payload: s.payloadWireLength)
-        let proto = decodeAs.udpPorts[s.sourcePort] ?? decodeAs.udpPorts[s.destinationPort]
-            ?? (DNSPorts.contains(s.sourcePort) || DNSPorts.contains(s.destinationPort) ? .dns : nil)
-        guard let proto else { return }
+        let parsedAs = udp.entries[number].parsedAs
+        guard let proto = fromOriginator ? parsedAs.fromFirst : parsedAs.fromSecond else { return }
         udp.entries[number].application = proto
         let context = ApplicationContext(frame: frame, time: time, transport: .udp, stream: udp.entries[number].stream,
                                          source: source, destination: destination, fromClient: fromOriginator)

@@ -25,6 +25,9 @@ public struct UDPConversation: Sendable, FlowEntry {
     public var packets = 0
     public var application: ApplicationProtocol?
     public var historyRecorder = HistoryRecorder()
+    /// The protocol a datagram from either side is parsed as, decided once from the ports (they are
+    /// the key's, the same for every datagram) rather than looked up per datagram.
+    var parsedAs: (fromFirst: ApplicationProtocol?, fromSecond: ApplicationProtocol?) = (nil, nil)
 
     public init(stream: Int, key: FlowKey, first: Endpoint, second: Endpoint, frame: Int, time: Int64) {
         self.stream = stream

@@ -47,7 +47,14 @@ public struct Diagnosis {
     }
 
     /// One packet's dissection: malformed packets are counted (a cut by the snaplen is not malformed).
+    @inlinable
     public mutating func add(frame: Int, _ summary: PacketSummary) {
+        // Inlined into the caller's loop: most packets are neither malformed nor an ICMP error.
+        if summary.problem != nil || summary.embedded != nil { addUnusual(frame: frame, summary) }
+    }
+
+    @usableFromInline
+    mutating func addUnusual(frame: Int, _ summary: PacketSummary) {
         // ICMP destination unreachable (IPv4 type 3, IPv6 type 1) quoting a UDP datagram: the
         // datagram's destination said no, which explains DNS queries that got no answer.
         if let quoted = summary.embedded, quoted.ipProtocol == 17,

@@ -149,11 +149,15 @@ struct Progress {
         enabled = Terminal.standardErrorIsTerminal && size > 64 << 20
     }
 
+    @inline(__always)   // every packet: only the rare redraw is a call
     mutating func tick(_ summary: PacketSummary) {
         guard enabled else { return }
         packets += 1
         bytes += summary.payload.upperBound + 24
-        guard packets & 0xFFFF == 0 else { return }
+        if packets & 0xFFFF == 0 { redraw() }
+    }
+
+    mutating func redraw() {
         let percent = min(99, bytes * 100 / max(1, size))
         guard percent != shown else { return }
         shown = percent
