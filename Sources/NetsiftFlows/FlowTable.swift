@@ -15,7 +15,7 @@ public struct FlowIndex: Sendable {
     }
 
     /// The entry for `key`, or nil.
-    @inlinable
+    @inlinable @inline(__always)
     public func find(_ key: FlowKey, keyAt: (Int32) -> FlowKey) -> Int32? {
         var i = Int(truncatingIfNeeded: key.hashValue64) & mask
         while true {
@@ -131,6 +131,7 @@ struct FlowTable<Entry: FlowEntry> {
 
     var count: Int { entries.count }
 
+    @inline(__always)   // every packet: inlined, the key's words stay in registers for the hash
     func find(_ key: FlowKey) -> Int? {
         index.find(key) { entries[Int($0)].key }.map(Int.init)
     }

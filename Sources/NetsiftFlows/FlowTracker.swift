@@ -40,7 +40,8 @@ public struct FlowShard: Sendable, Equatable {
         self.count = count
     }
 
-    @inlinable public func owns(_ key: FlowKey) -> Bool {
+    @inlinable @inline(__always)   // every packet, and usually one shard: no hash, no call
+    public func owns(_ key: FlowKey) -> Bool {
         count == 1 || Int((key.hashValue64 >> 32) % UInt64(count)) == index
     }
 }
