@@ -55,11 +55,11 @@ public struct FlowKey: Hashable, Sendable {
     @inlinable
     public var hashValue64: UInt64 {
         @inline(__always) get {
-        let ports = UInt64(low.port) << 32 | UInt64(high.port) << 16 | UInt64(ipProtocol)
-        let mixed = Self.fold(low.address.high, 0xA076_1D64_78BD_642F) ^ Self.fold(low.address.low, 0xE703_7ED1_A0B4_28DB)
-            ^ Self.fold(high.address.high, 0x8EBC_6AF0_9C88_C6E3) ^ Self.fold(high.address.low, 0x5899_65CC_7537_4CC3)
-            ^ Self.fold(ports, 0x1D8E_4E27_C47D_124F)
-        return Self.fold(mixed ^ 0x9E37_79B9_7F4A_7C15, 0xBF58_476D_1CE4_E5B9)
+            let ports = UInt64(low.port) << 32 | UInt64(high.port) << 16 | UInt64(ipProtocol)
+            let mixed = Self.fold(low.address.high, 0xA076_1D64_78BD_642F) ^ Self.fold(low.address.low, 0xE703_7ED1_A0B4_28DB)
+                ^ Self.fold(high.address.high, 0x8EBC_6AF0_9C88_C6E3) ^ Self.fold(high.address.low, 0x5899_65CC_7537_4CC3)
+                ^ Self.fold(ports, 0x1D8E_4E27_C47D_124F)
+            return Self.fold(mixed ^ 0x9E37_79B9_7F4A_7C15, 0xBF58_476D_1CE4_E5B9)
         }
     }
 
