@@ -91,7 +91,9 @@ public struct Dissector {
     @inlinable
     public static func plainFlow(_ packet: borrowing CapturedPacket) -> PlainFlow? {
         let frame = packet.bytes
-        guard packet.linkType == .ethernet, frame.byteCount >= EthernetHeader.length + 40 + 4 else { return nil }
+        // Long enough for IPv4's ports; IPv6 checks its own length below.
+        guard packet.linkType == .ethernet,
+              frame.byteCount >= EthernetHeader.length + IPv4Header.minimumLength + 4 else { return nil }
         let ip = EthernetHeader.length
         switch frame.be16(12) {
         case EtherType.ipv4:

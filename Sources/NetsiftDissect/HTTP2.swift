@@ -498,6 +498,13 @@ public struct HTTP2UpgradeRequest: Sendable, Hashable, Encodable {
     /// Parses a request head (request line and header fields, up to the empty line); nil when the
     /// request line is not `METHOD target HTTP/1.x`.
     public static func parse(head: RawSpan) -> HTTP2UpgradeRequest? {
+        // A request line starts with its method (upper-case letters and "-"): a first byte that
+        // cannot begin one (a TLS record, binary) is turned down before any String is made.
+        var first = 0
+        while first < head.byteCount && (head.u8(first) == 0x0D || head.u8(first) == 0x0A) { first += 1 }
+        guard first < head.byteCount else { return nil }
+        let byte = head.u8(first)
+        guard (0x41...0x5A).contains(byte) || byte == 0x2D || byte >= 0x80 else { return nil }
         let lines = httpLines(head)
         guard let requestLine = lines.first else { return nil }
         let parts = requestLine.split(separator: " ", omittingEmptySubsequences: false)

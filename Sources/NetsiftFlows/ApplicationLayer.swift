@@ -92,7 +92,7 @@ enum ApplicationParsers: Sendable {
     /// port, or the first bytes either side sent.
     static func detect(ports: (UInt16, UInt16), firstBytes: RawSpan, decodeAs: DecodeAs) -> ApplicationProtocol? {
         if let rule = decodeAs.tcpPorts[ports.0] ?? decodeAs.tcpPorts[ports.1] { return rule }
-        if DNSPorts.contains(ports.0) || DNSPorts.contains(ports.1) { return .dns }
+        if DNSFlavor(sourcePort: ports.0, destinationPort: ports.1) != nil { return .dns }
         if HTTP2Connection.detect(firstBytes: firstBytes) { return .http2 }
         // TLS on any port, from its first record (or an SSLv2-format ClientHello), or after STARTTLS.
         if TLSStreamParser.looksLikeTLS(firstBytes) || STARTTLSPorts.contains(ports.0)
@@ -179,9 +179,4 @@ enum STARTTLSPorts {
         default: false
         }
     }
-}
-
-/// The ports DNS runs on: DNS, mDNS, LLMNR (the same message format).
-public enum DNSPorts {
-    public static func contains(_ port: UInt16) -> Bool { port == 53 || port == 5353 || port == 5355 }
 }

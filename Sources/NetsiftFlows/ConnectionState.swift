@@ -37,24 +37,6 @@ public enum ConnectionState: String, Sendable, Codable, CaseIterable {
     /// No SYN seen: the capture caught the conversation in the middle.
     case OTH
 
-    public var meaning: String {
-        switch self {
-        case .S0: "connection attempt seen, no reply"
-        case .S1: "established, not terminated"
-        case .SF: "normal establishment and termination"
-        case .REJ: "connection attempt rejected"
-        case .S2: "established, originator closed, no reply from responder"
-        case .S3: "established, responder closed, no reply from originator"
-        case .RSTO: "established, originator aborted (RST)"
-        case .RSTR: "established, responder aborted (RST)"
-        case .RSTOS0: "originator sent SYN then RST, no SYN/ACK"
-        case .RSTRH: "responder sent SYN/ACK then RST, no SYN"
-        case .SH: "originator sent SYN then FIN, no SYN/ACK"
-        case .SHR: "responder sent SYN/ACK then FIN, no SYN"
-        case .OTH: "no SYN seen, midstream traffic"
-        }
-    }
-
     /// The state of a TCP conversation from its endpoints' states (Zeek's `conn_state()` in
     /// base/protocols/conn/main.zeek, re-expressed): `history` decides RSTOS0, and a reject also
     /// covers both sides resetting before either sent data.

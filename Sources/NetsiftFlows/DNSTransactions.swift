@@ -253,9 +253,10 @@ struct TimedTable<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 
     /// Removes and returns the oldest value under `key` that `match` accepts.
     mutating func remove(_ key: Key, where match: (Value) -> Bool) -> Value? {
-        guard var list = entries[key], let index = list.firstIndex(where: { match($0.value) }) else { return nil }
-        let value = list.remove(at: index).value
-        entries[key] = list.isEmpty ? nil : list
+        // In place: a copy of the list taken out would be copied again by the removal.
+        guard let index = entries[key]?.firstIndex(where: { match($0.value) }) else { return nil }
+        let value = entries[key]!.remove(at: index).value
+        if entries[key]!.isEmpty { entries[key] = nil }
         count -= 1
         return value
     }

@@ -5,8 +5,6 @@ public struct TCPPacketAnalysis: Sendable, Equatable {
     /// The conversation's number, as tshark's `tcp.stream`.
     public var stream: Int
     public var flags: TCPAnalysisFlags
-    /// For a duplicate ACK: which one in the run (1 for the first duplicate).
-    public var duplicateAckNumber: Int
 }
 
 /// A conversation that is over: closed and quiet, idle past its limit, evicted to make room, or
@@ -119,9 +117,8 @@ public struct FlowTracker {
         if let existing = position, syn && !ack {
             // A SYN with a new initial sequence number on a known port pair: the ports were
             // reused for a new connection, which gets a new stream number; the old one is over.
-            let conversation = tcp.entries[existing]
-            let state = conversation[conversation.side(of: source)].analysis
-            if state.hasBaseSeq && state.baseSeq != s.sequenceNumber {
+            let me = tcp.entries[existing].side(of: source)   // read in place: a conversation is large
+            if tcp.entries[existing][me].analysis.hasBaseSeq && tcp.entries[existing][me].analysis.baseSeq != s.sequenceNumber {
                 heldBytes += tcp.entries[existing].releaseStreams()
                 finished.append(.tcp(tcp.remove(at: existing)))
                 position = nil
@@ -236,7 +233,7 @@ public struct FlowTracker {
     /// for its destination port, else DNS on a DNS port.
     func udpProtocol(source: UInt16, destination: UInt16) -> ApplicationProtocol? {
         decodeAs.udpPorts[source] ?? decodeAs.udpPorts[destination]
-            ?? (DNSPorts.contains(source) || DNSPorts.contains(destination) ? .dns : nil)
+            ?? (DNSFlavor(sourcePort: source, destinationPort: destination) != nil ? .dns : nil)
     }
 
     /// A UDP datagram: its conversation, and DNS (by port or decode-as rule), one message per datagram.
@@ -299,22 +296,22 @@ extension TCPConversation {
         var serverName = self.serverName
         var change = 0
         let ports = (self[0].endpoint.port, self[1].endpoint.port)
+        // The reassemblers are changed in place (`self[side].stream`): a copy would share the held
+        // segments, and the next change to them would copy the whole list.
         // The peer's ACK tells this side's reassembler which holes will never fill.
         if s.tcpFlags.contains(.ack) {
-            var peerStream = self[peer].stream
             let peerContext = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream,
                                                  source: self[peer].endpoint, destination: source, fromClient: !fromClient)
-            change += peerStream.acknowledged(s.acknowledgmentNumber) { chunk in
+            change += self[peer].stream.acknowledged(s.acknowledgmentNumber) { chunk in
                 parsers.consume(chunk, context: peerContext) { event in
                     Self.keepServerName(event, in: &serverName)
                     events(event)
                 }
             }
-            self[peer].stream = peerStream
         }
-        var stream = self[me].stream
-        let budget = min(limits.bytesPerDirection, stream.pendingBytes + max(0, limits.totalBytes - heldBytes - change))
-        change += stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), fin: s.tcpFlags.contains(.fin),
+        let budget = min(limits.bytesPerDirection,
+                         self[me].stream.pendingBytes + max(0, limits.totalBytes - heldBytes - change))
+        change += self[me].stream.add(seq: s.sequenceNumber, syn: s.tcpFlags.contains(.syn), fin: s.tcpFlags.contains(.fin),
                              payload: bytes.extracting(s.payload),
                              wireLength: s.payloadWireLength, budget: budget) { chunk in
             if case .undecided = parsers, let chunk {
@@ -333,12 +330,9 @@ extension TCPConversation {
         let wantsBytes = parsers.wantsBytes
         if s.tcpFlags.contains(.rst) || !wantsBytes {
             // Reset, or nothing to parse: what is held will never be read.
-            change += stream.reset()
-            var peerStream = self[peer].stream
-            change += peerStream.reset()
-            self[peer].stream = peerStream
+            change += self[me].stream.reset()
+            change += self[peer].stream.reset()
         }
-        self[me].stream = stream
         application = parsers
         reassembling = wantsBytes
         if let detected { applicationProtocol = detected }
@@ -357,20 +351,18 @@ extension TCPConversation {
         let me = side(of: source), peer = 1 - me
         let flags = s.tcpFlags
         let syn = flags.contains(.syn), ack = flags.contains(.ack)
-        if packets == 0 {
+        if sides.0.packets + sides.1.packets == 0 {
             // Zeek's originator: a SYN/ACK seen first means its receiver opened the conversation.
             originator = syn && ack ? peer : me
             if syn && ack { historyRecorder.flipped() }
         }
         lastFrame = frame
         last = max(last, time)   // a timestamp that jumps back must not make the flow look idle
-        packets += 1
         if syn && !ack {
             if client == nil { client = me }
             synTime = time
         } else if !syn, ack, handshakeRTT == 0, client == me, self[peer].sentSYNACK {
             handshakeRTT = max(1, time &- synTime)   // wrapping: timestamps are the capture's word
-            handshakeCompleted = true
         }
         // The sides are changed in place: a copy would share their arrays, and the next append
         // would then copy the array (an allocation per packet).
@@ -382,8 +374,7 @@ extension TCPConversation {
         historyRecorder.record(fromOriginator: me == originator, flags: flags, seq: s.sequenceNumber,
                                payload: s.payloadWireLength, window: s.windowSize, analysis: analysis)
         countFlags(analysis)
-        return TCPPacketAnalysis(stream: stream, flags: analysis,
-                                 duplicateAckNumber: analysis.contains(.duplicateAck) ? self[me].analysis.duplicateAcks : 0)
+        return TCPPacketAnalysis(stream: stream, flags: analysis)
     }
 
     /// One segment's effect on the side that sent it and the side it went to: counters, handshake
@@ -397,7 +388,6 @@ extension TCPConversation {
         sender.payloadBytes += s.payloadWireLength
         if s.payloadWireLength > 0 {
             sender.dataSegments += 1
-            sender.largestSegment = max(sender.largestSegment, s.payloadWireLength)
             if let peerMSS = receiver.synMSS, s.payloadWireLength > Int(peerMSS) {
                 sender.segmentsAbovePeerMSS += 1
                 if sender.firstSegmentAbovePeerMSS == nil { sender.firstSegmentAbovePeerMSS = frame }
@@ -406,7 +396,7 @@ extension TCPConversation {
         if syn {
             sender.synCount += 1
             if let mss = s.tcpOptions.mss {
-                if sender.synMSS == nil { sender.synMSS = mss } else if sender.synMSS != mss { sender.synMSSChanged = true }
+                if sender.synMSS == nil { sender.synMSS = mss }
             }
             sender.sackPermitted = sender.sackPermitted || s.tcpOptions.sackPermitted
             sender.timestamps = sender.timestamps || s.tcpOptions.timestampValue != nil

@@ -10,9 +10,8 @@ public struct TCPSide: Sendable {
     public var payloadBytes = 0
     /// Payload bytes in segments analysed as retransmissions (fast and spurious included).
     public var retransmittedBytes = 0
-    /// MSS from this side's first SYN (or SYN/ACK), and whether a later SYN said otherwise.
+    /// MSS from this side's first SYN (or SYN/ACK).
     public var synMSS: UInt16?
-    public var synMSSChanged = false
     /// Window-scale shift this side offered in its SYN.
     public var windowScaleShift: UInt8?
     public var sackPermitted = false
@@ -26,9 +25,8 @@ public struct TCPSide: Sendable {
     public var firstRSTTime: Int64?
     /// SYNs (or SYN/ACKs) this side sent, retransmissions included.
     public var synCount = 0
-    /// Segments carrying payload, and the largest payload sent.
+    /// Segments carrying payload.
     public var dataSegments = 0
-    public var largestSegment = 0
     /// Segments larger than the MSS the other side announced (TSO/GRO artefacts when captured at
     /// the sender, a mismatch on the path otherwise), and the first of them.
     public var segmentsAbovePeerMSS = 0
@@ -82,11 +80,11 @@ public struct TCPConversation: Sendable, FlowEntry {
     public var lastFrame: Int
     public var start: Int64
     public var last: Int64
-    public var packets = 0
-    /// The most recent SYN's time, and the handshake round trip (SYN to the ACK of the SYN/ACK).
+    /// The most recent SYN's time, and the handshake round trip (SYN to the ACK of the SYN/ACK; at
+    /// least 1 ns once measured, 0 until the handshake completes).
     public var synTime: Int64 = 0
     public var handshakeRTT: Int64 = 0
-    public var handshakeCompleted = false
+    public var handshakeCompleted: Bool { handshakeRTT != 0 }
     /// ICMP errors about this conversation ("fragmentation needed", "packet too big", unreachable):
     /// how many, the smallest MTU they reported, and the first one's frame.
     public var icmpErrors = 0
@@ -161,7 +159,7 @@ public struct TCPConversation: Sendable, FlowEntry {
     /// Read and changed in place: a side holds arrays, and a copy taken to read or change one
     /// field would retain them (and copy one on its next append).
     public subscript(side: Int) -> TCPSide {
-        _read { yield side == 0 ? sides.0 : sides.1 }
+        _read { if side == 0 { yield sides.0 } else { yield sides.1 } }   // a ternary would copy the side
         _modify { if side == 0 { yield &sides.0 } else { yield &sides.1 } }
     }
 

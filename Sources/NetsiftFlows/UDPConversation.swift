@@ -22,7 +22,6 @@ public struct UDPConversation: Sendable, FlowEntry {
     public var lastFrame: Int
     public var start: Int64
     public var last: Int64
-    public var packets = 0
     public var application: ApplicationProtocol?
     public var historyRecorder = HistoryRecorder()
     /// The protocol a datagram from either side is parsed as, decided once from the ports (they are
@@ -61,7 +60,6 @@ public struct UDPConversation: Sendable, FlowEntry {
         side.payloadBytes += payload
         self[fromOriginator ? 0 : 1] = side
         if payload > 0 { historyRecorder.recordDatagram(fromOriginator: fromOriginator) }
-        packets += 1
         lastFrame = frame
         last = max(last, time)
         return fromOriginator

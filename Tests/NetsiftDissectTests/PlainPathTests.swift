@@ -47,6 +47,40 @@ import NetsiftTestSupport
             + Corpus.captureNames.compactMap(Corpus.path)
     }
 
+    /// `Dissector.plainFlow` (how a sharded worker skips another's packets unread) names the flow
+    /// that the full dissection finds, whenever it names one and the dissection finds a TCP or UDP
+    /// flow (a transport header the tracker follows: not one whose data offset is impossible); and
+    /// it names one for every plain IPv4 packet (the shortest included).
+    @Test func plainFlowAgreesWithTheDissection() throws {
+        var named = 0, short = 0
+        for path in Self.captures {
+            var reader = try CaptureReader(path: path)
+            var dissector = Dissector()
+            var frame = 0
+            _ = reader.forEachPacket { packet in
+                frame += 1
+                let flow = Dissector.plainFlow(packet)
+                dissector.dissect(packet) { summary, _ in
+                    if summary.isTCP || summary.isUDP, !summary.transportHeader.isEmpty, let flow {
+                        named += 1
+                        let found = PlainFlow(source: summary.source, destination: summary.destination,
+                                              sourcePort: summary.sourcePort, destinationPort: summary.destinationPort,
+                                              ipProtocol: summary.ipProtocol)
+                        #expect(flow == found, "\(path) frame \(frame)")
+                    }
+                    if packet.linkType == .ethernet, summary.ipVersion == 4, summary.ipHeader.lowerBound == 14,
+                       !summary.layers.contains(.ipOptions), !summary.layers.contains(.fragment),
+                       summary.isTCP || summary.isUDP, packet.bytes.byteCount < 58 {
+                        short += 1
+                        #expect(flow != nil, "\(path) frame \(frame): a plain IPv4 packet of \(packet.bytes.byteCount) bytes")
+                    }
+                }
+            }
+        }
+        print("plainFlow: \(named) flows named, \(short) of them in frames under 58 bytes")
+        #expect(named > 5_000 && short > 0)
+    }
+
     @Test func plainPathAgreesWithTheGeneralWalkOnEveryPacket() throws {
         if Corpus.directory == nil { print("⚠︎ \(Corpus.missingMessage) (fixtures only)") }
         var taken = 0, declined = 0, ipv6 = 0

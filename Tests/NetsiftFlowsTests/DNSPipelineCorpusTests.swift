@@ -15,7 +15,7 @@ func tcpFramesOnDNSPorts(path: String) throws -> Set<Int> {
     _ = reader.forEachPacket { packet in
         frame += 1
         dissector.dissect(packet) { summary, _ in
-            if summary.isTCP && (DNSPorts.contains(summary.sourcePort) || DNSPorts.contains(summary.destinationPort)) {
+            if summary.isTCP && DNSFlavor(sourcePort: summary.sourcePort, destinationPort: summary.destinationPort) != nil {
                 frames.insert(frame)
             }
         }
