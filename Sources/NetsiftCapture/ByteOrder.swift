@@ -35,3 +35,11 @@ extension RawSpan {
         bigEndian ? be64(offset) : le64(offset)
     }
 }
+
+extension Array where Element == UInt8 {
+    /// Appends the bytes of `range` within `bytes`, in one copy.
+    @inlinable public mutating func append(_ bytes: RawSpan, _ range: Range<Int>) {
+        guard !range.isEmpty else { return }
+        bytes.withUnsafeBytes { raw in append(contentsOf: raw[range]) }
+    }
+}

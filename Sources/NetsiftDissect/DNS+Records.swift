@@ -288,10 +288,6 @@ public struct DNSKey: Hashable, Sendable, Encodable {
     /// The key tag (RFC 4034 Appendix B) that DS and RRSIG records name this key by.
     public var keyTag: UInt16
     public var publicKeyLength: Int
-
-    /// Zone Key (bit 7) and Secure Entry Point (bit 15): 257 is a KSK, 256 a ZSK.
-    public var isZoneKey: Bool { flags & 0x0100 != 0 }
-    public var isSecureEntryPoint: Bool { flags & 0x0001 != 0 }
 }
 
 /// RRSIG data (RFC 4034 §3); times are seconds since the epoch (mod 2^32, §3.1.5).
@@ -315,8 +311,6 @@ public struct DNSNextSecure3: Hashable, Sendable, Encodable {
     public var salt: String
     public var nextHashedOwner: String
     public var types: [UInt16]
-
-    public var optOut: Bool { flags & 0x01 != 0 }
 }
 
 /// The OPT pseudo-record's meaning (RFC 6891 §6.1.2–6.1.3).
@@ -473,8 +467,8 @@ extension DNSReader {
 
     /// A 16-byte address.
     mutating func ipv6() -> IPAddress {
-        let high = UInt64(u32()) << 32 | UInt64(u32())
-        return IPAddress(high: high, low: UInt64(u32()) << 32 | UInt64(u32()))
+        defer { offset += 16 }
+        return message.ipv6Address(offset)
     }
 
     /// A <character-string> (RFC 1035 §3.3): a length byte and that many bytes.
@@ -487,16 +481,8 @@ extension DNSReader {
 
     /// `count` bytes in lower-case hex.
     mutating func hex(_ count: Int) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(count * 2)
-        for i in offset..<offset + count {
-            let byte = message.u8(i)
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
-        }
-        offset += count
-        return String(decoding: out, as: UTF8.self)
+        defer { offset += count }
+        return hexDigits(message, offset..<offset + count)
     }
 
     /// `count` bytes in base32hex without padding (RFC 4648 §7), lower case as RFC 5155 shows it.

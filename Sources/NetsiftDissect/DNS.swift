@@ -171,12 +171,6 @@ public struct DNSProblem: Sendable, Equatable, Encodable, CustomStringConvertibl
         }
     }
 
-    /// Whether the parse stopped here: everything but invalid record data.
-    public var endedParse: Bool {
-        if case .invalidRecordData = kind { return false }
-        return true
-    }
-
     /// The word the CLI shows the problem with: malformed, cut or invalid.
     public var label: String {
         switch kind {
@@ -362,7 +356,7 @@ public struct DNSMessage: Sendable, Equatable, Encodable {
     /// response (answer/authority/additional counts, then the answers), with `[truncated]`, and
     /// `[malformed: ...]`, `[cut: ...]` or `[invalid: ...]` when there is a problem.
     public var summaryLine: String {
-        var text = "\(flavor.name) 0x\(hex16(header.id))"
+        var text = "\(flavor.name) 0x\(hexDigits(UInt32(header.id), width: 4))"
         if let problem, problem.section == .header { return text + " [\(problem.label): \(problem)]" }
         if !header.isResponse && header.recursionDesired && flavor == .dns { text += "+" }
         if header.opcode != 0 { text += " \(header.opcodeName)" }
@@ -385,10 +379,6 @@ public struct DNSMessage: Sendable, Equatable, Encodable {
     }
 }
 
-private func hex16(_ value: UInt16) -> String {
-    let digits = String(value, radix: 16)
-    return String(repeating: "0", count: 4 - digits.count) + digits
-}
 
 /// Reads a message's questions and records in order, each read checked against the end of the
 /// message; the first fault throws. Names may point anywhere in the message (`message`), while a
@@ -678,8 +668,5 @@ public struct DNSStreamParser: Sendable {
         lostSync = true
     }
 
-    mutating func append(_ bytes: RawSpan, _ range: Range<Int>) {
-        guard !range.isEmpty else { return }
-        bytes.withUnsafeBytes { raw in pending.append(contentsOf: raw[range]) }
-    }
+    mutating func append(_ bytes: RawSpan, _ range: Range<Int>) { pending.append(bytes, range) }
 }

@@ -583,9 +583,3 @@ extension Substring {
         return s
     }
 }
-
-/// Lowercase hex digits of `value`, zero-padded to `width`.
-func hexDigits(_ value: UInt32, width: Int) -> String {
-    let digits = String(value, radix: 16)
-    return String(repeating: "0", count: max(0, width - digits.count)) + digits
-}

@@ -61,10 +61,10 @@ enum JA4 {
         let head = "t" + versionCode(version) + (extensions.contains(0) ? "d" : "i")
             + twoDigits(ciphers.count) + twoDigits(extensions.count) + alpnCharacters(input.firstALPN)
 
-        let cipherList = ciphers.sorted().map(hex4).joined(separator: ",")
-        var extensionList = extensions.filter { $0 != 0x0000 && $0 != 0x0010 }.sorted().map(hex4)
+        let cipherList = ciphers.sorted().map { hexDigits(UInt32($0), width: 4) }.joined(separator: ",")
+        var extensionList = extensions.filter { $0 != 0x0000 && $0 != 0x0010 }.sorted().map { hexDigits(UInt32($0), width: 4) }
             .joined(separator: ",")
-        if !signatures.isEmpty { extensionList += "_" + signatures.map(hex4).joined(separator: ",") }
+        if !signatures.isEmpty { extensionList += "_" + signatures.map { hexDigits(UInt32($0), width: 4) }.joined(separator: ",") }
         let ja4 = head + "_" + hash12(cipherList, empty: ciphers.isEmpty) + "_"
             + hash12(extensionList, empty: extensionList.isEmpty)
         return (ja4, head + "_" + cipherList + "_" + extensionList)
@@ -118,9 +118,15 @@ func hexDigits<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
     return String(decoding: out, as: UTF8.self)
 }
 
-/// Four lower-case hex digits.
-func hex4(_ value: UInt16) -> String {
-    hexDigits([UInt8(value >> 8), UInt8(value & 0xFF)])
+/// The bytes of `range` within `bytes` in lower-case hex.
+func hexDigits(_ bytes: RawSpan, _ range: Range<Int>) -> String {
+    bytes.withUnsafeBytes { hexDigits($0[range]) }
+}
+
+/// `value` in lower-case hex, zero-padded to `width` digits.
+func hexDigits(_ value: UInt32, width: Int) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
 }
 
 /// Names for the numbers TLS messages carry, for summary lines.
@@ -135,7 +141,7 @@ public enum TLSNames {
         case 0x0303: return "TLS1.2"
         case 0x0304: return "TLS1.3"
         case 0x7F00...0x7FFF: return "TLS1.3-draft\(version & 0xFF)"
-        default: return TLSGREASE.contains(version) ? "GREASE" : "0x" + hex4(version)
+        default: return TLSGREASE.contains(version) ? "GREASE" : "0x" + hexDigits(UInt32(version), width: 4)
         }
     }
 

@@ -120,9 +120,9 @@ public struct TLSServerHello: Sendable, Equatable, Encodable {
 
     public var summaryLine: String {
         var line = isHelloRetryRequest ? "TLS HelloRetryRequest" : "TLS ServerHello"
-        line += " \(TLSNames.version(negotiatedVersion)) cipher 0x\(hex4(cipherSuite))"
+        line += " \(TLSNames.version(negotiatedVersion)) cipher 0x\(hexDigits(UInt32(cipherSuite), width: 4))"
         if let alpn { line += " ALPN \(alpn)" }
-        if isHelloRetryRequest, let keyShareGroup { line += " group 0x\(hex4(keyShareGroup))" }
+        if isHelloRetryRequest, let keyShareGroup { line += " group 0x\(hexDigits(UInt32(keyShareGroup), width: 4))" }
         return line + " JA3S \(ja3sHash)"
     }
 }
@@ -200,7 +200,7 @@ struct TLSCursor {
         (offset..<end).map { bytes.u8($0) }
     }
 
-    func hex(_ bytes: RawSpan) -> String { hexDigits(u8List(bytes)) }
+    func hex(_ bytes: RawSpan) -> String { hexDigits(bytes, offset..<end) }
 }
 
 extension TLSClientHello {
@@ -235,9 +235,9 @@ extension TLSClientHello {
                 }
             }
         }
-        hello.hasGREASE = (hello.cipherSuites + hello.extensions.map(\.type) + hello.supportedVersions
-            + hello.supportedGroups + hello.signatureAlgorithms + hello.keyShareGroups).contains(where: TLSGREASE.contains)
         let extensionTypes = hello.extensions.map(\.type)
+        hello.hasGREASE = [hello.cipherSuites, extensionTypes, hello.supportedVersions, hello.supportedGroups,
+                           hello.signatureAlgorithms, hello.keyShareGroups].contains { $0.contains(where: TLSGREASE.contains) }
         let ja3 = JA3.client(version: legacyVersion, cipherSuites: hello.cipherSuites, extensions: extensionTypes,
                              groups: hello.supportedGroups, pointFormats: hello.ecPointFormats)
         hello.ja3 = ja3

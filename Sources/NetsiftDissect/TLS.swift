@@ -152,7 +152,7 @@ public enum TLSProblem: Error, Sendable, Equatable, Encodable, CustomStringConve
         case .unknownContentType(let type):
             "record content type \(type) is not TLS; stopped parsing this direction"
         case .unknownRecordVersion(let version):
-            "record version 0x\(hex4(version)) is not 3.x; stopped parsing this direction"
+            "record version 0x\(hexDigits(UInt32(version), width: 4)) is not 3.x; stopped parsing this direction"
         case .recordTooLong(let length):
             "record length \(length) > \(TLSStreamParser.maximumRecordLength); stopped parsing this direction"
         case .truncated(let message, let field, let needed, let available):
@@ -260,10 +260,7 @@ public struct TLSStreamParser: Sendable {
     public static func looksLikeTLS(_ firstBytes: RawSpan) -> Bool {
         guard firstBytes.byteCount >= 5 else { return false }
         let first = firstBytes.u8(0)
-        if (20...23).contains(first) {
-            return firstBytes.u8(1) == 3 && firstBytes.u8(2) <= 4
-                && Int(firstBytes.be16(3)) <= maximumRecordLength
-        }
+        if (20...23).contains(first) { return startsWithRecordHeader(firstBytes) }
         let major = firstBytes.u8(3)
         return first & 0x80 != 0 && firstBytes.u8(2) == 1 && (major == 0 && firstBytes.u8(4) == 2 || major == 3)
     }
@@ -394,7 +391,7 @@ public struct TLSStreamParser: Sendable {
     mutating func consumeBody(_ bytes: RawSpan, _ range: Range<Int>) {
         guard !recordEncrypted else { return }
         if sslv2Header != 0 {
-            for i in range { buffer.append(bytes.u8(i)) }
+            buffer.append(bytes, range)
             return
         }
         switch contentType {
@@ -501,7 +498,7 @@ public struct TLSStreamParser: Sendable {
             // Assemble: the header first, then as many body bytes as the message still needs.
             let wanted = buffer.count < 4 ? 4 - buffer.count : 4 + bufferedLength - buffer.count
             let count = min(wanted, range.upperBound - offset)
-            for i in offset..<offset + count { buffer.append(bytes.u8(i)) }
+            buffer.append(bytes, offset..<offset + count)
             offset += count
             guard buffer.count >= 4 else { continue }
             if bufferedLength > Self.maximumHandshakeLength {
