@@ -36,7 +36,7 @@ public struct Diagnosis {
     var limits = LimitDetector()
     var malformed = 0
     var malformedFrames: [Int] = []
-    var malformedLayers: [String: Int] = [:]
+    var malformedLayers: [Layer: Int] = [:]
 
     public init(thresholds: DiagnosisThresholds = DiagnosisThresholds()) {
         self.thresholds = thresholds
@@ -65,7 +65,7 @@ public struct Diagnosis {
         guard let problem = summary.problem, !problem.isCut else { return }
         malformed += 1
         if malformedFrames.count < Finding.listLimit { malformedFrames.append(frame) }
-        malformedLayers["\(problem.layer)", default: 0] += 1
+        malformedLayers[problem.layer, default: 0] += 1   // no String per malformed packet
     }
 
     /// One conversation that is over.
@@ -94,11 +94,11 @@ public struct Diagnosis {
     /// times (ns), `counters` the flow tracker's, `fragments` the IP fragment reassembler's (with
     /// the limits it ran under), `damage` what stopped the reader early, if anything. `ongoing`: the
     /// capture goes on after `end` (live summaries), so DNS queries still within their timeout are
-    /// not unanswered.
+    /// not unanswered. `extra`: findings made elsewhere (the kernel's drops in `live`), ordered with these.
     public func findings(start: Int64?, end: Int64?, counters: FlowCounters,
                          fragments: FragmentStatistics = FragmentStatistics(),
                          fragmentLimits: FragmentLimits = FragmentLimits(), damage: String? = nil,
-                         ongoing: Bool = false) -> [Finding] {
+                         ongoing: Bool = false, extra: [Finding] = []) -> [Finding] {
         var all: [Finding] = []
         if let damage {
             all.append(Finding(kind: .captureDamaged, severity: .warning, count: 1, countUnit: "damage",
@@ -109,7 +109,7 @@ public struct Diagnosis {
                                nextStep: "Capture again and stop the recorder cleanly (Ctrl-C / SIGINT), or check the disk."))
         }
         if malformed > 0 {
-            let layers = malformedLayers.sorted { $0.value > $1.value }
+            let layers = malformedLayers.sorted { ($0.value, $1.key.rawValue) > ($1.value, $0.key.rawValue) }
             all.append(Finding(kind: .malformedPackets, severity: .info, count: malformed, countUnit: "packets",
                                frames: malformedFrames,
                                facts: Dictionary(uniqueKeysWithValues: layers.map { ("layer \($0.key)", .int($0.value)) }),
@@ -144,6 +144,7 @@ public struct Diagnosis {
         all += dns.findings(asOf: ongoing ? end : nil)
         all += tls.findings()
         all += http2.findings()
+        all += extra
         return all.sorted { a, b in a.layer != b.layer ? a.layer < b.layer : Finding.worstFirst(a, b) }
     }
 

@@ -29,7 +29,8 @@ struct HTTP2Detector {
     var grpcErrors: [String: Group] = [:]
 
     mutating func add(_ message: HTTP2Message, context: ApplicationContext) {
-        let server = "\(message.fromClient ? context.destination : context.source)"
+        // Formatted only for the frames that make a finding, not for every frame.
+        var server: String { "\(message.fromClient ? context.destination : context.source)" }
         switch message.event {
         case .frame(let record):
             if case .decoded(.goAway(let last, let code, _, let text)) = record.payload, code != .noError {

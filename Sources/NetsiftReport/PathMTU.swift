@@ -21,7 +21,8 @@ struct PathMTUDetector {
     init(thresholds: DiagnosisThresholds) { self.thresholds = thresholds }
 
     mutating func add(_ c: TCPConversation) {
-        let server = "\(c.serverEndpoint)"
+        // Formatted only for a conversation that makes a finding.
+        var server: String { "\(c.serverEndpoint)" }
         let client = c[c.clientSide], serverSide = c[1 - c.clientSide]
         if let clientMSS = client.synMSS, let serverMSS = serverSide.synMSS, clientMSS != serverMSS {
             let server = mssMismatch.bounded(server)
@@ -30,9 +31,10 @@ struct PathMTUDetector {
                 mssPairs[server, default: []].insert("client \(clientMSS) / server \(serverMSS)")
             }
         }
-        for side in [c.sides.0, c.sides.1] where side.segmentsAbovePeerMSS > 0 {
+        for me in 0...1 where c[me].segmentsAbovePeerMSS > 0 {
+            let side = c[me]
             aboveMSS[aboveMSS.bounded("\(side.endpoint)"), default: EndpointGroup()].add(
-                c, peer: side.endpoint == c.sides.0.endpoint ? c.sides.1.endpoint : c.sides.0.endpoint,
+                c, peer: c[1 - me].endpoint,
                 frames: side.firstSegmentAbovePeerMSS.map { [$0] } ?? [], value: side.segmentsAbovePeerMSS)
         }
         if c.icmpErrors > 0, let mtu = c.icmpMTU {
@@ -42,12 +44,13 @@ struct PathMTUDetector {
             icmpMTU[server] = min(mtu, icmpMTU[server] ?? mtu)
         }
         guard c.icmpErrors == 0 else { return }
-        for side in [c.sides.0, c.sides.1]
-        where side.oversizeRetransmissions >= thresholds.blackHoleRetransmissions
-            && side.largestUnacknowledgedRetransmission > side.analysis.largestAcked {
+        for me in 0...1
+        where c[me].oversizeRetransmissions >= thresholds.blackHoleRetransmissions
+            && c[me].largestUnacknowledgedRetransmission > c[me].analysis.largestAcked {
+            let side = c[me]
             let sender = blackHoles.bounded("\(side.endpoint)")
             var hole = blackHoles[sender, default: BlackHole()]
-            hole.group.add(c, peer: side.endpoint == c.sides.0.endpoint ? c.sides.1.endpoint : c.sides.0.endpoint,
+            hole.group.add(c, peer: c[1 - me].endpoint,
                            frames: Array(side.retransmissionFrames.prefix(4)), value: side.oversizeRetransmissions)
             // What did get through on this conversation, either way: the sizes that pass.
             hole.passed = max(hole.passed, c.sides.0.analysis.largestAcked, c.sides.1.analysis.largestAcked)

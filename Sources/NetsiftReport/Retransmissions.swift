@@ -20,11 +20,11 @@ struct RetransmissionDetector {
     init(thresholds: DiagnosisThresholds) { self.thresholds = thresholds }
 
     mutating func add(_ c: TCPConversation) {
-        let server = "\(c.serverEndpoint)"
-        for side in [c.sides.0, c.sides.1] where side.retransmissions >= thresholds.minimumRetransmissions {
+        for me in 0...1 where c[me].retransmissions >= thresholds.minimumRetransmissions {
+            let side = c[me]
             let rate = Double(side.retransmissions) / Double(max(1, side.dataSegments))
             guard rate >= thresholds.retransmissionRate else { continue }
-            let server = groups.bounded(server)
+            let server = groups.bounded("\(c.serverEndpoint)")
             var g = groups[server, default: Group()]
             if g.flows.count < 4 * Finding.listLimit { g.flows.append((c.reference, rate)) }
             let peer = "\(c.clientEndpoint.address)"

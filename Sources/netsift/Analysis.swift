@@ -76,11 +76,11 @@ struct Analysis {
         let fragments = pipeline.dissector.fragments
         let findings = diagnosis.findings(start: pipeline.firstTime, end: pipeline.lastTime, counters: counters,
                                           fragments: fragments.statistics, fragmentLimits: fragments.limits,
-                                          damage: damage)
+                                          damage: damage, extra: extra)
         let capture = AnalysisReport.Capture(file: source, packets: pipeline.packets, firstPacket: pipeline.firstTime,
                                              lastPacket: pipeline.lastTime, damage: damage, counters: counters,
                                              tcpStates: states, applicationMessages: messages)
-        return AnalysisReport(capture: capture, findings: Self.ordered(findings + extra), topFlows: topFlows.top(),
+        return AnalysisReport(capture: capture, findings: findings, topFlows: topFlows.top(),
                               thresholds: diagnosis.thresholds)
     }
 
@@ -94,13 +94,8 @@ struct Analysis {
             diagnosis.add(.tcp(conversation))
         }
         let fragments = pipeline.dissector.fragments
-        return Self.ordered(diagnosis.findings(start: pipeline.firstTime, end: now, counters: pipeline.counters,
-                                               fragments: fragments.statistics, fragmentLimits: fragments.limits,
-                                               ongoing: true) + extra)
-    }
-
-    /// Bottom-up by layer, worst first within a layer (as `Diagnosis` orders its own).
-    static func ordered(_ findings: [Finding]) -> [Finding] {
-        findings.sorted { a, b in a.layer != b.layer ? a.layer < b.layer : Finding.worstFirst(a, b) }
+        return diagnosis.findings(start: pipeline.firstTime, end: now, counters: pipeline.counters,
+                                  fragments: fragments.statistics, fragmentLimits: fragments.limits, ongoing: true,
+                                  extra: extra)
     }
 }
