@@ -159,7 +159,7 @@ public struct TCPConversation: Sendable, FlowEntry {
     /// Read and changed in place: a side holds arrays, and a copy taken to read or change one
     /// field would retain them (and copy one on its next append).
     public subscript(side: Int) -> TCPSide {
-        _read { if side == 0 { yield sides.0 } else { yield sides.1 } }   // a ternary would copy the side
+        _read { yield side == 0 ? sides.0 : sides.1 }
         _modify { if side == 0 { yield &sides.0 } else { yield &sides.1 } }
     }
 
