@@ -38,10 +38,16 @@ measure() {
     local best="" rss="" figures
     figures=$(mktemp)
     for _ in $(seq "$count"); do
-        /usr/bin/time -f "%e %M" -o "$figures" "$@" >/dev/null 2>&1 || true
-        local out wall kb
+        /usr/bin/time -f "%e %M %x" -o "$figures" "$@" >/dev/null 2>&1 || true
+        local out wall kb status
         out=$(tail -1 "$figures")
-        wall=${out% *} kb=${out#* }
+        read -r wall kb status <<<"$out"
+        # A tool that failed would show as a fast run: stop instead.
+        if [ "$status" != 0 ]; then
+            echo "compare.sh: $label exited $status: $*" >&2
+            rm -f "$figures"
+            exit 1
+        fi
         if [ -z "$best" ] || awk "BEGIN{exit !($wall < $best)}"; then best=$wall; rss=$kb; fi
     done
     rm -f "$figures"

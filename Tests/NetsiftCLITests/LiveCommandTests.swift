@@ -9,20 +9,32 @@ import Glibc
 /// runs: connections to a port nobody listens on (refused) and to a listener the test runs. What
 /// the report says is checked against what the test did; the --write file is read back with
 /// `netsift info` and `netsift flows`. Capturing needs root (or CAP_NET_RAW): without it these
-/// tests say so and stop. Every wait is bounded.
+/// tests say so and stop; with it, a capture that fails is a failure. Every wait is bounded, and
+/// every process a test starts is ended when the test does, whatever happens.
 @Suite(.serialized) struct LiveCommandTests {
-    /// Why live capture cannot be tested here, or nil when it can.
-    static let unavailable: String? = {
-        if geteuid() != 0 { return "not root: live capture on lo needs root or CAP_NET_RAW; live capture tests skipped" }
+    /// Why live capture cannot be tested here (no permission), a failure of the command itself, or
+    /// neither.
+    enum Availability { case available, skipped(String), failed(String) }
+    static let availability: Availability = {
+        if geteuid() != 0 { return .skipped("not root: live capture on lo needs root or CAP_NET_RAW") }
         guard let probe = try? CLI.run(["live", "-i", "lo", "--count", "1", "--duration", "0.2", "--interval", "0"]) else {
-            return "netsift could not be run"
+            return .failed("netsift could not be run")
         }
-        return probe.status == 0 ? nil : "live capture on lo failed (\(probe.stderr.trimmingCharacters(in: .newlines))); tests skipped"
+        let message = probe.stderr.trimmingCharacters(in: .newlines)
+        if probe.status == 0 { return .available }
+        // Root without CAP_NET_RAW (a container's bounding set) is a machine that cannot capture.
+        if message.contains("no permission to capture") { return .skipped(message) }
+        return .failed("live -i lo exited \(probe.status) as root: \(message)")
     }()
 
+    /// True when the test cannot run here: skipped with a line saying why, or recorded as failed
+    /// when the command itself is broken.
     static func skip() -> Bool {
-        guard let reason = unavailable else { return false }
-        print("⚠︎ \(reason)")
+        switch availability {
+        case .available: return false
+        case .skipped(let reason): print("⚠︎ \(reason); live capture tests skipped")
+        case .failed(let failure): Issue.record("\(failure)")
+        }
         return true
     }
 
@@ -41,11 +53,13 @@ import Glibc
         if Self.skip() { return }
         let closed = try Loopback.unusedPort()
         let listener = try Loopback.Listener(accepting: 2)
+        defer { listener.finish() }
         let file = temporary("duration.pcap")
         defer { unlink(file) }
         let live = try Running(["live", "-i", "lo", "--duration", "3", "--interval", "1", "--format", "jsonl",
                                 "--buffer-size", "64", "--write", file,
                                 "-f", "tcp port \(closed) or tcp port \(listener.port)"])
+        defer { live.stop() }
         try #require(live.waitForStandardError("listening on", seconds: 10), "\(live.standardError)")
         for _ in 0..<3 { #expect(Loopback.connect(to: closed) == ECONNREFUSED) }
         for _ in 0..<2 { #expect(Loopback.connect(to: listener.port) == 0) }
@@ -90,8 +104,10 @@ import Glibc
         let closed = try Loopback.unusedPort()
         let file = temporary("signal-\(signal).pcap")
         defer { unlink(file) }
+        // --duration only as a bound: the signal ends it long before.
         let live = try Running(["live", "-i", "lo", "--interval", "0", "--buffer-size", "64", "--write", file,
-                                "-f", "tcp port \(closed)"])
+                                "--duration", "60", "-f", "tcp port \(closed)"])
+        defer { live.stop() }
         try #require(live.waitForStandardError("listening on", seconds: 10), "\(live.standardError)")
         #expect(Loopback.connect(to: closed) == ECONNREFUSED)
         // The capture reads the two packets within its 100 ms wait; give it time on a loaded machine.
@@ -111,8 +127,10 @@ import Glibc
         let closed = try Loopback.unusedPort()
         let file = temporary("count.pcap")
         defer { unlink(file) }
+        // --duration only as a bound: the count ends it long before.
         let live = try Running(["live", "-i", "lo", "--count", "3", "--interval", "0", "--buffer-size", "64",
-                                "--format", "jsonl", "--write", file, "-f", "tcp port \(closed)"])
+                                "--duration", "60", "--format", "jsonl", "--write", file, "-f", "tcp port \(closed)"])
+        defer { live.stop() }
         try #require(live.waitForStandardError("listening on", seconds: 10), "\(live.standardError)")
         // Two refused attempts: four packets, of which the capture keeps the first three.
         for _ in 0..<2 { #expect(Loopback.connect(to: closed) == ECONNREFUSED) }
@@ -201,6 +219,13 @@ final class Running: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.02)
         }
         return false
+    }
+
+    /// Ends the process if it still runs (a test that stopped early must not leave a capture behind).
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     /// The exit status, with all output read; nil (and the process killed) after `seconds`.
@@ -296,7 +321,12 @@ enum Loopback {
         }
 
         /// Waits (at most 10 s) until the connections were served, and stops listening.
+        private var closed = false
+
+        /// Waits (bounded) for the connections to be served and closes the socket; once.
         func finish() {
+            guard !closed else { return }
+            closed = true
             _ = served.wait(timeout: .now() + 10)
             close(fd)
         }

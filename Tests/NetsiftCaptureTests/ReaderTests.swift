@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import NetsiftTestSupport
 @testable import NetsiftCapture
 
 /// One packet as the tests see it: copied out of the reader's view.
@@ -13,16 +14,7 @@ struct ReadPacket: Equatable {
 }
 
 func hex(_ text: String) -> [UInt8] {
-    let digits = text.filter(\.isHexDigit)
-    precondition(digits.count % 2 == 0, "odd hex")
-    var out: [UInt8] = []
-    var index = digits.startIndex
-    while index < digits.endIndex {
-        let next = digits.index(index, offsetBy: 2)
-        out.append(UInt8(digits[index..<next], radix: 16)!)
-        index = next
-    }
-    return out
+    Build.hex(text)   // NetsiftTestSupport's, with its check for an odd digit count
 }
 
 func copy(_ packet: CapturedPacket) -> ReadPacket {

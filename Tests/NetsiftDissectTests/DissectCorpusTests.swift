@@ -98,5 +98,7 @@ struct DissectedCapture {
             }
         }
         print("dissect corpus: \(agreeing) of \(total) protocol counts and malformed-frame lists agree with tshark")
+        // The oracle holds 1,164 of these (97 captures): far fewer means its rows were not found.
+        #expect(total >= 1_100, "only \(total) oracle counts compared")
     }
 }

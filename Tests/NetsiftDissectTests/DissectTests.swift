@@ -1,17 +1,10 @@
 import Testing
+import NetsiftTestSupport
 import NetsiftCapture
 @testable import NetsiftDissect
 
 func hex(_ text: String) -> [UInt8] {
-    let digits = text.filter(\.isHexDigit)
-    var out: [UInt8] = []
-    var index = digits.startIndex
-    while index < digits.endIndex {
-        let next = digits.index(index, offsetBy: 2)
-        out.append(UInt8(digits[index..<next], radix: 16)!)
-        index = next
-    }
-    return out
+    Build.hex(text)   // NetsiftTestSupport's, with its check for an odd digit count
 }
 
 /// Dissects one frame given as hex; `wire` defaults to the frame's length (nothing cut).

@@ -88,6 +88,9 @@ func tcpFramesOnDNSPorts(path: String) throws -> Set<Int> {
         }
         print("dns pipeline corpus: \(compared[.udp, default: 0]) UDP and \(compared[.tcp, default: 0]) TCP messages compared with tshark"
               + " (\(overHTTPS) DNS-over-HTTPS messages left to the HTTP/2 parser)")
+        // The oracle holds 106 UDP and 123 TCP DNS messages (72 of the TCP ones inside HTTP/2):
+        // fewer means its rows were not found.
+        #expect(compared[.udp, default: 0] >= 106 && compared[.tcp, default: 0] >= 51, "\(compared)")
         for field in ["transport"] + DNSOracle.fields where total[field] != nil {
             print("  \(field): \(agree[field, default: 0]) of \(total[field]!) agree")
         }
@@ -157,5 +160,6 @@ func tcpFramesOnDNSPorts(path: String) throws -> Set<Int> {
             retries += expectedRetries.count
         }
         print("dns transactions: \(pairs) query/response pairs and \(retries) truncated UDP answers agree with the oracle")
+        #expect(pairs >= 40 && retries > 0, "only \(pairs) pairs and \(retries) retries compared")
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import NetsiftTestSupport
 import NetsiftDissect
 @testable import NetsiftFlows
 
@@ -7,15 +8,7 @@ import NetsiftDissect
 // with Huffman coding), C.5 / C.6 three responses with a 256-byte dynamic table.
 
 private func bytes(_ text: String) -> [UInt8] {
-    let digits = text.filter(\.isHexDigit)
-    var out: [UInt8] = []
-    var index = digits.startIndex
-    while index < digits.endIndex {
-        let next = digits.index(index, offsetBy: 2)
-        out.append(UInt8(digits[index..<next], radix: 16)!)
-        index = next
-    }
-    return out
+    Build.hex(text)   // NetsiftTestSupport's, with its check for an odd digit count
 }
 
 /// A frame laid out as RFC 9113 §4.1 says: Length (24), Type (8), Flags (8), R + Stream ID (32).

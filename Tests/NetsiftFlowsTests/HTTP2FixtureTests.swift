@@ -97,15 +97,19 @@ import NetsiftTestSupport
             guard record.info.type == .goAway, case .decoded(let payload) = record.payload else { return nil }
             return payload
         }
+        // A fact missing from facts.json fails the test (UInt32(-1) would trap the whole run).
+        let lastStream = try #require(goAway["last_stream_id"] as? Int), code = try #require(goAway["goaway_code"] as? Int)
         #expect(sentGoAways.contains(.goAway(
-            lastStreamID: UInt32(goAway["last_stream_id"] as? Int ?? -1),
-            errorCode: HTTP2ErrorCode(rawValue: UInt32(goAway["goaway_code"] as? Int ?? -1)),
+            lastStreamID: UInt32(lastStream),
+            errorCode: HTTP2ErrorCode(rawValue: UInt32(code)),
             debugDataLength: (goAway["debug_data"] as? String ?? "").utf8.count,
             debugText: goAway["debug_data"] as? String ?? "")))
         let clientGoAway = (facts["client_received"] as? [String: Any])?["goaway_sent"] as? [String: Any] ?? [:]
+        let clientLastStream = try #require(clientGoAway["last_stream_id"] as? Int)
+        let clientCode = try #require(clientGoAway["code"] as? Int)
         #expect(sentGoAways.contains(.goAway(
-            lastStreamID: UInt32(clientGoAway["last_stream_id"] as? Int ?? -1),
-            errorCode: HTTP2ErrorCode(rawValue: UInt32(clientGoAway["code"] as? Int ?? -1)),
+            lastStreamID: UInt32(clientLastStream),
+            errorCode: HTTP2ErrorCode(rawValue: UInt32(clientCode)),
             debugDataLength: 0, debugText: "")))
     }
 }

@@ -6,29 +6,10 @@ import NetsiftFlows
 import NetsiftReport
 import NetsiftTestSupport
 
-/// Runs the pipeline and the detectors over a capture.
+/// The findings `netsift analyze` makes of a capture (`Analysis`, which runs the pipeline as the
+/// command does: fragment statistics and limits included).
 func diagnose(_ path: String, thresholds: DiagnosisThresholds = DiagnosisThresholds()) throws -> [Finding] {
-    var reader = try CaptureReader(path: path)
-    var dissector = Dissector()
-    var tracker = FlowTracker()
-    var diagnosis = Diagnosis(thresholds: thresholds)
-    var frame = 0
-    var first: Int64?, last: Int64?
-    let end = reader.forEachPacket { packet in
-        frame += 1
-        let time = packet.timestamp, wire = packet.originalLength
-        if first == nil { first = time }
-        last = time
-        dissector.dissect(packet) { summary, bytes in
-            diagnosis.add(frame: frame, summary)
-            _ = tracker.track(summary, bytes: bytes, frame: frame, time: time, wireLength: wire) { diagnosis.add($0) }
-        }
-        tracker.drain { diagnosis.add($0) }
-    }
-    tracker.finish { diagnosis.add($0) }
-    var damage: String?
-    if case .damaged(let d) = end { damage = d.description }
-    return diagnosis.findings(start: first, end: last, counters: tracker.counters, damage: damage)
+    try Analysis(URL(fileURLWithPath: path), thresholds: thresholds).findings
 }
 
 @Suite struct DiagnosisCorpusTests {

@@ -19,11 +19,12 @@ struct Analysis {
     var findings: [Finding]
     var report: AnalysisReport
 
-    init(_ url: URL, flowLimits: FlowLimits = FlowLimits(), fragmentLimits: FragmentLimits = FragmentLimits()) throws {
+    init(_ url: URL, thresholds: DiagnosisThresholds = DiagnosisThresholds(), flowLimits: FlowLimits = FlowLimits(),
+         fragmentLimits: FragmentLimits = FragmentLimits()) throws {
         var reader = try CaptureReader(path: url.path)
         var dissector = Dissector(fragmentLimits: fragmentLimits)
         var tracker = FlowTracker(flowLimits: flowLimits)
-        var diagnosis = Diagnosis()
+        var diagnosis = Diagnosis(thresholds: thresholds)
         var topFlows = TopFlows()
         var packets = 0
         var problems: [Int: DissectError] = [:]
@@ -61,7 +62,7 @@ struct Analysis {
         let capture = AnalysisReport.Capture(file: url.path, packets: packets, firstPacket: first, lastPacket: last,
                                              damage: damage, counters: counters, tcpStates: [:], applicationMessages: [:])
         report = AnalysisReport(capture: capture, findings: findings, topFlows: topFlows.top(),
-                                thresholds: DiagnosisThresholds())
+                                thresholds: thresholds)
     }
 
     init(_ bytes: [UInt8], suffix: String = "pcap", flowLimits: FlowLimits = FlowLimits(),
