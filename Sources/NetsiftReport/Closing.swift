@@ -13,16 +13,32 @@ struct CloseDetector {
         var starts: [Int64] = []
         var stillOpen = 0
         var longest: Int64 = 0
+
+        mutating func add(peer: Endpoint, _ flow: FlowReference, frame: Int, since: Int64, duration: Int64,
+                          stillOpen open: Bool) {
+            group.add(flow, peer: peer, frames: [frame])
+            if starts.count < CloseDetector.startsLimit { starts.append(since) }
+            if open { stillOpen += 1 }
+            longest = max(longest, duration)
+        }
     }
     var halfClosed: [String: HalfClosed] = [:]
     /// Candidates still open when the conversation's record ended: decided against the capture's end.
-    var pending: [(endpoint: String, peer: Endpoint, conversation: FlowReference, frame: Int, since: Int64)] = []
+    var pending: [(endpoint: Endpoint, peer: Endpoint, conversation: FlowReference, frame: Int, since: Int64)] = []
     struct Closer {
         var connections = 0
         var reused = 0
         var flows: [FlowReference] = []
         var first: Int64 = .max
         var last: Int64 = .min
+
+        mutating func add(_ c: TCPConversation) {
+            connections += 1
+            if c.count(.reusedPorts) > 0 { reused += 1 }
+            if flows.count < Finding.listLimit { flows.append(c.reference) }
+            first = min(first, c.start)
+            last = max(last, c.last)
+        }
     }
     var activeClosers: [String: Closer] = [:]
     static let startsLimit = 10_000
@@ -38,44 +54,31 @@ struct CloseDetector {
             // socket closed, the bytes stuck), which the wire cannot tell from CLOSE_WAIT.
             if holder.analysis.hasNextSeq && closer.analysis.hasLastAck
                 && seqLess(closer.analysis.lastAck, holder.analysis.nextSeq) { continue }
-            let holderKey = "\(holder.endpoint)"
             if let closed = holder.firstFINTime {
                 // Wrapping differences: timestamps are the capture's word, and may be anything.
                 if closed &- acked >= limit {
-                    record(holderKey, peer: closer.endpoint, c.reference, frame: c.firstFrame, since: acked,
+                    record(holder.endpoint, peer: closer.endpoint, c.reference, frame: c.firstFrame, since: acked,
                            duration: closed &- acked, stillOpen: false)
                 }
             } else if pending.count < 1_000_000 {
-                pending.append((holderKey, closer.endpoint, c.reference, c.firstFrame, acked))
+                pending.append((holder.endpoint, closer.endpoint, c.reference, c.firstFrame, acked))
             }
         }
         // The side that sends the first FIN closes actively and keeps TIME_WAIT afterwards.
         if let clientSide = c.client, let clientFIN = c[clientSide].firstFINTime,
            c[1 - clientSide].firstFINTime.map({ clientFIN <= $0 }) ?? true {
             let key = activeClosers.bounded("\(c[clientSide].endpoint.address) → \(c[1 - clientSide].endpoint)")
-            var closer = activeClosers[key, default: Closer()]
-            closer.connections += 1
-            if c.count(.reusedPorts) > 0 { closer.reused += 1 }
-            if closer.flows.count < Finding.listLimit { closer.flows.append(c.reference) }
-            closer.first = min(closer.first, c.start)
-            closer.last = max(closer.last, c.last)
-            activeClosers[key] = closer
+            // Changed in place: a copy taken out and put back would share its flows array, and
+            // the append would copy it.
+            activeClosers[key, default: Closer()].add(c)
         }
     }
 
-    mutating func record(_ endpoint: String, peer: Endpoint, _ flow: FlowReference, frame: Int, since: Int64,
+    mutating func record(_ endpoint: Endpoint, peer: Endpoint, _ flow: FlowReference, frame: Int, since: Int64,
                          duration: Int64, stillOpen: Bool) {
-        let endpoint = halfClosed.bounded(endpoint)
-        var h = halfClosed[endpoint, default: HalfClosed()]
-        h.group.count += 1
-        if h.group.flows.count < Finding.listLimit { h.group.flows.append(flow) }
-        if h.group.frames.count < Finding.listLimit { h.group.frames.append(frame) }
-        let address = "\(peer.address)"
-        if h.group.peers.count < Finding.listLimit && !h.group.peers.contains(address) { h.group.peers.append(address) }
-        if h.starts.count < Self.startsLimit { h.starts.append(since) }
-        if stillOpen { h.stillOpen += 1 }
-        h.longest = max(h.longest, duration)
-        halfClosed[endpoint] = h
+        // In place (see above): `starts` holds up to 10,000 times, copied on every append otherwise.
+        halfClosed[halfClosed.bounded("\(endpoint)"), default: HalfClosed()]
+            .add(peer: peer, flow, frame: frame, since: since, duration: duration, stillOpen: stillOpen)
     }
 
     func findings(captureEnd: Int64?) -> [Finding] {

@@ -177,12 +177,25 @@ struct EndpointGroup {
     var largest = 0
 
     mutating func add(_ conversation: TCPConversation, peer: Endpoint, frames more: [Int] = [], value: Int = 0) {
+        add(conversation.reference, peer: peer, frames: more, value: value)
+    }
+
+    mutating func add(_ flow: FlowReference, peer: Endpoint, frames more: [Int] = [], value: Int = 0) {
         count += 1
-        if flows.count < Finding.listLimit { flows.append(conversation.reference) }
+        if flows.count < Finding.listLimit { flows.append(flow) }
         for frame in more where frames.count < Finding.listLimit { frames.append(frame) }
-        let address = "\(peer.address)"
-        if peers.count < Finding.listLimit && !peers.contains(address) { peers.append(address) }
+        peers.addPeer(peer)
         total += value
         largest = max(largest, value)
+    }
+}
+
+extension [String] {
+    /// A peer's address added to a finding's list, unless the list is full or has it; formatted
+    /// only when the list has room.
+    mutating func addPeer(_ peer: Endpoint) {
+        guard count < Finding.listLimit else { return }
+        let address = "\(peer.address)"
+        if !contains(address) { append(address) }
     }
 }

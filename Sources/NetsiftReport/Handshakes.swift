@@ -14,7 +14,7 @@ struct HandshakeDetector {
     mutating func add(_ c: TCPConversation) {
         guard let clientSide = c.client else { return }
         let client = c[clientSide], server = c[1 - clientSide]
-        let key = "\(server.endpoint)"
+        var key: String { "\(server.endpoint)" }   // formatted only for a conversation that fails
         if !server.sentSYNACK && !server.sentRST {
             let key = unanswered.bounded(key)
             unanswered[key, default: EndpointGroup()].add(c, peer: client.endpoint, frames: [c.firstFrame],

@@ -15,6 +15,17 @@ struct PathMTUDetector {
         var group = EndpointGroup()
         var passed = 0
         var failed = 0
+
+        /// Conversation `c`, whose side `me` retransmitted its large segments in vain.
+        mutating func add(_ c: TCPConversation, _ me: Int) {
+            let side = c[me]
+            group.add(c, peer: c[1 - me].endpoint,
+                      frames: Array(side.retransmissionFrames.prefix(4)), value: side.oversizeRetransmissions)
+            // What did get through on this conversation, either way: the sizes that pass.
+            passed = max(passed, c.sides.0.analysis.largestAcked, c.sides.1.analysis.largestAcked)
+            failed = failed == 0 ? side.largestUnacknowledgedRetransmission
+                                 : min(failed, side.largestUnacknowledgedRetransmission)
+        }
     }
     var blackHoles: [String: BlackHole] = [:]
 
@@ -47,16 +58,8 @@ struct PathMTUDetector {
         for me in 0...1
         where c[me].oversizeRetransmissions >= thresholds.blackHoleRetransmissions
             && c[me].largestUnacknowledgedRetransmission > c[me].analysis.largestAcked {
-            let side = c[me]
-            let sender = blackHoles.bounded("\(side.endpoint)")
-            var hole = blackHoles[sender, default: BlackHole()]
-            hole.group.add(c, peer: c[1 - me].endpoint,
-                           frames: Array(side.retransmissionFrames.prefix(4)), value: side.oversizeRetransmissions)
-            // What did get through on this conversation, either way: the sizes that pass.
-            hole.passed = max(hole.passed, c.sides.0.analysis.largestAcked, c.sides.1.analysis.largestAcked)
-            hole.failed = hole.failed == 0 ? side.largestUnacknowledgedRetransmission
-                                           : min(hole.failed, side.largestUnacknowledgedRetransmission)
-            blackHoles[sender] = hole
+            // Changed in place: taken out and put back, the group's arrays would be copied.
+            blackHoles[blackHoles.bounded("\(c[me].endpoint)"), default: BlackHole()].add(c, me)
         }
     }
 

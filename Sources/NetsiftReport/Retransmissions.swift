@@ -6,6 +6,9 @@ import NetsiftFlows
 struct RetransmissionDetector {
     let thresholds: DiagnosisThresholds
     struct Group {
+        /// Conversations with a side over the thresholds (each once), and the first of them
+        /// with their rates, worst listed first.
+        var conversations = 0
         var flows: [(FlowReference, Double)] = []
         var peers: [String] = []
         var frames: [Int] = []
@@ -14,35 +17,43 @@ struct RetransmissionDetector {
         /// The busiest second (most retransmissions in one conversation side) and when it began.
         var peakPerSecond = 0
         var peakSecond: Int64 = 0
+
+        mutating func add(_ side: TCPSide, rate: Double) {
+            retransmissions += side.retransmissions
+            dataSegments += side.dataSegments
+            fast += side.fastRetransmissions
+            spurious += side.spuriousRetransmissions
+            bytes += side.retransmittedBytes
+            outOfOrder += side.outOfOrderSegments
+            worstRate = max(worstRate, rate)
+            for frame in side.retransmissionFrames.prefix(3) where frames.count < Finding.listLimit { frames.append(frame) }
+            if side.peakRetransmissionsPerSecond > peakPerSecond {
+                peakPerSecond = side.peakRetransmissionsPerSecond
+                peakSecond = side.peakRetransmissionSecond
+            }
+        }
     }
     var groups: [String: Group] = [:]
 
     init(thresholds: DiagnosisThresholds) { self.thresholds = thresholds }
 
     mutating func add(_ c: TCPConversation) {
+        var server: String?   // formatted for a conversation that makes a finding, once
+        var worst = 0.0
         for me in 0...1 where c[me].retransmissions >= thresholds.minimumRetransmissions {
-            let side = c[me]
-            let rate = Double(side.retransmissions) / Double(max(1, side.dataSegments))
+            let rate = Double(c[me].retransmissions) / Double(max(1, c[me].dataSegments))
             guard rate >= thresholds.retransmissionRate else { continue }
-            let server = groups.bounded("\(c.serverEndpoint)")
-            var g = groups[server, default: Group()]
-            if g.flows.count < 4 * Finding.listLimit { g.flows.append((c.reference, rate)) }
-            let peer = "\(c.clientEndpoint.address)"
-            if g.peers.count < Finding.listLimit && !g.peers.contains(peer) { g.peers.append(peer) }
-            for frame in side.retransmissionFrames.prefix(3) where g.frames.count < Finding.listLimit { g.frames.append(frame) }
-            g.retransmissions += side.retransmissions
-            g.dataSegments += side.dataSegments
-            g.fast += side.fastRetransmissions
-            g.spurious += side.spuriousRetransmissions
-            g.bytes += side.retransmittedBytes
-            g.outOfOrder += side.outOfOrderSegments
-            g.worstRate = max(g.worstRate, rate)
-            if side.peakRetransmissionsPerSecond > g.peakPerSecond {
-                g.peakPerSecond = side.peakRetransmissionsPerSecond
-                g.peakSecond = side.peakRetransmissionSecond
-            }
-            groups[server] = g
+            let key = server ?? groups.bounded("\(c.serverEndpoint)")
+            server = key
+            // Changed in place: a group taken out and put back shares its arrays, and each
+            // append would copy them.
+            groups[key, default: Group()].add(c[me], rate: rate)
+            worst = max(worst, rate)
         }
+        guard let server else { return }
+        groups[server]!.conversations += 1
+        if groups[server]!.flows.count < 4 * Finding.listLimit { groups[server]!.flows.append((c.reference, worst)) }
+        groups[server]!.peers.addPeer(c.clientEndpoint)
     }
 
     func findings() -> [Finding] {
@@ -64,7 +75,7 @@ struct RetransmissionDetector {
                 facts: ["data_segments": .int(g.dataSegments), "rate_percent": .double((rate * 1000).rounded() / 10),
                         "worst_flow_rate_percent": .double((g.worstRate * 1000).rounded() / 10),
                         "timeout": .int(timeouts), "fast": .int(g.fast), "spurious": .int(g.spurious),
-                        "retransmitted_bytes": .int(g.bytes), "conversations": .int(g.flows.count),
+                        "retransmitted_bytes": .int(g.bytes), "conversations": .int(g.conversations),
                         "out_of_order": .int(g.outOfOrder), "peak_per_second": .int(g.peakPerSecond),
                         "peak_second_ns": .int(Int(g.peakSecond))],
                 summary: "\(plural(g.retransmissions, "segment")) retransmitted in conversations with \(server) (\(fixed1(rate * 100))% of data segments; \(timeouts) timeout, \(g.fast) fast, \(g.spurious) spurious).",

@@ -26,8 +26,7 @@ struct TLSDetector {
             count += 1
             if flows.count < Finding.listLimit { flows.append(FlowReference(transport: "tcp", stream: stream)) }
             if frames.count < Finding.listLimit { frames.append(frame) }
-            let address = "\(peer.address)"
-            if peers.count < Finding.listLimit && !peers.contains(address) { peers.append(address) }
+            peers.addPeer(peer)
             if let serverName, names.count < 10 { names.insert(serverName) }
         }
     }
