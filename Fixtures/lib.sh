@@ -30,6 +30,16 @@ trap cleanup EXIT
 
 in_client() { ip netns exec "$CLIENT" "$@"; }
 in_server() { ip netns exec "$SERVER" "$@"; }
+# listening [-u] ADDR:PORT: wait (5 s at most) until the server namespace listens there (TCP; -u
+# UDP); ADDR may be left out (":PORT"). A server that never comes up ends the script, rather than
+# leaving a capture of nothing and facts about it.
+listening() {
+    local flags=-ltn
+    if [ "$1" = -u ]; then flags=-lun; shift; fi
+    for _ in $(seq 50); do in_server ss "$flags" | grep -q "$1 " && return; sleep 0.1; done
+    echo "nothing listens on $1 in $SERVER" >&2
+    exit 1
+}
 in_router() { ip netns exec "$ROUTER" "$@"; }
 # background NAMESPACE COMMAND...: starts COMMAND in the namespace; cleanup stops it. (`ip netns
 # exec` execs the command, so $! is the command itself, not a subshell.)
@@ -74,9 +84,11 @@ netns_pair() {
     ip -n "$SERVER" link set s up
     # Recording starts once the link-local addresses' duplicate address detection is over.
     for _ in $(seq 50); do
-        [ -z "$(ip -n "$CLIENT" -6 addr show tentative)$(ip -n "$SERVER" -6 addr show tentative)" ] && break
+        [ -z "$(ip -n "$CLIENT" -6 addr show tentative)$(ip -n "$SERVER" -6 addr show tentative)" ] && return
         sleep 0.1
     done
+    echo "IPv6 addresses still tentative after 5 s" >&2
+    exit 1
 }
 
 # netns_routed [CLIENT_LINK_MTU [SERVER_LINK_MTU]]: client, router and server namespaces, IPv4
@@ -233,7 +245,7 @@ def dig(name):
         "id": int(head[2]) if head else None,
         "flags": flags[1].split() if flags else None,
         "truncated_udp_answer": truncated,
-        "tcp_retry": truncated,
+        "tcp_retry": truncated and server is not None and server[3] == "TCP",
         "answer_transport": server[3] if server else None,
         "answers": answers,
         "errors": [l[3:] for l in text.splitlines() if l.startswith(";; ") and ("error" in l or "no servers" in l)],

@@ -11,7 +11,7 @@ printf 'about netsift fixtures\n%.0s' $(seq 20) > "$WORK/www/about.html"
 background "$SERVER" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces --listen-address=10.77.0.2 \
     --address=/www.example.test/10.77.0.2 --address=/www.example.test/fd77::2 --local=/example.test/ \
     --pid-file="$WORK/dnsmasq.pid" 2>"$WORK/dnsmasq.log"
-for _ in $(seq 50); do in_server ss -lun | grep -q '10.77.0.2:53 ' && break; sleep 0.1; done
+listening -u 10.77.0.2:53
 DIG=(in_client timeout 5 dig +tries=1 +time=2 @10.77.0.2)
 CURL=(in_client timeout 10 curl -sS -v -k -o /dev/null
       -w 'http_code=%{http_code} http_version=%{http_version} remote_ip=%{remote_ip} local_port=%{local_port}\n')

@@ -26,7 +26,7 @@ while time.monotonic() < deadline:
             watched.remove(sock)   # the client's FIN: stop reading, but do not close
 PY
 background "$SERVER" python3 "$WORK/holder.py"
-for _ in $(seq 50); do in_server ss -ltn | grep -q "10.77.0.2:7000 " && break; sleep 0.1; done
+listening 10.77.0.2:7000
 CONNECTIONS=30
 record "$FIXTURE_DIR/close-wait.pcap"
 ok=0

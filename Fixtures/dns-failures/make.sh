@@ -30,7 +30,7 @@ big=$(python3 -c 'print(",".join(c * 200 for c in "abc"))')
 background "$SERVER" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces --listen-address=10.77.0.2 \
     --address=/www.example.test/10.77.0.9 --local=/example.test/ --server=/broken.test/127.0.0.1#5300 \
     --txt-record="big.example.test,$big" --pid-file="$WORK/dnsmasq.pid" 2>"$WORK/dnsmasq.log"
-for _ in $(seq 50); do in_server ss -ltn | grep -q '10.77.0.2:53 ' && break; sleep 0.1; done
+listening 10.77.0.2:53
 record "$FIXTURE_DIR/dns-failures.pcap"
 run ok        in_client timeout 5 dig +tries=1 +time=2 @10.77.0.2 www.example.test A
 run nxdomain  in_client timeout 5 dig +tries=1 +time=2 @10.77.0.2 missing.example.test A

@@ -72,7 +72,7 @@ sock.close()
 PY
 background "$SERVER" python3 "$WORK/h2server.py" "$WORK/server.jsonl"
 SERVER_PID=$LAST_PID
-for _ in $(seq 50); do in_server ss -ltn | grep -q "10.77.0.2:8080 " && break; sleep 0.1; done
+listening 10.77.0.2:8080
 record "$FIXTURE_DIR/h2-errors.pcap"
 run nghttp client_port 40031 in_client timeout 10 nghttp -v -n -H 'te: trailers' \
     http://10.77.0.2:8080/refused http://10.77.0.2:8080/reset http://10.77.0.2:8080/unavailable \

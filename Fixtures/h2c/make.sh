@@ -15,9 +15,7 @@ background "$SERVER" nghttpd --no-tls -d "$WORK/htdocs" 8080
 background "$SERVER" nghttpx --conf=/dev/null --single-process --frontend='10.77.0.2,8081;no-tls' \
     --backend='127.0.0.1,8080;;proto=h2' --no-via --pid-file="$WORK/nghttpx.pid" \
     --errorlog-file="$WORK/nghttpx.log" --accesslog-file="$WORK/nghttpx-access.log" 2>"$WORK/nghttpx.err"
-for port in 8080 8081; do
-    for _ in $(seq 50); do in_server ss -ltn | grep -q ":$port " && break; sleep 0.1; done
-done
+for port in 8080 8081; do listening ":$port"; done
 record "$FIXTURE_DIR/h2c.pcap"
 run prior client_port 40021 in_client timeout 10 nghttp -v -n http://10.77.0.2:8080/index.html \
     http://10.77.0.2:8080/missing.html http://10.77.0.2:8080/small.txt

@@ -21,7 +21,7 @@ listener.listen(8)   # never accepts: the handshake never completes anyway
 time.sleep(60)
 PY
 background "$SERVER" python3 "$WORK/listen.py"
-for _ in $(seq 50); do in_server ss -ltn | grep -q "10.77.0.2:83 " && break; sleep 0.1; done
+listening 10.77.0.2:83
 CURL=(in_client timeout 10 curl -sS -o /dev/null -w 'http_code=%{http_code}\n')
 record "$FIXTURE_DIR/handshake-failures.pcap"
 run closed  "${CURL[@]}" --connect-timeout 3.5 --local-port 40061 http://10.77.0.2:81/

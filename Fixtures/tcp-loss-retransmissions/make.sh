@@ -9,9 +9,9 @@ source "$(dirname "$0")/../lib.sh"
 netns_routed
 in_router iptables -A FORWARD -i rc -o rs -p tcp --dport 5201 -m length --length 1000:65535 \
     -m statistic --mode random --probability 0.05 -j DROP
-background "$SERVER" iperf3 -s -1 -B 10.77.2.2 -p 5201 -J --logfile "$WORK/iperf3-server.json"
+background "$SERVER" timeout 60 iperf3 -s -1 -B 10.77.2.2 -p 5201 -J --logfile "$WORK/iperf3-server.json"
 SERVER_PID=$LAST_PID
-for _ in $(seq 50); do in_server ss -ltn | grep -q ":5201 " && break; sleep 0.1; done
+listening :5201
 record "$FIXTURE_DIR/tcp-loss-retransmissions.pcap" -s 128
 run iperf3 in_client timeout 30 iperf3 -c 10.77.2.2 -p 5201 -n 400K -J --connect-timeout 3000
 record_stop

@@ -40,7 +40,7 @@ print(json.dumps({"client_ports": ports, "errors": errors}))
 PY
 CONNECTIONS=200
 background "$SERVER" python3 "$WORK/pong.py" "$CONNECTIONS"
-for _ in $(seq 50); do in_server ss -ltn | grep -q "10.77.0.2:7001 " && break; sleep 0.1; done
+listening 10.77.0.2:7001
 record "$FIXTURE_DIR/time-wait.pcap"
 run ping in_client timeout 60 python3 "$WORK/ping.py" "$CONNECTIONS"
 in_client ss -Htan state time-wait >"$WORK/run/client-ss.out"

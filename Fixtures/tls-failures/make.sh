@@ -10,10 +10,6 @@ source "$(dirname "$0")/../lib.sh"
 netns_pair
 make_cert good.example
 make_cert other.example
-listening() {   # listening PORT: wait until the server namespace listens on 10.77.0.2:PORT
-    for _ in $(seq 50); do in_server ss -ltn | grep -q "10.77.0.2:$1 " && return; sleep 0.1; done
-    echo "nothing listens on $1" >&2; exit 1
-}
 # -www: s_server answers by itself and never reads stdin (background gives it /dev/null).
 CERT=(-cert "$WORK/good.example.crt" -key "$WORK/good.example.key")
 background "$SERVER" openssl s_server -www -naccept 1 -accept 10.77.0.2:4433 "${CERT[@]}" \
@@ -52,7 +48,7 @@ background "$SERVER" python3 "$WORK/hangup.py" 4435 close >"$WORK/server-c.out" 
 SERVER_C=$LAST_PID
 background "$SERVER" python3 "$WORK/hangup.py" 4436 reset >"$WORK/server-d.out" 2>&1
 SERVER_D=$LAST_PID
-for port in 4433 4434 4435 4436; do listening "$port"; done
+for port in 4433 4434 4435 4436; do listening "10.77.0.2:$port"; done
 
 record "$FIXTURE_DIR/tls-failures.pcap"
 run a client_port 40011 in_client timeout 10 openssl s_client -connect 10.77.0.2:4433 \

@@ -1,13 +1,8 @@
 import Foundation
 import Testing
 import NetsiftCapture
+import NetsiftTestSupport
 @testable import NetsiftDissect
-
-/// Parses one message given as hex.
-func dnsMessage(_ text: String, flavor: DNSFlavor = .dns, wire: Int? = nil) -> DNSMessage {
-    let bytes = hex(text)
-    return bytes.withUnsafeBytes { DNSMessage($0.bytes, wireLength: wire, flavor: flavor) }
-}
 
 /// A response to "example.com <type> IN" holding one answer, owned by example.com, of `type`,
 /// class IN, TTL 3600, with RDLENGTH `length` and data `rdata` (all hex).

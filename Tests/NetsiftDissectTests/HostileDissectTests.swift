@@ -1,4 +1,5 @@
 import Testing
+import NetsiftTestSupport
 import NetsiftCapture
 @testable import NetsiftDissect
 

@@ -1,26 +1,20 @@
 import Testing
 import NetsiftDissect
+import NetsiftTestSupport
 @testable import NetsiftFlows
-
-/// A DNS message from hex.
-func dnsMessage(hex text: String, flavor: DNSFlavor = .dns) -> DNSMessage {
-    let digits = Array(text.filter(\.isHexDigit))
-    let bytes = stride(from: 0, to: digits.count, by: 2).map { UInt8(String(digits[$0...$0 + 1]), radix: 16)! }
-    return bytes.withUnsafeBytes { DNSMessage($0.bytes, flavor: flavor) }
-}
 
 @Suite struct DNSTransactionTests {
     // The question www.example.com A IN (RFC 1035 §4.1.2).
     static let www = "03 777777 07 6578616d706c65 03 636f6d 00 0001 0001"
     // ID 1, flags 0100 (RD): a query.
-    static let query = dnsMessage(hex: "0001 0100 0001 0000 0000 0000" + www)
+    static let query = dnsMessage("0001 0100 0001 0000 0000 0000" + www)
     // ID 1, flags 8180 (QR RD RA, NoError), one answer: c00c A IN TTL 300 192.0.2.1.
-    static let answer = dnsMessage(hex: "0001 8180 0001 0001 0000 0000" + www + "c00c 0001 0001 0000012c 0004 c0000201")
+    static let answer = dnsMessage("0001 8180 0001 0001 0000 0000" + www + "c00c 0001 0001 0000012c 0004 c0000201")
     // ID 1, flags 8383 (QR TC RD RA, NXDomain), no records: a truncated answer.
-    static let truncated = dnsMessage(hex: "0001 8383 0001 0000 0000 0000" + www)
+    static let truncated = dnsMessage("0001 8383 0001 0000 0000 0000" + www)
     // ID 2 over TCP, the same question.
-    static let tcpQuery = dnsMessage(hex: "0002 0100 0001 0000 0000 0000" + www)
-    static let tcpAnswer = dnsMessage(hex: "0002 8180 0001 0000 0000 0000" + www)
+    static let tcpQuery = dnsMessage("0002 0100 0001 0000 0000 0000" + www)
+    static let tcpAnswer = dnsMessage("0002 8180 0001 0000 0000 0000" + www)
 
     static let client = Endpoint(address: IPAddress(ipv4: 0x0A00_0001), port: 40000)
     static let tcpClient = Endpoint(address: IPAddress(ipv4: 0x0A00_0001), port: 40001)
@@ -78,7 +72,7 @@ func dnsMessage(hex text: String, flavor: DNSFlavor = .dns) -> DNSMessage {
 
     @Test func questionCaseDoesNotMatter() {
         // The answer spells the name 03 WwW 07 exAMple 03 com (RFC 4343; 0x20 randomisation).
-        let mixed = dnsMessage(hex: "0001 8180 0001 0000 0000 0000 03 577757 07 6578414d706c65 03 636f6d 00 0001 0001")
+        let mixed = dnsMessage("0001 8180 0001 0000 0000 0000 03 577757 07 6578414d706c65 03 636f6d 00 0001 0001")
         var run = Run()
         run.add(Self.query, 1, at: 0)
         run.add(mixed, 2, at: 1000)
@@ -87,7 +81,7 @@ func dnsMessage(hex text: String, flavor: DNSFlavor = .dns) -> DNSMessage {
 
     @Test func anotherQuestionWithTheSameIDDoesNotMatch() {
         // ID 1 answering www.example.com AAAA (001c) instead of A.
-        let aaaa = dnsMessage(hex: "0001 8180 0001 0000 0000 0000 03 777777 07 6578616d706c65 03 636f6d 00 001c 0001")
+        let aaaa = dnsMessage("0001 8180 0001 0000 0000 0000 03 777777 07 6578616d706c65 03 636f6d 00 001c 0001")
         var run = Run()
         run.add(Self.query, 1, at: 0)
         run.add(aaaa, 2, at: 1000)
@@ -104,7 +98,7 @@ func dnsMessage(hex text: String, flavor: DNSFlavor = .dns) -> DNSMessage {
         // ID 1, flags 8181 (FormErr), no question: it answers the query with ID 1.
         var run = Run()
         run.add(Self.query, 1, at: 0)
-        run.add(dnsMessage(hex: "0001 8181 0000 0000 0000 0000"), 2, at: 1000)
+        run.add(dnsMessage("0001 8181 0000 0000 0000 0000"), 2, at: 1000)
         #expect(run.done.map(\.outcome) == [.answered] && run.done[0].responseCode == 1)
         #expect(run.done[0].question?.name.text == "www.example.com")
     }
@@ -147,7 +141,7 @@ func dnsMessage(hex text: String, flavor: DNSFlavor = .dns) -> DNSMessage {
     @Test func oldestQueryEvictedAtTheLimit() {
         var run = Run(tracker: DNSTransactions(maximumOutstanding: 2))
         for id in 1...3 {
-            let query = dnsMessage(hex: "000\(id) 0100 0001 0000 0000 0000" + Self.www)
+            let query = dnsMessage("000\(id) 0100 0001 0000 0000 0000" + Self.www)
             run.add(query, id, at: Int64(id))
         }
         #expect(run.done.map(\.queryFrame) == [1] && run.done[0].outcome == .evicted)
@@ -156,7 +150,7 @@ func dnsMessage(hex text: String, flavor: DNSFlavor = .dns) -> DNSMessage {
 
     @Test func multicastFlavorsAreNotMatched() {
         var run = Run()
-        run.add(dnsMessage(hex: "0000 0000 0001 0000 0000 0000" + Self.www, flavor: .mdns), 1, at: 0)
+        run.add(dnsMessage("0000 0000 0001 0000 0000 0000" + Self.www, flavor: .mdns), 1, at: 0)
         run.finish()
         #expect(run.done.isEmpty)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NetsiftDissect
 
 /// Frames and capture files built byte by byte from the RFC layouts, for tests of what hostile or
 /// enormous captures do (no binary capture needs committing). Checksums are left 0: nothing in
@@ -153,4 +154,9 @@ extension Build {
         }
         return frames
     }
+}
+
+/// A DNS message parsed from hex (`Build.hex`), as the dissector parses one from a packet.
+public func dnsMessage(_ hex: String, flavor: DNSFlavor = .dns, wire: Int? = nil) -> DNSMessage {
+    Build.hex(hex).withUnsafeBytes { DNSMessage($0.bytes, wireLength: wire, flavor: flavor) }
 }
