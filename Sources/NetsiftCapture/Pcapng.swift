@@ -139,8 +139,7 @@ extension CaptureParser {
     func string(_ window: RawSpan, _ range: Range<Int>) -> String {
         let range = range.lowerBound..<min(range.upperBound, range.lowerBound + Self.maximumOptionText)
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(range.count)
-        for i in range { bytes.append(window.u8(i)) }
+        bytes.append(window, range)
         while bytes.last == 0 { bytes.removeLast() }
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -634,13 +634,13 @@ public struct DNSStreamParser: Sendable {
             // Complete the prefix, then the message, from the front of these bytes.
             if pending.count < 2 {
                 let take = min(2 - pending.count, count)
-                append(bytes, offset..<take)
+                pending.append(bytes, offset..<take)
                 offset = take
                 guard pending.count == 2 else { return }
             }
             let total = 2 + Int(UInt16(pending[0]) << 8 | UInt16(pending[1]))
             let take = min(total - pending.count, count - offset)
-            append(bytes, offset..<offset + take)
+            pending.append(bytes, offset..<offset + take)
             offset += take
             guard pending.count == total else { return }
             let message = pending.withUnsafeBytes { raw in
@@ -658,7 +658,7 @@ public struct DNSStreamParser: Sendable {
             emit(DNSMessage(bytes.extracting(offset + 2..<offset + 2 + length), flavor: flavor))
             offset += 2 + length
         }
-        append(bytes, offset..<count)
+        pending.append(bytes, offset..<count)
     }
 
     /// Bytes of the stream were never captured: the partial message is dropped and, the message
@@ -667,6 +667,4 @@ public struct DNSStreamParser: Sendable {
         pending = []
         lostSync = true
     }
-
-    mutating func append(_ bytes: RawSpan, _ range: Range<Int>) { pending.append(bytes, range) }
 }

@@ -218,7 +218,7 @@ extension TLSClientHello {
         let compression = try c.vector(bytes, lengthBytes: 1, .compressionMethods)
         var hello = TLSClientHello(
             recordVersion: recordVersion, legacyVersion: legacyVersion, isSSLv2: false,
-            random: TLSCursor(offset: random.lowerBound, end: random.upperBound, message: 1).hex(bytes),
+            random: hexDigits(bytes, random),
             sessionID: sessionID.hex(bytes), cipherSuites: ciphers.u16List(bytes), sslv2CipherSpecs: [],
             compressionMethods: compression.u8List(bytes), extensions: [], serverName: nil, alpn: [],
             supportedVersions: [], supportedGroups: [], ecPointFormats: [], signatureAlgorithms: [],
@@ -309,8 +309,8 @@ extension TLSClientHello {
         let challenge = try c.skip(challengeLength, .challenge)
         return TLSClientHello(
             recordVersion: 0x0002, legacyVersion: version, isSSLv2: true,
-            random: TLSCursor(offset: challenge.lowerBound, end: challenge.upperBound, message: 1).hex(bytes),
-            sessionID: TLSCursor(offset: session.lowerBound, end: session.upperBound, message: 1).hex(bytes),
+            random: hexDigits(bytes, challenge),
+            sessionID: hexDigits(bytes, session),
             cipherSuites: [],
             sslv2CipherSpecs: stride(from: specs.lowerBound, to: specs.upperBound - 2, by: 3).map {
                 UInt32(bytes.u8($0)) << 16 | UInt32(bytes.be16($0 + 1))
@@ -328,7 +328,7 @@ extension TLSServerHello {
         var c = TLSCursor(offset: body.lowerBound, end: body.upperBound, message: 2)
         let legacyVersion = try c.u16(bytes, .legacyVersion)
         let randomRange = try c.skip(32, .random)
-        let random = TLSCursor(offset: randomRange.lowerBound, end: randomRange.upperBound, message: 2).hex(bytes)
+        let random = hexDigits(bytes, randomRange)
         let sessionID = try c.vector(bytes, lengthBytes: 1, .sessionID).hex(bytes)
         let cipherSuite = try c.u16(bytes, .cipherSuite)
         let compression = try c.u8(bytes, .compressionMethod)

@@ -106,7 +106,13 @@ enum ApplicationParsers: Sendable {
         case .dns:
             let flavor = DNSFlavor(sourcePort: ports.0, destinationPort: ports.1) ?? .dns
             return .dns(client: DNSStreamParser(flavor: flavor), server: DNSStreamParser(flavor: flavor))
-        case .tls: return .tls(client: TLSStreamParser(), server: TLSStreamParser())
+        case .tls:
+            var client = TLSStreamParser(), server = TLSStreamParser()
+            if STARTTLSPorts.contains(ports.0) || STARTTLSPorts.contains(ports.1) {
+                client.awaitSTARTTLS()
+                server.awaitSTARTTLS()
+            }
+            return .tls(client: client, server: server)
         case .http2: return .http2(HTTP2Connection())
         }
     }
@@ -147,9 +153,6 @@ enum ApplicationParsers: Sendable {
                 emit(ApplicationEvent(context: context, message: .streamGap(.tls)))
                 self = .tls(client: client, server: server)
                 return
-            }
-            if STARTTLSPorts.contains(context.source.port) || STARTTLSPorts.contains(context.destination.port) {
-                if context.fromClient { client.awaitSTARTTLS() } else { server.awaitSTARTTLS() }
             }
             // A ServerHello tells the other side whether TLS 1.3 was chosen (its ChangeCipherSpec
             // is then the compatibility dummy).
