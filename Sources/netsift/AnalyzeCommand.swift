@@ -25,6 +25,7 @@ struct Analyze: ParsableCommand {
     @OptionGroup var diagnosisOptions: DiagnosisOptions
     @OptionGroup var filter: FilterOption
     @OptionGroup var flowOptions: FlowOptions
+    @OptionGroup var threadOptions: ThreadOptions
 
     func run() throws {
         let packetFilter = try filter.compiled()
@@ -47,7 +48,7 @@ struct Analyze: ParsableCommand {
 
     /// Runs the pipeline and the detectors over the capture.
     func analyze(_ reader: inout CaptureReader, filter: PacketFilter?) -> (AnalysisReport, ExitStatus) {
-        var pipeline = Pipeline(options: flowOptions)
+        var pipeline = Pipeline(options: flowOptions, threads: threadOptions.threads)
         var analysis = Analysis(thresholds: diagnosisOptions.thresholds, top: diagnosisOptions.top)
         var progress = Progress(file: file)
         let end = pipeline.run(&reader, filter: filter, packet: { frame, _, summary, _ in

@@ -33,6 +33,7 @@ struct Check: ParsableCommand {
 
     @OptionGroup var filter: FilterOption
     @OptionGroup var flowOptions: FlowOptions
+    @OptionGroup var threadOptions: ThreadOptions
 
     static let captureExtensions: Set<String> = ["pcap", "pcapng", "cap"]
 
@@ -218,7 +219,7 @@ struct Check: ParsableCommand {
         thresholds.named = options?.thresholds ?? [:]
         var reader: CaptureReader
         do { reader = try CaptureReader(path: capture) } catch { throw Problem(message: error.description) }
-        var pipeline = Pipeline(options: flowOptions)
+        var pipeline = Pipeline(options: flowOptions, threads: threadOptions.threads)
         var analysis = Analysis(thresholds: thresholds, top: 10)
         let end = pipeline.run(&reader, filter: packetFilter, packet: { frame, _, summary, _ in
             analysis.add(frame: frame, summary)

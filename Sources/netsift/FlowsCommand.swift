@@ -36,11 +36,12 @@ struct Flows: ParsableCommand {
 
     @OptionGroup var filter: FilterOption
     @OptionGroup var flowOptions: FlowOptions
+    @OptionGroup var threadOptions: ThreadOptions
 
     func run() throws {
         let packetFilter = try filter.compiled()
         var reader = try openCapture(file)
-        var pipeline = Pipeline(options: flowOptions)
+        var pipeline = Pipeline(options: flowOptions, threads: threadOptions.threads)
         var flows: [FlowSummary] = []
         let end = pipeline.run(&reader, filter: packetFilter) { flow in
             let summary = FlowSummary(flow)

@@ -41,11 +41,6 @@ struct FlowOptions: ParsableArguments {
     @Option(help: "Seconds an incomplete fragmented datagram waits for its next fragment (capture time).")
     var fragmentTimeout = Double(FragmentLimits().timeout) / 1e9
 
-    @Option(help: ArgumentHelp(
-        "Threads for a capture file (default: the cores available). Each reads the whole file and follows a share of the conversations; standard input and pipes are read on one.",
-        valueName: "n"))
-    var threads = ProcessInfo.processInfo.activeProcessorCount
-
     func validate() throws {
         guard DecodeAs(rules: decodeAs) != nil else {
             throw ValidationError("--decode-as takes tcp.port==N,PROTOCOL or udp.port==N,PROTOCOL with PROTOCOL one of dns, tls, http2")
@@ -61,7 +56,6 @@ struct FlowOptions: ParsableArguments {
         guard (1...4_096).contains(maxFragmentedDatagrams), (1...8_192).contains(maxFragments) else {
             throw ValidationError("--max-fragmented-datagrams must be between 1 and 4,096, --max-fragments between 1 and 8,192")
         }
-        guard threads > 0 else { throw ValidationError("--threads must be positive") }
     }
 
     /// The dissector, with the fragment limits (every worker of a sharded run reassembles every
@@ -84,6 +78,19 @@ struct FlowOptions: ParsableArguments {
                                            tcpIdle: Int64(tcpIdle * 1e9), tcpAttemptIdle: Int64(tcpAttemptIdle * 1e9),
                                            tcpClosedIdle: Int64(tcpClosedIdle * 1e9), udpIdle: Int64(udpIdle * 1e9)),
                     shard: shard)
+    }
+}
+
+/// `--threads`, for the commands that read a capture file through `Pipeline.run` (`live` and
+/// `packets` go packet by packet, on one thread).
+struct ThreadOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Threads for a capture file (default: the cores available). Each reads the whole file and follows a share of the conversations; standard input and pipes are read on one.",
+        valueName: "n"))
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        guard threads > 0 else { throw ValidationError("--threads must be positive") }
     }
 }
 
@@ -136,9 +143,12 @@ struct Pipeline {
     var counters: FlowCounters { shardedCounters ?? tracker.counters }
     private var shardedCounters: FlowCounters?
     let options: FlowOptions
+    /// Workers for a capture file (`run`).
+    let threads: Int
 
-    init(options: FlowOptions) {
+    init(options: FlowOptions, threads: Int = 1) {
         self.options = options
+        self.threads = threads
         tracker = options.tracker()
         dissector = options.dissector()
     }
@@ -151,9 +161,9 @@ struct Pipeline {
                       packet: (_ frame: Int, _ time: Int64, PacketSummary, TCPPacketAnalysis?) -> Void = { _, _, _, _ in },
                       event: (ApplicationEvent) -> Void = { _ in },
                       flow: (FinishedFlow) -> Void) -> CaptureReader.End {
-        if options.threads > 1, reader.isMappedFile,
-           var sharded = ShardedRun(sharing: reader, filter: filter, options: options) {
-            tracker = options.tracker(shard: FlowShard(index: 0, count: options.threads))
+        if threads > 1, reader.isMappedFile,
+           var sharded = ShardedRun(sharing: reader, count: threads, filter: filter, options: options) {
+            tracker = options.tracker(shard: FlowShard(index: 0, count: threads))
             defer { shardedCounters = sharded.counters(own: tracker.counters) }
             return sharded.run(&self, &reader, filter: filter, packet: packet, event: event, flow: flow)
         }
@@ -316,8 +326,7 @@ struct ShardedRun {
 
     /// Readers over `reader`'s mapping for the other workers; nil when there cannot be (the caller
     /// then runs on one thread).
-    init?(sharing reader: borrowing CaptureReader, filter: PacketFilter?, options: FlowOptions) {
-        let count = options.threads
+    init?(sharing reader: borrowing CaptureReader, count: Int, filter: PacketFilter?, options: FlowOptions) {
         board = ShardBoard(count: count)
         numbers = Array(repeating: [.tcp: [:], .udp: [:]], count: count)
         for index in 1..<count {
