@@ -51,7 +51,7 @@ struct Analyze: ParsableCommand {
         var pipeline = Pipeline(options: flowOptions, threads: threadOptions.threads)
         var analysis = Analysis(thresholds: diagnosisOptions.thresholds, top: diagnosisOptions.top)
         var progress = Progress(file: file)
-        let end = pipeline.run(&reader, filter: filter, packet: { frame, _, summary, _ in
+        let end = pipeline.run(&reader, filter: filter, packet: { frame, summary in
             analysis.add(frame: frame, summary)
             progress.tick(summary)
         }, event: { analysis.add($0) }, flow: { analysis.add($0) })

@@ -221,7 +221,7 @@ struct Check: ParsableCommand {
         do { reader = try CaptureReader(path: capture) } catch { throw Problem(message: error.description) }
         var pipeline = Pipeline(options: flowOptions, threads: threadOptions.threads)
         var analysis = Analysis(thresholds: thresholds, top: 10)
-        let end = pipeline.run(&reader, filter: packetFilter, packet: { frame, _, summary, _ in
+        let end = pipeline.run(&reader, filter: packetFilter, packet: { frame, summary in
             analysis.add(frame: frame, summary)
         }, event: { analysis.add($0) }, flow: { flow(analysis.add($0)) })
         if case .rejected(let error) = end { throw Problem(message: error.description) }

@@ -161,7 +161,7 @@ struct Live: ParsableCommand {
         }) { captured in
             writer?.write(captured)
             session.bytes += captured.originalLength
-            pipeline.add(captured, filter: nil, packet: { frame, _, summary, _ in analysis.add(frame: frame, summary) },
+            pipeline.add(captured, filter: nil, packet: { frame, summary in analysis.add(frame: frame, summary) },
                          event: { analysis.add($0) }, flow: { analysis.add($0) })
         }
         let elapsed = Clock.monotonic - started

@@ -153,12 +153,11 @@ struct Pipeline {
         dissector = options.dissector()
     }
 
-    /// Runs the capture through. `packet` is called on this thread for every packet, in order;
-    /// its TCP analysis is nil when several threads share the work (the packet may be another
-    /// worker's). `event` and `flow` are called on this thread, in the order of the packets that
-    /// produced them.
+    /// Runs the capture through. `packet` is called on this thread for every packet, in order, with
+    /// its frame number and summary. `event` and `flow` are called on this thread, in the order of
+    /// the packets that produced them.
     mutating func run(_ reader: inout CaptureReader, filter: PacketFilter?,
-                      packet: (_ frame: Int, _ time: Int64, PacketSummary, TCPPacketAnalysis?) -> Void = { _, _, _, _ in },
+                      packet: (_ frame: Int, PacketSummary) -> Void = { _, _ in },
                       event: (ApplicationEvent) -> Void = { _ in },
                       flow: (FinishedFlow) -> Void) -> CaptureReader.End {
         if threads > 1, reader.isMappedFile,
@@ -177,7 +176,7 @@ struct Pipeline {
     /// One packet through the loop, from any source (a file above, a live capture in `netsift live`,
     /// which calls `tracker.finish` itself when it stops).
     mutating func add(_ captured: CapturedPacket, filter: PacketFilter?,
-                      packet: (_ frame: Int, _ time: Int64, PacketSummary, TCPPacketAnalysis?) -> Void,
+                      packet: (_ frame: Int, PacketSummary) -> Void,
                       event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) {
         frame += 1
         if let filter, !filter.matches(captured) { return }
@@ -187,9 +186,8 @@ struct Pipeline {
         lastTime = time
         let number = frame
         dissector.dissect(captured) { summary, bytes in
-            let analysis = tracker.track(summary, bytes: bytes, frame: number, time: time, wireLength: wire,
-                                         events: event)
-            packet(number, time, summary, analysis)
+            _ = tracker.track(summary, bytes: bytes, frame: number, time: time, wireLength: wire, events: event)
+            packet(number, summary)
         }
         tracker.drain(flow)
     }
@@ -280,7 +278,7 @@ final class ShardWorker: @unchecked Sendable {
                 tracker.drain { found.append(.finished(frame: frame, $0)) }
                 return
             }
-            ShardedRun.track(captured, frame: frame, dissector: &dissector, tracker: &tracker, into: &found) { _, _ in }
+            ShardedRun.track(captured, frame: frame, dissector: &dissector, tracker: &tracker, into: &found) { _ in }
         }
         tracker.finish { found.append(.finished(frame: .max, $0)) }
         self.tracker = tracker   // before posting the end: the calling thread then reads its counters
@@ -346,7 +344,7 @@ struct ShardedRun {
     /// summary.
     static func track(_ captured: borrowing CapturedPacket, frame: Int, dissector: inout Dissector,
                       tracker: inout FlowTracker, into found: inout [ShardOutput],
-                      packet: (Int64, PacketSummary) -> Void) {
+                      packet: (PacketSummary) -> Void) {
         let time = captured.timestamp, wire = captured.originalLength
         let tcpBefore = tracker.counters.tcpConversations, udpBefore = tracker.counters.udpConversations
         let mark = found.count
@@ -354,7 +352,7 @@ struct ShardedRun {
             _ = tracker.track(summary, bytes: bytes, frame: frame, time: time, wireLength: wire) {
                 found.append(.event(frame: frame, $0))
             }
-            packet(time, summary)
+            packet(summary)
         }
         // A conversation is started before its first packet's messages.
         if tracker.counters.tcpConversations > tcpBefore {
@@ -366,7 +364,7 @@ struct ShardedRun {
     }
 
     mutating func run(_ pipeline: inout Pipeline, _ reader: inout CaptureReader, filter: PacketFilter?,
-                      packet: (Int, Int64, PacketSummary, TCPPacketAnalysis?) -> Void,
+                      packet: (Int, PacketSummary) -> Void,
                       event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) -> CaptureReader.End {
         for worker in workers {
             // Not joined: a worker is through once it posts so, and its thread then ends.
@@ -388,7 +386,7 @@ struct ShardedRun {
             if pipeline.firstTime == nil { pipeline.firstTime = captured.timestamp }
             pipeline.lastTime = captured.timestamp
             Self.track(captured, frame: number, dissector: &pipeline.dissector, tracker: &pipeline.tracker,
-                       into: &own) { time, summary in packet(number, time, summary, nil) }
+                       into: &own) { summary in packet(number, summary) }
         }
         pipeline.tracker.finish { own.append(.finished(frame: .max, $0)) }
         collect(&own, through: .max, position: .max, event: event, flow: flow)
