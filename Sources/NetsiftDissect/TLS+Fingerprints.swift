@@ -42,8 +42,8 @@ enum JA3 {
 /// algorithms in their order. GREASE is ignored everywhere.
 enum JA4 {
     struct Input {
-        var legacyVersion: UInt16
-        var supportedVersions: [UInt16]
+        /// The highest version offered (`TLSClientHello.highestVersion`).
+        var version: UInt16
         var cipherSuites: [UInt16]
         var extensions: [UInt16]
         var firstALPN: [UInt8]?
@@ -55,10 +55,7 @@ enum JA4 {
         let ciphers = input.cipherSuites.filter { !TLSGREASE.contains($0) }
         let extensions = input.extensions.filter { !TLSGREASE.contains($0) }
         let signatures = input.signatureAlgorithms.filter { !TLSGREASE.contains($0) }
-        let offered = input.supportedVersions.filter { !TLSGREASE.contains($0) }
-        // The highest supported_versions value when the extension lists one, else the hello's version.
-        let version = offered.max() ?? input.legacyVersion
-        let head = "t" + versionCode(version) + (extensions.contains(0) ? "d" : "i")
+        let head = "t" + versionCode(input.version) + (extensions.contains(0) ? "d" : "i")
             + twoDigits(ciphers.count) + twoDigits(extensions.count) + alpnCharacters(input.firstALPN)
 
         let cipherList = ciphers.sorted().map { hexDigits(UInt32($0), width: 4) }.joined(separator: ",")

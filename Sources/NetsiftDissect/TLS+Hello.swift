@@ -243,8 +243,7 @@ extension TLSClientHello {
         hello.ja3 = ja3
         hello.ja3Hash = JA3.md5(ja3)
         let ja4 = JA4.fingerprint(JA4.Input(
-            legacyVersion: legacyVersion, supportedVersions: hello.supportedVersions,
-            cipherSuites: hello.cipherSuites, extensions: extensionTypes, firstALPN: firstALPN,
+            version: hello.highestVersion, cipherSuites: hello.cipherSuites, extensions: extensionTypes, firstALPN: firstALPN,
             signatureAlgorithms: hello.signatureAlgorithms))
         hello.ja4 = ja4.ja4
         hello.ja4Raw = ja4.raw
