@@ -193,6 +193,10 @@ public struct EmbeddedFlow: Sendable, Equatable {
 
     @inlinable public init() {}
 
+    /// Whether the packet is worth a look on its own, apart from its conversation: its dissection
+    /// met a problem, or it is an ICMP error quoting another packet's headers.
+    @inlinable public var isUnusual: Bool { problem != nil || embedded != nil }
+
     @inlinable public var isTCP: Bool { layers.contains(.tcp) }
     @inlinable public var isUDP: Bool { layers.contains(.udp) }
 }

@@ -50,7 +50,7 @@ public struct Diagnosis {
     @inlinable
     public mutating func add(frame: Int, _ summary: PacketSummary) {
         // Inlined into the caller's loop: most packets are neither malformed nor an ICMP error.
-        if summary.problem != nil || summary.embedded != nil { addUnusual(frame: frame, summary) }
+        if summary.isUnusual { addUnusual(frame: frame, summary) }
     }
 
     @usableFromInline

@@ -1,5 +1,14 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NetsiftCapture
 import NetsiftDissect
 import NetsiftFlows
@@ -10,6 +19,7 @@ import NetsiftReport
 /// then the most likely problem and the conversations most worth a look.
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "analyze",
         abstract: "Diagnose a capture: findings layer by layer with evidence, likely cause and next step.",
         discussion: "The JSON schema (--format json, jsonl) is documented in docs/analyze-json.md."
     )
@@ -51,10 +61,9 @@ struct Analyze: ParsableCommand {
         var pipeline = Pipeline(options: flowOptions, threads: threadOptions.threads)
         var analysis = Analysis(thresholds: diagnosisOptions.thresholds, top: diagnosisOptions.top)
         var progress = Progress(file: file)
-        let end = pipeline.run(&reader, filter: filter, packet: { frame, summary in
-            analysis.add(frame: frame, summary)
-            progress.tick(summary)
-        }, event: { analysis.add($0) }, flow: { analysis.add($0) })
+        let end = pipeline.run(&reader, filter: filter, unusual: { analysis.add(frame: $0, $1) },
+                               event: { analysis.add($0) }, flow: { analysis.add($0) },
+                               progress: { progress.show(packets: $0, bytes: $1) })
         progress.done()
         let exit = status(of: end, file: file)
         let report = analysis.report(pipeline, source: file == "-" ? "standard input" : file, damage: end.damage)
@@ -136,39 +145,30 @@ enum Terminal {
 }
 
 /// A progress bar on standard error, for files large enough to wait for, on a terminal only. The
-/// fraction is estimated from the bytes of the packets read over the file's size.
+/// fraction is the bytes of the packets read over the file's size.
 struct Progress {
     let size: Int
     let enabled: Bool
-    var bytes = 0
-    var packets = 0
     var shown = -1
 
     init(file: String) {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
-        size = (attributes?[.size] as? Int) ?? 0
+        var information = stat()
+        size = stat(file, &information) == 0 ? Int(information.st_size) : 0
         enabled = Terminal.standardErrorIsTerminal && size > 64 << 20
     }
 
-    @inline(__always)   // every packet: only the rare redraw is a call
-    mutating func tick(_ summary: PacketSummary) {
+    mutating func show(packets: Int, bytes: Int) {
         guard enabled else { return }
-        packets += 1
-        bytes += summary.payload.upperBound + 24
-        if packets & 0xFFFF == 0 { redraw() }
-    }
-
-    mutating func redraw() {
         let percent = min(99, bytes * 100 / max(1, size))
         guard percent != shown else { return }
         shown = percent
         let filled = percent / 4
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 25 - filled)
-        FileHandle.standardError.write(Data("\r\(bar) \(percent)%  \(grouped(packets)) packets".utf8))
+        writeStandardError("\r\(bar) \(percent)%  \(grouped(packets)) packets")
     }
 
     func done() {
         guard enabled, shown >= 0 else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        writeStandardError("\r\u{1B}[K")
     }
 }

@@ -22,7 +22,7 @@ struct FilterOption: ParsableArguments {
 
 /// `netsift interfaces`: what libpcap can capture on.
 struct Interfaces: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the interfaces live capture can use.")
+    static let configuration = CommandConfiguration(commandName: "interfaces", abstract: "List the interfaces live capture can use.")
 
     func run() throws {
         let interfaces: [(name: String, description: String?, loopback: Bool, up: Bool)]

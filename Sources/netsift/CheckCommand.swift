@@ -1,5 +1,14 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NetsiftCapture
 import NetsiftFlows
 import NetsiftReport
@@ -9,6 +18,7 @@ import NetsiftReport
 /// says what must hold; every assertion is printed with what was expected and what was found.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Check captures against their expectation files; exit 1 when an expectation does not hold.",
         discussion: """
         A capture's expectation is the file beside it with .expect.json in place of its extension \
@@ -66,12 +76,11 @@ struct Check: ParsableCommand {
         var cases: [Case] = []
         var outcomes: [Outcome] = []
         for path in paths {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            guard let isDirectory = Self.isDirectory(path) else {
                 warn("\(path): cannot open: No such file or directory")
                 throw ExitCode(ExitStatus.unreadable.rawValue)
             }
-            if isDirectory.boolValue {
+            if isDirectory {
                 let (found, orphans) = Self.search(path)
                 cases += found
                 outcomes += orphans.map { Outcome(capture: Self.stem($0), expectation: $0,
@@ -100,7 +109,7 @@ struct Check: ParsableCommand {
 
     /// Every capture under `folder` that has an expectation, and the expectations with no capture.
     static func search(_ folder: String) -> (cases: [Case], orphans: [String]) {
-        let files = (FileManager.default.enumerator(atPath: folder)?.allObjects as? [String] ?? [])
+        let files = ((try? FileManager.default.subpathsOfDirectory(atPath: folder)) ?? [])
             .map { folder.hasSuffix("/") ? folder + $0 : folder + "/" + $0 }.sorted()
         let present = Set(files)
         var cases: [Case] = []
@@ -171,35 +180,39 @@ struct Check: ParsableCommand {
         if worst != .success { throw ExitCode(worst.rawValue) }
     }
 
+    /// Whether `path` is a directory (following links); nil when there is nothing there.
+    static func isDirectory(_ path: String) -> Bool? {
+        var information = stat()
+        guard stat(path, &information) == 0 else { return nil }
+        return information.st_mode & S_IFMT == S_IFDIR
+    }
+
     static func read(_ path: String) throws -> Expectation {
-        let data: Data
+        let text = try contents(of: path)
+        if let error = JSONSyntax.firstError(in: text) { throw Problem(message: "\(path): not valid JSON: \(error)") }
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw Problem(message: "\(path): cannot read: \(error.localizedDescription)")
-        }
-        do {
-            _ = try JSONSerialization.jsonObject(with: data)
-        } catch {
-            throw Problem(message: "\(path): not valid JSON: \(Self.locate((error as NSError).userInfo["NSDebugDescription"] as? String ?? "\(error)", in: data))")
-        }
-        do {
-            return try JSONDecoder().decode(Expectation.self, from: data)
+            return try JSONDecoder().decode(Expectation.self, from: Data(text))
         } catch let error as DecodingError {
             throw Problem(message: "\(path): \(error.explained)")
         } catch {
-            throw Problem(message: "\(path): not JSON: \(error.localizedDescription)")
+            throw Problem(message: "\(path): not JSON: \(error)")
         }
     }
 
-    /// Foundation's "Invalid value around character 15." as "invalid value at line 2, column 8".
-    static func locate(_ message: String, in data: Data) -> String {
-        guard let range = message.range(of: "around character "),
-              let offset = Int(message[range.upperBound...].prefix { $0.isNumber }) else { return message }
-        let before = data.prefix(offset)
-        let line = before.filter { $0 == UInt8(ascii: "\n") }.count + 1
-        let column = offset - (before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
-        return String(message[..<range.lowerBound]).trimmingTrailingSpaces().lowercased() + " at line \(line), column \(column)"
+    /// The whole file, or why it cannot be read (one line, the system's words).
+    static func contents(of path: String) throws -> [UInt8] {
+        func failure() -> Problem { Problem(message: "\(path): cannot read: \(String(cString: strerror(errno)))") }
+        guard let file = fopen(path, "rb") else { throw failure() }
+        defer { fclose(file) }
+        var text: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            text += chunk[..<count]
+            if count < chunk.count { break }
+        }
+        if ferror(file) != 0 { throw failure() }
+        return text
     }
 
     /// Runs the capture through the pipeline and diagnosis as `analyze` does, with the expectation's
@@ -221,9 +234,8 @@ struct Check: ParsableCommand {
         do { reader = try CaptureReader(path: capture) } catch { throw Problem(message: error.description) }
         var pipeline = Pipeline(options: flowOptions, threads: threadOptions.threads)
         var analysis = Analysis(thresholds: thresholds, top: 10)
-        let end = pipeline.run(&reader, filter: packetFilter, packet: { frame, summary in
-            analysis.add(frame: frame, summary)
-        }, event: { analysis.add($0) }, flow: { flow(analysis.add($0)) })
+        let end = pipeline.run(&reader, filter: packetFilter, unusual: { analysis.add(frame: $0, $1) },
+                               event: { analysis.add($0) }, flow: { flow(analysis.add($0)) })
         if case .rejected(let error) = end { throw Problem(message: error.description) }
         return analysis.report(pipeline, source: capture, damage: end.damage)
     }
@@ -252,8 +264,7 @@ fileprivate extension DecodingError {
         case .valueNotFound(_, let context): return at(context.codingPath) + context.debugDescription
         case .keyNotFound(let key, let context): return at(context.codingPath) + "missing key \"\(key.stringValue)\""
         case .dataCorrupted(let context):
-            let underlying = (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String
-            return at(context.codingPath) + context.debugDescription + (underlying.map { " (\($0))" } ?? "")
+            return at(context.codingPath) + context.debugDescription
         @unknown default: return String(describing: self)
         }
     }

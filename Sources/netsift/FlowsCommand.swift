@@ -1,5 +1,14 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NetsiftCapture
 import NetsiftFlows
 
@@ -7,6 +16,7 @@ import NetsiftFlows
 /// Zeek's connection states and history and Wireshark's TCP analysis counts.
 struct Flows: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "flows",
         abstract: "List every TCP and UDP conversation: endpoints, packets and bytes each way, state, RTT, retransmissions.",
         discussion: """
         Originator (orig) and responder (resp) are Zeek's: the side that sent the SYN, or the first datagram.
@@ -130,7 +140,7 @@ enum FlowTable {
     /// RFC 4180: quote a field holding a comma, quote or line break.
     static func csvField(_ value: String) -> String {
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return "\"" + value.replacing("\"", with: "\"\"") + "\""
     }
 
     static func json<T: Encodable>(_ value: T, pretty: Bool) throws -> String {

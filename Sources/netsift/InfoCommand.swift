@@ -1,11 +1,21 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NetsiftCapture
 
 /// `netsift info FILE...`: what capinfos tells about a capture — format, interfaces, counts, sizes,
 /// time span, rates — as text or JSON.
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "info",
         abstract: "Summarise capture files: format, interfaces, packet count, sizes, time span, rates.",
         discussion: "Use - to read standard input, e.g. tcpdump -w - | netsift info -"
     )

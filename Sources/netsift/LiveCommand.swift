@@ -1,5 +1,14 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NetsiftCapture
 import NetsiftFlows
 import NetsiftReport
@@ -11,6 +20,7 @@ import Synchronization
 /// `--write` file flushed and closed.
 struct Live: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "live",
         abstract: "Capture from an interface and diagnose as packets arrive; the full report when it stops.",
         discussion: """
         Stops after --duration seconds, --count packets, or at Ctrl-C / SIGTERM, and always ends with the \
@@ -161,7 +171,7 @@ struct Live: ParsableCommand {
         }) { captured in
             writer?.write(captured)
             session.bytes += captured.originalLength
-            pipeline.add(captured, filter: nil, packet: { frame, summary in analysis.add(frame: frame, summary) },
+            pipeline.add(captured, filter: nil, unusual: { analysis.add(frame: $0, $1) },
                          event: { analysis.add($0) }, flow: { analysis.add($0) })
         }
         let elapsed = Clock.monotonic - started
@@ -250,7 +260,7 @@ struct Live: ParsableCommand {
                 var text = summary.text + "\n"
                 for finding in fresh { text += "  " + AnalysisText.Style(enabled: false).severity(finding.severity) + " "
                     + finding.summary + "\n" }
-                FileHandle.standardError.write(Data(text.utf8))
+                writeStandardError(text)
             case .jsonl:
                 var output = BufferedOutput()
                 let lines = [Analyze.JSONLine(type: "interval", interval: summary)]

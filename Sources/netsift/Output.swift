@@ -21,8 +21,13 @@ enum ExitStatus: Int32, Comparable, Encodable {
 
 /// One line on standard error, prefixed with the tool's name.
 func warn(_ message: String) {
-    var line = "netsift: \(message)\n"
-    line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+    writeStandardError("netsift: \(message)\n")
+}
+
+/// Text on standard error as it is (progress lines rewrite themselves with \r).
+func writeStandardError(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
 }
 
 /// 1234567 -> "1,234,567".

@@ -8,6 +8,7 @@ import NetsiftFlows
 /// messages a packet completes (DNS, TLS, HTTP/2, over reassembled TCP streams) follow it.
 struct Packets: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "packets",
         abstract: "List packets, one line each (like tcpdump -nn), or every decoded field as JSON lines."
     )
 

@@ -1,5 +1,14 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NetsiftCapture
 import NetsiftDissect
 import NetsiftFlows
@@ -120,18 +129,18 @@ func status(of end: CaptureReader.End, file: String) -> ExitStatus {
 }
 
 /// The plain loop through the pipeline: read, filter, dissect, follow flows. Each stage's output
-/// goes to the caller: every packet, every application message, every conversation once it is
-/// over (the rest when the capture ends).
+/// goes to the caller: the unusual packets (malformed, ICMP errors), every application message,
+/// every conversation once it is over (the rest when the capture ends).
 ///
 /// With `threads` above one and a capture file, the conversations are shared out by the hash of
 /// their key among that many workers, each on its own thread with its own reader over one shared
 /// mapping of the file, its own dissector and tracker. Every worker reads every record and moves
 /// its idle-flow clock with every packet, but dissects and follows only its own conversations
 /// (a plain TCP/UDP packet of another's is recognised at fixed offsets and skipped). This thread
-/// is worker 0: it also dissects every packet for `packet`, and hands out what all found
-/// (messages, conversations) in the order one tracker would have, numbered as one tracker numbers
-/// them (`tcp.stream`). No queue or lock per packet: workers post every `ShardedRun.batch`
-/// packets. The flow and reassembly limits are shared out evenly among the workers.
+/// is worker 0: it hands out what all found (unusual packets, messages, conversations) in the
+/// order one tracker would have, numbered as one tracker numbers them (`tcp.stream`). No queue or
+/// lock per packet: workers post every `ShardedRun.batch` packets. The flow and reassembly limits
+/// are shared out evenly among the workers.
 struct Pipeline {
     var tracker: FlowTracker
     var dissector: Dissector
@@ -146,6 +155,8 @@ struct Pipeline {
     /// Workers for a capture file (`run`).
     let threads: Int
 
+    static let progressInterval = 1 << 16
+
     init(options: FlowOptions, threads: Int = 1) {
         self.options = options
         self.threads = threads
@@ -153,21 +164,27 @@ struct Pipeline {
         dissector = options.dissector()
     }
 
-    /// Runs the capture through. `packet` is called on this thread for every packet, in order, with
-    /// its frame number and summary. `event` and `flow` are called on this thread, in the order of
-    /// the packets that produced them.
+    /// Runs the capture through. `unusual` (each unusual packet, with its frame number and
+    /// summary), `event` and `flow` are called on this thread, in the order of the packets that
+    /// produced them. `progress` is told every `progressInterval` packets how many have been read,
+    /// and how many bytes of the file that is (about: records' lengths).
     mutating func run(_ reader: inout CaptureReader, filter: PacketFilter?,
-                      packet: (_ frame: Int, PacketSummary) -> Void = { _, _ in },
+                      unusual: (_ frame: Int, PacketSummary) -> Void = { _, _ in },
                       event: (ApplicationEvent) -> Void = { _ in },
-                      flow: (FinishedFlow) -> Void) -> CaptureReader.End {
+                      flow: (FinishedFlow) -> Void,
+                      progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in }) -> CaptureReader.End {
         if threads > 1, reader.isMappedFile,
            var sharded = ShardedRun(sharing: reader, count: threads, filter: filter, options: options) {
             tracker = options.tracker(shard: FlowShard(index: 0, count: threads))
             defer { shardedCounters = sharded.counters(own: tracker.counters) }
-            return sharded.run(&self, &reader, filter: filter, packet: packet, event: event, flow: flow)
+            return sharded.run(&self, &reader, filter: filter, unusual: unusual, event: event, flow: flow,
+                               progress: progress)
         }
+        var position = 0
         let end = reader.forEachPacket { captured in
-            add(captured, filter: filter, packet: packet, event: event, flow: flow)
+            position += captured.capturedLength + 16
+            if (frame + 1) % Self.progressInterval == 0 { progress(frame + 1, position) }
+            add(captured, filter: filter, unusual: unusual, event: event, flow: flow)
         }
         tracker.finish(flow)
         return end
@@ -176,7 +193,7 @@ struct Pipeline {
     /// One packet through the loop, from any source (a file above, a live capture in `netsift live`,
     /// which calls `tracker.finish` itself when it stops).
     mutating func add(_ captured: CapturedPacket, filter: PacketFilter?,
-                      packet: (_ frame: Int, PacketSummary) -> Void,
+                      unusual: (_ frame: Int, PacketSummary) -> Void,
                       event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) {
         frame += 1
         if let filter, !filter.matches(captured) { return }
@@ -187,23 +204,24 @@ struct Pipeline {
         let number = frame
         dissector.dissect(captured) { summary, bytes in
             _ = tracker.track(summary, bytes: bytes, frame: number, time: time, wireLength: wire, events: event)
-            packet(number, summary)
+            if summary.isUnusual { unusual(number, summary) }
         }
         tracker.drain(flow)
     }
 }
 
 /// What a worker found, with the frame it was found at: a conversation it started (so that the
-/// conversations can be numbered as one tracker numbers them), an application message, a
-/// conversation that is over (`Int.max`: still open when the capture ended).
+/// conversations can be numbered as one tracker numbers them), an application message, an unusual
+/// packet, a conversation that is over (`Int.max`: still open when the capture ended).
 enum ShardOutput {
     case started(frame: Int, transport: Transport, stream: Int)
     case event(frame: Int, ApplicationEvent)
+    case unusual(frame: Int, PacketSummary)
     case finished(frame: Int, FinishedFlow)
 
     var frame: Int {
         switch self {
-        case .started(let frame, _, _), .event(let frame, _), .finished(let frame, _): frame
+        case .started(let frame, _, _), .event(let frame, _), .unusual(let frame, _), .finished(let frame, _): frame
         }
     }
 }
@@ -212,7 +230,9 @@ enum ShardOutput {
 /// has not taken yet, how far each is. Only ever touched under the lock, which is what makes the
 /// unchecked `Sendable` sound.
 final class ShardBoard: @unchecked Sendable {
-    let lock = NSCondition()
+    let lock = Condition()
+    /// Whether the workers may read: nil until the run starts, false when it was given up.
+    var go: Bool?
     /// Per worker (0 is the calling thread, which keeps its own findings): findings in frame order.
     var outboxes: [[ShardOutput]]
     /// Per worker: the last frame whose findings are all posted (`Int.max`: through).
@@ -260,9 +280,13 @@ final class ShardWorker: @unchecked Sendable {
         self.board = board
     }
 
-    /// Reads the whole capture, following its own conversations. A plain packet of another
-    /// worker's flow is not dissected at all: only the clock of idle flows moves.
+    /// Reads the whole capture, following its own conversations.
     func run() {
+        board.lock.lock()
+        while board.go == nil { board.lock.wait() }
+        let go = board.go!
+        board.lock.unlock()
+        guard go else { return }
         var found: [ShardOutput] = []
         var frame = 0, position = 0
         // Locals for the walk: every use of a class's stored property is checked for exclusive
@@ -273,12 +297,8 @@ final class ShardWorker: @unchecked Sendable {
             if frame % ShardedRun.batch == 0 { post(&found, through: frame - 1, position: position) }
             position += captured.capturedLength + 16
             if let filter, !filter.matches(captured) { return }
-            if let flow = Dissector.plainFlow(captured), !tracker.shard.owns(FlowKey(flow)) {
-                tracker.advance(to: captured.timestamp)
-                tracker.drain { found.append(.finished(frame: frame, $0)) }
-                return
-            }
-            ShardedRun.track(captured, frame: frame, dissector: &dissector, tracker: &tracker, into: &found) { _ in }
+            ShardedRun.track(captured, frame: frame, worker: index, dissector: &dissector, tracker: &tracker,
+                             into: &found)
         }
         tracker.finish { found.append(.finished(frame: .max, $0)) }
         self.tracker = tracker   // before posting the end: the calling thread then reads its counters
@@ -300,10 +320,9 @@ final class ShardWorker: @unchecked Sendable {
     }
 }
 
-/// A run shared out among threads (see `Pipeline`). The calling thread is worker 0: it reads and
-/// dissects every packet (for `packet`), follows its own conversations, and every `batch` packets
-/// takes what all workers found up to the frame every one of them has passed, and hands it out
-/// in frame order.
+/// A run shared out among threads (see `Pipeline`). The calling thread is worker 0: it follows its
+/// own conversations as the others do, and every `batch` packets takes what all workers found up
+/// to the frame every one of them has passed, and hands it out in frame order.
 struct ShardedRun {
     /// Packets between two posts (workers) or two collections (the calling thread).
     static let batch = 1024
@@ -322,8 +341,8 @@ struct ShardedRun {
     var active = 0
     var peakActive = 0
 
-    /// Readers over `reader`'s mapping for the other workers; nil when there cannot be (the caller
-    /// then runs on one thread).
+    /// The other workers, with readers over `reader`'s mapping, on threads of their own that wait
+    /// for `run`; nil when there cannot be (the caller then runs on one thread).
     init?(sharing reader: borrowing CaptureReader, count: Int, filter: PacketFilter?, options: FlowOptions) {
         board = ShardBoard(count: count)
         numbers = Array(repeating: [.tcp: [:], .udp: [:]], count: count)
@@ -338,13 +357,35 @@ struct ShardedRun {
                                        tracker: options.tracker(shard: FlowShard(index: index, count: count)),
                                        board: board))
         }
+        // Not joined: a worker is through once it posts so, and its thread then ends.
+        for worker in workers where !startThread(stackSize: 8 << 20, { worker.run() }) {
+            start(false)
+            return nil
+        }
     }
 
-    /// Dissects and tracks one packet for a worker: findings go to `found`, and `packet` sees the
-    /// summary.
-    static func track(_ captured: borrowing CapturedPacket, frame: Int, dissector: inout Dissector,
-                      tracker: inout FlowTracker, into found: inout [ShardOutput],
-                      packet: (PacketSummary) -> Void) {
+    /// Lets the workers' threads read (`go`), or end at once.
+    func start(_ go: Bool) {
+        board.lock.lock()
+        board.go = go
+        board.lock.broadcast()
+        board.lock.unlock()
+    }
+
+    /// One packet for a worker; what it finds goes to `found`. A plain packet of another worker's
+    /// conversation is not dissected at all: only the clock of idle flows moves. Every other
+    /// packet is dissected by every worker (whose conversation it is shows only then: a fragment,
+    /// an ICMP error); the tracker follows it in the worker it belongs to. An unusual packet is
+    /// reported once: by the worker of its plain conversation, or else by worker 0.
+    static func track(_ captured: borrowing CapturedPacket, frame: Int, worker: Int, dissector: inout Dissector,
+                      tracker: inout FlowTracker, into found: inout [ShardOutput]) {
+        let plain = Dissector.plainFlow(captured)
+        if let plain, !tracker.shard.owns(FlowKey(plain)) {
+            tracker.advance(to: captured.timestamp)
+            tracker.drain { found.append(.finished(frame: frame, $0)) }
+            return
+        }
+        let reportsUnusual = plain != nil || worker == 0
         let time = captured.timestamp, wire = captured.originalLength
         let tcpBefore = tracker.counters.tcpConversations, udpBefore = tracker.counters.udpConversations
         let mark = found.count
@@ -352,7 +393,7 @@ struct ShardedRun {
             _ = tracker.track(summary, bytes: bytes, frame: frame, time: time, wireLength: wire) {
                 found.append(.event(frame: frame, $0))
             }
-            packet(summary)
+            if reportsUnusual && summary.isUnusual { found.append(.unusual(frame: frame, summary)) }
         }
         // A conversation is started before its first packet's messages.
         if tracker.counters.tcpConversations > tcpBefore {
@@ -364,32 +405,28 @@ struct ShardedRun {
     }
 
     mutating func run(_ pipeline: inout Pipeline, _ reader: inout CaptureReader, filter: PacketFilter?,
-                      packet: (Int, PacketSummary) -> Void,
-                      event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) -> CaptureReader.End {
-        for worker in workers {
-            // Not joined: a worker is through once it posts so, and its thread then ends.
-            let thread = Thread { worker.run() }
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
+                      unusual: (Int, PacketSummary) -> Void, event: (ApplicationEvent) -> Void,
+                      flow: (FinishedFlow) -> Void, progress: (Int, Int) -> Void) -> CaptureReader.End {
+        start(true)
         var own: [ShardOutput] = []
         var position = 0
         let end = reader.forEachPacket { captured in
             pipeline.frame += 1
             let number = pipeline.frame
             if number % Self.batch == 0 {
-                collect(&own, through: number - 1, position: position, event: event, flow: flow)
+                collect(&own, through: number - 1, position: position, unusual: unusual, event: event, flow: flow)
             }
             position += captured.capturedLength + 16
+            if number % Pipeline.progressInterval == 0 { progress(number, position) }
             if let filter, !filter.matches(captured) { return }
             pipeline.packets += 1
             if pipeline.firstTime == nil { pipeline.firstTime = captured.timestamp }
             pipeline.lastTime = captured.timestamp
-            Self.track(captured, frame: number, dissector: &pipeline.dissector, tracker: &pipeline.tracker,
-                       into: &own) { summary in packet(number, summary) }
+            Self.track(captured, frame: number, worker: 0, dissector: &pipeline.dissector,
+                       tracker: &pipeline.tracker, into: &own)
         }
         pipeline.tracker.finish { own.append(.finished(frame: .max, $0)) }
-        collect(&own, through: .max, position: .max, event: event, flow: flow)
+        collect(&own, through: .max, position: .max, unusual: unusual, event: event, flow: flow)
         return end
     }
 
@@ -397,7 +434,8 @@ struct ShardedRun {
     /// passed, and hands it out with this thread's own findings. Waits while this thread is too
     /// far ahead of the others, and at the end (`through` is `Int.max`) until all are through.
     mutating func collect(_ own: inout [ShardOutput], through ownThrough: Int, position: Int,
-                          event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) {
+                          unusual: (Int, PacketSummary) -> Void, event: (ApplicationEvent) -> Void,
+                          flow: (FinishedFlow) -> Void) {
         while true {
             board.lock.lock()
             board.progress[0] = ownThrough
@@ -414,15 +452,16 @@ struct ShardedRun {
             let mine = own.prefix { $0.frame <= through }.count
             taken[0] = Array(own.prefix(mine))
             own.removeFirst(mine)
-            handOut(taken, event: event, flow: flow)
+            handOut(taken, unusual: unusual, event: event, flow: flow)
             if done || (!wait && ownThrough != .max) { return }
         }
     }
 
-    /// Hands out the workers' findings frame by frame: conversations started and messages, then
-    /// the conversations that ended at that frame (as one tracker's `drain` orders them), with
-    /// stream numbers as one tracker gives them.
-    mutating func handOut(_ lists: [[ShardOutput]], event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) {
+    /// Hands out the workers' findings frame by frame: conversations started, messages and unusual
+    /// packets, then the conversations that ended at that frame (as one tracker's `drain` orders
+    /// them), with stream numbers as one tracker gives them.
+    mutating func handOut(_ lists: [[ShardOutput]], unusual: (Int, PacketSummary) -> Void,
+                          event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) {
         var heads = Array(repeating: 0, count: lists.count)
         while true {
             var frame = Int.max, any = false
@@ -443,6 +482,8 @@ struct ShardedRun {
                     case .event(_, var found):
                         found.context.stream = numbers[worker][found.context.transport]![found.context.stream]!
                         event(found)
+                    case .unusual(let frame, let summary):
+                        unusual(frame, summary)
                     case .finished(_, let found):
                         ended.append(renumbered(found, worker: worker))
                     }

@@ -123,7 +123,8 @@ import NetsiftTestSupport
             (#"{ "findings": [ { "kind": "conection_refused" } ] }"#, "findings[0].kind: unknown finding kind \"conection_refused\""),
             (#"{ "capture": { "packet": 14 } }"#, "capture.packet: unknown key \"packet\""),
             (#"{ "capture": { "packets": "14" } }"#, "capture.packets: a bound is a number, or an object with min, max, below or above"),
-            ("{\n  \"capture\": { \"packets\": 14 \n", "not valid JSON"),
+            // The text ends after line 2's line break: where the object should have closed.
+            ("{\n  \"capture\": { \"packets\": 14 \n", "not valid JSON: unexpected end of the file, expected ',' or '}' at line 3, column 1"),
         ] {
             let expect = try temporaryFile("bad.expect.json", text)
             defer { unlink(expect) }
