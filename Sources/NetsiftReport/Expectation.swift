@@ -49,6 +49,11 @@ public struct Expectation: Sendable, Equatable, Codable {
                 throw DecodingError.dataCorruptedError(forKey: .thresholds, in: c, debugDescription:
                     "unknown threshold \"\(name)\" (known: \(DiagnosisThresholds().named.keys.sorted().joined(separator: ", ")))")
             }
+            for name in DiagnosisThresholds.counts {
+                guard let value = thresholds?[name], Int(exactly: value) == nil || value < 0 else { continue }
+                throw DecodingError.dataCorruptedError(forKey: .thresholds, in: c, debugDescription:
+                    "threshold \"\(name)\" is a count: a whole number, 0 or more (not \(value))")
+            }
         }
     }
 
@@ -496,6 +501,11 @@ public struct ExpectationRecorder: Sendable {
     }
     var order: [Group] = []
     var counts: [Group: Int] = [:]
+    struct FindingSelector: Hashable {
+        var kind: FindingKind
+        var endpoint: String?
+        var severity: Severity
+    }
 
     public init() {}
 
@@ -516,10 +526,24 @@ public struct ExpectationRecorder: Sendable {
             udpConversations: .exactly(c.udpConversations), complete: c.complete,
             tcpStates: c.tcpStates.isEmpty ? nil : c.tcpStates.mapValues(Bound.exactly),
             applicationMessages: c.applicationMessages.isEmpty ? nil : c.applicationMessages.mapValues(Bound.exactly))
-        let findings = report.findings.map { finding in
-            Expectation.FindingAssertion(kind: finding.kind, endpoint: finding.endpoint, severity: finding.severity,
-                                         count: .exactly(finding.count))
+        // One assertion per kind, endpoint and severity, with the count of all the findings it
+        // matches (TLS alerts of different kinds from one server are separate findings), in the
+        // report's order.
+        var findings: [Expectation.FindingAssertion] = []
+        var findingCounts: [Int] = []
+        var index: [FindingSelector: Int] = [:]
+        for finding in report.findings {
+            let selector = FindingSelector(kind: finding.kind, endpoint: finding.endpoint, severity: finding.severity)
+            if let at = index[selector] {
+                findingCounts[at] += finding.count
+            } else {
+                index[selector] = findings.count
+                findings.append(Expectation.FindingAssertion(kind: finding.kind, endpoint: finding.endpoint,
+                                                             severity: finding.severity))
+                findingCounts.append(finding.count)
+            }
         }
+        for at in findings.indices { findings[at].count = .exactly(findingCounts[at]) }
         let flows = order.map { group in
             Expectation.FlowAssertion(transport: group.transport, responder: group.responder, state: group.state,
                                       count: .exactly(counts[group]!))
@@ -562,6 +586,9 @@ struct AnyKey: CodingKey {
 }
 
 extension DiagnosisThresholds {
+    /// The thresholds that count (packets, connections): whole numbers.
+    static let counts = ["minimum_retransmissions", "time_wait_connections", "black_hole_retransmissions"]
+
     /// The thresholds by the names the report's `thresholds` and expectation files use.
     public var named: [String: Double] {
         get {

@@ -21,9 +21,11 @@ public enum JSONSyntax {
     /// bounds the recursion.
     public static let maximumDepth = 512
 
-    /// The first syntax error in `text`, or nil when it holds exactly one JSON value.
+    /// The first syntax error in `text`, or nil when it holds exactly one JSON value. A leading
+    /// UTF-8 byte order mark is skipped, as RFC 8259 section 8.1 lets a parser do (editors write one).
     public static func firstError(in text: [UInt8]) -> Error? {
         var scanner = Scanner(text: text)
+        if text.starts(with: [0xEF, 0xBB, 0xBF]) { scanner.index = 3 }
         do throws(Error) {
             try scanner.value(depth: 0)
             scanner.skipWhitespace()

@@ -6,7 +6,9 @@ import NetsiftReport
 /// The options that decide findings and what the report shows (`analyze`, `live`).
 struct DiagnosisOptions: ParsableArguments {
     @Option(help: "How many of the most troubled conversations to show.")
-    var top = 10
+    var top = Self.defaultTop
+
+    static let defaultTop = 10
 
     @Option(help: "Report a conversation side retransmitting at least this percentage of its data segments.")
     var retransmissionPercent = DiagnosisThresholds().retransmissionRate * 100

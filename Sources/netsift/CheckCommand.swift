@@ -69,15 +69,23 @@ struct Check: ParsableCommand {
     }
 
     /// Why a capture could not be checked; the message is one line.
-    struct Problem: Error { var message: String }
+    struct Problem: Error {
+        var message: String
+
+        /// What the system said went wrong (errno) doing `what` to `path`.
+        static func system(_ path: String, _ what: String) -> Problem {
+            Problem(message: "\(path): \(what): \(String(cString: strerror(errno)))")
+        }
+    }
 
     func run() throws {
         _ = try filter.compiled()   // a bad -f is a usage error, said before anything is read
         var cases: [Case] = []
         var outcomes: [Outcome] = []
         for path in paths {
-            guard let isDirectory = Self.isDirectory(path) else {
-                warn("\(path): cannot open: No such file or directory")
+            let isDirectory: Bool
+            do { isDirectory = try Self.isDirectory(path) } catch {
+                warn(error.message)
                 throw ExitCode(ExitStatus.unreadable.rawValue)
             }
             if isDirectory {
@@ -167,9 +175,7 @@ struct Check: ParsableCommand {
                 var recorder = ExpectationRecorder()
                 let report = try analyse(item.capture, options: previous?.options) { recorder.add($0) }
                 let expectation = recorder.expectation(report, previous: previous)
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                try (encoder.encode(expectation) + Data("\n".utf8)).write(to: URL(fileURLWithPath: item.expectation))
+                try Data((FlowTable.json(expectation, pretty: true) + "\n").utf8).write(to: URL(fileURLWithPath: item.expectation))
                 print("wrote \(item.expectation): \(counted(report.findings.count, "finding")), "
                       + "\(counted(expectation.flows?.count ?? 0, "conversation group")); review it before committing it")
             } catch {
@@ -180,10 +186,10 @@ struct Check: ParsableCommand {
         if worst != .success { throw ExitCode(worst.rawValue) }
     }
 
-    /// Whether `path` is a directory (following links); nil when there is nothing there.
-    static func isDirectory(_ path: String) -> Bool? {
+    /// Whether `path` is a directory (following links), or why it cannot be opened.
+    static func isDirectory(_ path: String) throws(Problem) -> Bool {
         var information = stat()
-        guard stat(path, &information) == 0 else { return nil }
+        guard stat(path, &information) == 0 else { throw .system(path, "cannot open") }
         return information.st_mode & S_IFMT == S_IFDIR
     }
 
@@ -201,8 +207,7 @@ struct Check: ParsableCommand {
 
     /// The whole file, or why it cannot be read (one line, the system's words).
     static func contents(of path: String) throws -> [UInt8] {
-        func failure() -> Problem { Problem(message: "\(path): cannot read: \(String(cString: strerror(errno)))") }
-        guard let file = fopen(path, "rb") else { throw failure() }
+        guard let file = fopen(path, "rb") else { throw Problem.system(path, "cannot read") }
         defer { fclose(file) }
         var text: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -211,7 +216,7 @@ struct Check: ParsableCommand {
             text += chunk[..<count]
             if count < chunk.count { break }
         }
-        if ferror(file) != 0 { throw failure() }
+        if ferror(file) != 0 { throw Problem.system(path, "cannot read") }
         return text
     }
 
@@ -233,7 +238,7 @@ struct Check: ParsableCommand {
         var reader: CaptureReader
         do { reader = try CaptureReader(path: capture) } catch { throw Problem(message: error.description) }
         var pipeline = Pipeline(options: flowOptions, threads: threadOptions.threads)
-        var analysis = Analysis(thresholds: thresholds, top: 10)
+        var analysis = Analysis(thresholds: thresholds, top: DiagnosisOptions.defaultTop)
         let end = pipeline.run(&reader, filter: packetFilter, unusual: { analysis.add(frame: $0, $1) },
                                event: { analysis.add($0) }, flow: { flow(analysis.add($0)) })
         if case .rejected(let error) = end { throw Problem(message: error.description) }

@@ -4,11 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NetsiftCapture
 
 /// `netsift info FILE...`: what capinfos tells about a capture — format, interfaces, counts, sizes,

@@ -4,11 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NetsiftCapture
 import NetsiftDissect
 import NetsiftFlows
@@ -182,9 +177,9 @@ struct Pipeline {
         }
         var position = 0
         let end = reader.forEachPacket { captured in
-            position += captured.capturedLength + 16
-            if (frame + 1) % Self.progressInterval == 0 { progress(frame + 1, position) }
             add(captured, filter: filter, unusual: unusual, event: event, flow: flow)
+            position += Pipeline.recordBytes(captured)
+            if frame % Self.progressInterval == 0 { progress(frame, position) }
         }
         tracker.finish(flow)
         return end
@@ -197,10 +192,8 @@ struct Pipeline {
                       event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) {
         frame += 1
         if let filter, !filter.matches(captured) { return }
-        packets += 1
+        count(captured)
         let time = captured.timestamp, wire = captured.originalLength
-        if firstTime == nil { firstTime = time }
-        lastTime = time
         let number = frame
         dissector.dissect(captured) { summary, bytes in
             _ = tracker.track(summary, bytes: bytes, frame: number, time: time, wireLength: wire, events: event)
@@ -208,6 +201,18 @@ struct Pipeline {
         }
         tracker.drain(flow)
     }
+
+    /// A packet the filter let through: counted, its time the last seen (and the first, if it is).
+    mutating func count(_ captured: borrowing CapturedPacket) {
+        packets += 1
+        if firstTime == nil { firstTime = captured.timestamp }
+        lastTime = captured.timestamp
+    }
+
+    /// About how many bytes of the file a packet's record takes (a pcap record: its bytes and a
+    /// 16-byte header; pcapng's blocks are a little larger), for progress and for how far apart
+    /// the workers of a sharded run are.
+    static func recordBytes(_ captured: borrowing CapturedPacket) -> Int { captured.capturedLength + 16 }
 }
 
 /// What a worker found, with the frame it was found at: a conversation it started (so that the
@@ -266,7 +271,7 @@ final class ShardWorker: @unchecked Sendable {
     let index: Int
     var reader: CaptureReader
     let filter: PacketFilter?
-    var dissector: Dissector
+    let dissector: Dissector
     var tracker: FlowTracker
     let board: ShardBoard
 
@@ -295,7 +300,7 @@ final class ShardWorker: @unchecked Sendable {
         _ = reader.forEachPacket { captured in
             frame += 1
             if frame % ShardedRun.batch == 0 { post(&found, through: frame - 1, position: position) }
-            position += captured.capturedLength + 16
+            position += Pipeline.recordBytes(captured)
             if let filter, !filter.matches(captured) { return }
             ShardedRun.track(captured, frame: frame, worker: index, dissector: &dissector, tracker: &tracker,
                              into: &found)
@@ -416,12 +421,10 @@ struct ShardedRun {
             if number % Self.batch == 0 {
                 collect(&own, through: number - 1, position: position, unusual: unusual, event: event, flow: flow)
             }
-            position += captured.capturedLength + 16
+            position += Pipeline.recordBytes(captured)
             if number % Pipeline.progressInterval == 0 { progress(number, position) }
             if let filter, !filter.matches(captured) { return }
-            pipeline.packets += 1
-            if pipeline.firstTime == nil { pipeline.firstTime = captured.timestamp }
-            pipeline.lastTime = captured.timestamp
+            pipeline.count(captured)
             Self.track(captured, frame: number, worker: 0, dissector: &pipeline.dissector,
                        tracker: &pipeline.tracker, into: &own)
         }

@@ -235,6 +235,25 @@ let tcpSynAck = "01bb c350 00000001 00000002 5012 ffff 0000 0000"
         #expect(o.optionCount == 7)
     }
 
+    @Test func linuxTimestampOptions() {
+        // Data offset 8: 12 option bytes as Linux sends them (RFC 7323 Appendix A): NOP, NOP,
+        // TS value 0x01020304, echo reply 0x0a0b0c0d. Three options, no MSS or SACK.
+        let tcp = "01bb c350 00000001 00000002 8010 ffff 0000 0000" + "01 01 080a 01020304 0a0b0c0d"
+        // Total length 20 + 32 = 52.
+        let ip = "45000034 12344000 40060000 c0a80101 0a000002"
+        let s = dissect(ethernetIPv4 + ip + tcp)
+        #expect(s.problem == nil)
+        let o = s.tcpOptions
+        #expect(o.timestampValue == 0x0102_0304 && o.timestampEcho == 0x0A0B_0C0D)
+        #expect(o.optionCount == 3)
+        #expect(o.mss == nil && o.windowScale == nil && !o.sackPermitted && o.sackBlockCount == 0 && o.unknownCount == 0)
+        // The same bytes with the timestamps first (TS, NOP, NOP) take the general walk: same answer.
+        let reordered = dissect(ethernetIPv4 + ip + "01bb c350 00000001 00000002 8010 ffff 0000 0000"
+                                + "080a 01020304 0a0b0c0d 01 01")
+        #expect(reordered.tcpOptions.timestampValue == 0x0102_0304 && reordered.tcpOptions.timestampEcho == 0x0A0B_0C0D)
+        #expect(reordered.tcpOptions.optionCount == 3)
+    }
+
     @Test func tcpOptionPastHeaderKeepsWhatCameBefore() {
         // Data offset 6: MSS 1460 then... MSS option claiming length 8 in the 4 bytes left? Use
         // data offset 6 (4 option bytes): "02 08 05b4" claims 8 bytes.

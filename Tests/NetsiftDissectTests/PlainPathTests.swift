@@ -78,7 +78,8 @@ import NetsiftTestSupport
             }
         }
         print("plainFlow: \(named) flows named, \(short) of them in frames under 58 bytes")
-        #expect(named > 5_000 && short > 0)
+        // The fixtures alone hold 3,220 such flows and 3 short frames; the corpus adds thousands.
+        #expect(named > (Corpus.directory == nil ? 3_000 : 5_000) && short > 0)
     }
 
     @Test func plainPathAgreesWithTheGeneralWalkOnEveryPacket() throws {
@@ -99,7 +100,12 @@ import NetsiftTestSupport
             }
         }
         print("plain path: \(taken) packets taken (\(ipv6) IPv6), \(declined) left to the general walk")
-        #expect(taken > 5_000 && ipv6 > 100 && declined > 100)
+        // The fixtures alone: 3,220 taken (15 IPv6), 44 declined; the corpus adds thousands.
+        if Corpus.directory == nil {
+            #expect(taken > 3_000 && ipv6 > 10 && declined > 40)
+        } else {
+            #expect(taken > 5_000 && ipv6 > 100 && declined > 100)
+        }
     }
 
     /// Every header byte of a TCP and a UDP packet (IPv4 and IPv6) set to values that cross the
@@ -119,7 +125,19 @@ import NetsiftTestSupport
                 samples.append((0..<packet.bytes.byteCount).map { packet.bytes.u8($0) })
             }
         }
-        #expect(wanted.isEmpty, "no plain sample for \(wanted)")
+        // A kind no capture held (without the corpus, the fixtures have no IPv6 UDP with a payload):
+        // a packet built from the RFC layouts, which the plain path must take.
+        for kind in wanted.sorted() {
+            let payload = Array("sample".utf8)
+            let transport = kind.hasSuffix("-6") ? Build.tcp(40_000, 80, seq: 1, ack: 1, flags: Build.ack | Build.psh, payload)
+                                                 : Build.udp(40_000, 53, payload)
+            let number: UInt8 = kind.hasSuffix("-6") ? 6 : 17
+            let frame = kind.hasPrefix("4-") ? Build.ethernet(0x0800, Build.ipv4(0x0A00_0001, 0x0A00_0002, protocol: number, transport))
+                                             : Build.ethernet(0x86DD, Build.ipv6(1, 2, nextHeader: number, transport))
+            let took = frame.withUnsafeBytes { raw in Self.compare(raw.bytes, wire: frame.count, "hand-built \(kind)") }
+            #expect(took, "the plain path declined a hand-built \(kind) packet")
+            samples.append(frame)
+        }
         var taken = 0, declined = 0
         for original in samples {
             let headers = min(original.count, 14 + 40 + 60)

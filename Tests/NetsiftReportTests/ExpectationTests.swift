@@ -87,6 +87,20 @@ import NetsiftFlows
         #expect(results.count == 12)
     }
 
+    /// Two findings with one kind, endpoint and severity (TLS alerts of two kinds from one server)
+    /// make one assertion with both counts: one per finding would each see the sum and fail.
+    @Test func recordedExpectationsHoldOnTheirOwnReport() throws {
+        let twoAlerts = AnalysisReport(capture: report.capture, findings: [
+            finding(.tlsAlert, "10.0.0.2:443", .error, count: 2),
+            finding(.tlsAlert, "10.0.0.2:443", .error, count: 3),
+            finding(.connectionRefused, "10.0.0.2:81", .error, count: 1),
+        ], topFlows: [], thresholds: DiagnosisThresholds())
+        let expectation = ExpectationRecorder().expectation(twoAlerts, previous: nil)
+        #expect(expectation.findings?.map(\.count) == [.exactly(5), .exactly(1)])
+        let failed = ExpectationCheck(expectation).results(twoAlerts).filter { !$0.held }.map(\.assertion)
+        #expect(failed == [])
+    }
+
     @Test func forbiddenOtherFindingsNamesThem() throws {
         let expectation = try decode(Expectation.self, """
             { "findings": [ { "kind": "connection_refused" } ], "otherFindings": "forbidden" }
@@ -105,6 +119,17 @@ import NetsiftFlows
         #expect(throws: DecodingError.self) { try decode(Expectation.self, #"{ "capture": { "tcpStates": { "CLOSED": 1 } } }"#) }
         #expect(throws: DecodingError.self) { try decode(Expectation.self, #"{ "options": { "thresholds": { "rate": 1 } } }"#) }
         #expect(throws: DecodingError.self) { try decode(Expectation.self, #"{ "schema": "netsift.expect/2" }"#) }
+        // Count thresholds are whole numbers an Int holds: 1e19 would stop the program converting it.
+        #expect(throws: DecodingError.self) {
+            try decode(Expectation.self, #"{ "options": { "thresholds": { "minimum_retransmissions": 1e19 } } }"#)
+        }
+        #expect(throws: DecodingError.self) {
+            try decode(Expectation.self, #"{ "options": { "thresholds": { "time_wait_connections": 2.5 } } }"#)
+        }
+        #expect(throws: DecodingError.self) {
+            try decode(Expectation.self, #"{ "options": { "thresholds": { "black_hole_retransmissions": -1 } } }"#)
+        }
+        #expect((try? decode(Expectation.self, #"{ "options": { "thresholds": { "minimum_retransmissions": 3, "retransmission_rate": 0.5 } } }"#)) != nil)
         #expect(throws: DecodingError.self) {
             try decode(Expectation.self, #"{ "findings": [ { "kind": "close_wait", "absent": true, "count": 1 } ] }"#)
         }

@@ -40,7 +40,18 @@ import Testing
     @Test func deepNestingIsAnErrorNotACrash() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(JSONSyntax.firstError(in: Array(deep.utf8))?.problem == "nested too deeply")
-        let fine = String(repeating: "[", count: JSONSyntax.maximumDepth) + String(repeating: "]", count: JSONSyntax.maximumDepth)
+        let fine = String(repeating: "[", count: 512) + String(repeating: "]", count: 512)
         #expect(JSONSyntax.firstError(in: Array(fine.utf8)) == nil)
+        // The 513th bracket is one too deep: it is at column 513.
+        let over = String(repeating: "[", count: 513) + String(repeating: "]", count: 513)
+        #expect(JSONSyntax.firstError(in: Array(over.utf8)) == JSONSyntax.Error(problem: "nested too deeply", line: 1, column: 513))
+    }
+
+    @Test func endsInsideAStringAndAByteOrderMark() {
+        // A backslash as the last byte: the string never ends (column 4, past the backslash).
+        #expect(JSONSyntax.firstError(in: Array(#"["\"#.utf8)) == JSONSyntax.Error(problem: "unexpected end of the file in a string", line: 1, column: 4))
+        // EF BB BF then {}: valid (RFC 8259 section 8.1); the mark elsewhere is not.
+        #expect(JSONSyntax.firstError(in: [0xEF, 0xBB, 0xBF] + Array("{}".utf8)) == nil)
+        #expect(JSONSyntax.firstError(in: Array("{}".utf8) + [0xEF, 0xBB, 0xBF]) != nil)
     }
 }

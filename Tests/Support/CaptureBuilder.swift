@@ -73,9 +73,17 @@ public enum Build {
     }
 
     /// A pcapng Section Header Block (draft-ietf-opsawg-pcapng §4.1), little-endian: type
-    /// 0a0d0d0a, length 28, byte-order magic 1a2b3c4d, version 1.0, section length -1 (unknown).
-    public static func pcapngSection() -> [UInt8] {
-        le32(0x0A0D_0D0A) + le32(28) + le32(0x1A2B_3C4D) + le16(1) + le16(0) + le64(UInt64.max) + le32(28)
+    /// 0a0d0d0a, length, byte-order magic 1a2b3c4d, version 1.0, section length -1 (unknown), and
+    /// `comments` as opt_comment options (code 1, each padded to 4 bytes) then opt_endofopt.
+    public static func pcapngSection(comments: [[UInt8]] = []) -> [UInt8] {
+        var options: [UInt8] = []
+        for comment in comments {
+            options += le16(1) + le16(UInt16(comment.count)) + comment + [UInt8](repeating: 0, count: (4 - comment.count % 4) % 4)
+        }
+        if !comments.isEmpty { options += le16(0) + le16(0) }
+        let length = UInt32(28 + options.count)
+        return le32(0x0A0D_0D0A) + le32(length) + le32(0x1A2B_3C4D) + le16(1) + le16(0) + le64(UInt64.max) + options
+            + le32(length)
     }
 
     /// An Interface Description Block (§4.2): link type, reserved, snaplen 0, and when given the
