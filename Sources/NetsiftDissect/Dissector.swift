@@ -36,20 +36,23 @@ public struct Dissector {
     }
 
     /// Dissects `packet` and calls `body` once with the summary and the bytes its ranges refer to.
+    /// The summary is lent `inout` so that it stays where the dissector wrote it: passed by value,
+    /// its 369 bytes were copied for every packet, and the copy's wide loads waited for the narrow
+    /// stores just made (a quarter of the time on small packets). `body` only reads it.
     @inlinable
-    public mutating func dissect(_ packet: CapturedPacket, _ body: (PacketSummary, RawSpan) -> Void) {
+    public mutating func dissect(_ packet: CapturedPacket, _ body: (inout PacketSummary, RawSpan) -> Void) {
         let frame = packet.bytes
         var plain = PacketSummary()
         guard packet.linkType == .ethernet, Self.dissectPlain(frame, wire: packet.originalLength, into: &plain) else {
             dissectLayers(packet, body)
             return
         }
-        body(plain, frame)
+        body(&plain, frame)
     }
 
     /// The general walk, layer by layer, for every packet `dissectPlain` does not take.
     @usableFromInline
-    mutating func dissectLayers(_ packet: CapturedPacket, _ body: (PacketSummary, RawSpan) -> Void) {
+    mutating func dissectLayers(_ packet: CapturedPacket, _ body: (inout PacketSummary, RawSpan) -> Void) {
         let frame = packet.bytes
         var summary = PacketSummary()
         summary.linkType = packet.linkType
@@ -60,7 +63,7 @@ public struct Dissector {
             summary.problem = error
         }
         guard case .complete(let slot, let length) = complete else {
-            body(summary, frame)
+            body(&summary, frame)
             return
         }
         finishReassembled(summary, slot: slot, length: length, body)
@@ -69,7 +72,7 @@ public struct Dissector {
     /// A fragment completed a datagram: its transport layer is dissected from the reassembled bytes.
     @usableFromInline
     mutating func finishReassembled(_ first: PacketSummary, slot: Int, length: Int,
-                                    _ body: (PacketSummary, RawSpan) -> Void) {
+                                    _ body: (inout PacketSummary, RawSpan) -> Void) {
         var summary = first
         fragments.withDatagram(slot, length: length) { datagram in
             summary.layers.insert(.reassembled)
@@ -78,7 +81,7 @@ public struct Dissector {
             } catch {
                 summary.problem = error
             }
-            body(summary, datagram)
+            body(&summary, datagram)
         }
         fragments.release(slot)
     }

@@ -93,12 +93,13 @@ public struct FlowTracker {
 
     /// Tracks one packet. `bytes` are the bytes the summary's ranges refer to; application messages
     /// found in the packet go to `events`. Returns the TCP analysis, or nil when the packet has no
-    /// TCP header.
-    public mutating func track(_ s: PacketSummary, bytes: RawSpan, frame: Int, time: Int64, wireLength: Int,
+    /// TCP header. The summary is only read: it is `inout` here and below so that it is used where
+    /// the dissector left it, never copied (see `Dissector.dissect`).
+    public mutating func track(_ s: inout PacketSummary, bytes: RawSpan, frame: Int, time: Int64, wireLength: Int,
                                events: (ApplicationEvent) -> Void) -> TCPPacketAnalysis? {
         advance(to: time)
         if s.layers.contains(.udp) && !s.transportHeader.isEmpty {
-            trackDatagram(s, bytes: bytes, frame: frame, time: time, wireLength: wireLength, events: events)
+            trackDatagram(&s, bytes: bytes, frame: frame, time: time, wireLength: wireLength, events: events)
             return nil
         }
         if let quoted = s.embedded, quoted.ipProtocol == 6 {
@@ -133,14 +134,14 @@ public struct FlowTracker {
             counters.peakActive = max(counters.peakActive, tcp.count + udp.count)
         }
         let number = position!
-        var result = tcp.entries[number].add(s, from: source, frame: frame, time: time, wireLength: wireLength)
+        var result = tcp.entries[number].add(&s, from: source, frame: frame, time: time, wireLength: wireLength)
         if reused {
             result.flags.insert(.reusedPorts)
             tcp.entries[number].countFlags(.reusedPorts)
         }
         if tcp.entries[number].reassembling {
             let overflowedBefore = tcp.entries[number].reassemblyOverflowed
-            heldBytes += tcp.entries[number].reassemble(s, bytes: bytes, from: source, frame: frame, time: time,
+            heldBytes += tcp.entries[number].reassemble(&s, bytes: bytes, from: source, frame: frame, time: time,
                                                         decodeAs: decodeAs, limits: reassemblyLimits,
                                                         heldBytes: heldBytes, events: events)
             if !overflowedBefore && tcp.entries[number].reassemblyOverflowed { counters.reassemblyOverflows += 1 }
@@ -237,7 +238,7 @@ public struct FlowTracker {
     }
 
     /// A UDP datagram: its conversation, and DNS (by port or decode-as rule), one message per datagram.
-    mutating func trackDatagram(_ s: PacketSummary, bytes: RawSpan, frame: Int, time: Int64, wireLength: Int,
+    mutating func trackDatagram(_ s: inout PacketSummary, bytes: RawSpan, frame: Int, time: Int64, wireLength: Int,
                                 events: (ApplicationEvent) -> Void) {
         let source = Endpoint(address: s.source, port: s.sourcePort)
         let destination = Endpoint(address: s.destination, port: s.destinationPort)
@@ -279,7 +280,7 @@ public struct FlowTracker {
 extension TCPConversation {
     /// Puts the segment's payload in sequence order and feeds it to the application parsers,
     /// deciding the protocol at the first payload. Returns the change in held out-of-order bytes.
-    mutating func reassemble(_ s: PacketSummary, bytes: RawSpan, from source: Endpoint, frame: Int, time: Int64,
+    mutating func reassemble(_ s: inout PacketSummary, bytes: RawSpan, from source: Endpoint, frame: Int, time: Int64,
                              decodeAs: DecodeAs, limits: ReassemblyLimits, heldBytes: Int,
                              events: (ApplicationEvent) -> Void) -> Int {
         let me = side(of: source), peer = 1 - me
@@ -346,7 +347,7 @@ extension TCPConversation {
     }
 
     /// Adds one segment from `source`: handshake facts, per-side counters, and the analysis.
-    mutating func add(_ s: PacketSummary, from source: Endpoint, frame: Int, time: Int64,
+    mutating func add(_ s: inout PacketSummary, from source: Endpoint, frame: Int, time: Int64,
                       wireLength: Int) -> TCPPacketAnalysis {
         let me = side(of: source), peer = 1 - me
         let flags = s.tcpFlags
@@ -367,9 +368,9 @@ extension TCPConversation {
         // The sides are changed in place: a copy would share their arrays, and the next append
         // would then copy the array (an allocation per packet).
         let analysis = me == 0
-            ? Self.add(s, frame: frame, time: time, wireLength: wireLength, handshakeRTT: handshakeRTT,
+            ? Self.add(&s, frame: frame, time: time, wireLength: wireLength, handshakeRTT: handshakeRTT,
                        sender: &sides.0, receiver: &sides.1)
-            : Self.add(s, frame: frame, time: time, wireLength: wireLength, handshakeRTT: handshakeRTT,
+            : Self.add(&s, frame: frame, time: time, wireLength: wireLength, handshakeRTT: handshakeRTT,
                        sender: &sides.1, receiver: &sides.0)
         historyRecorder.record(fromOriginator: me == originator, flags: flags, seq: s.sequenceNumber,
                                payload: s.payloadWireLength, window: s.windowSize, analysis: analysis)
@@ -379,7 +380,7 @@ extension TCPConversation {
 
     /// One segment's effect on the side that sent it and the side it went to: counters, handshake
     /// options, close facts, Wireshark's analysis, Zeek's endpoint states.
-    static func add(_ s: PacketSummary, frame: Int, time: Int64, wireLength: Int, handshakeRTT: Int64,
+    static func add(_ s: inout PacketSummary, frame: Int, time: Int64, wireLength: Int, handshakeRTT: Int64,
                     sender: inout TCPSide, receiver: inout TCPSide) -> TCPAnalysisFlags {
         let flags = s.tcpFlags
         let syn = flags.contains(.syn), ack = flags.contains(.ack)

@@ -60,7 +60,7 @@ struct Packets: ParsableCommand {
                 let captured = packet.capturedLength
                 dissector.dissect(packet) { summary, bytes in
                     messages.removeAll(keepingCapacity: true)
-                    _ = tracker.track(summary, bytes: bytes, frame: frame, time: time, wireLength: length) {
+                    _ = tracker.track(&summary, bytes: bytes, frame: frame, time: time, wireLength: length) {
                         messages.append($0)
                     }
                     guard shown else { return }

@@ -196,7 +196,7 @@ struct Pipeline {
         let time = captured.timestamp, wire = captured.originalLength
         let number = frame
         dissector.dissect(captured) { summary, bytes in
-            _ = tracker.track(summary, bytes: bytes, frame: number, time: time, wireLength: wire, events: event)
+            _ = tracker.track(&summary, bytes: bytes, frame: number, time: time, wireLength: wire, events: event)
             if summary.isUnusual { unusual(number, summary) }
         }
         tracker.drain(flow)
@@ -395,7 +395,7 @@ struct ShardedRun {
         let tcpBefore = tracker.counters.tcpConversations, udpBefore = tracker.counters.udpConversations
         let mark = found.count
         dissector.dissect(captured) { summary, bytes in
-            _ = tracker.track(summary, bytes: bytes, frame: frame, time: time, wireLength: wire) {
+            _ = tracker.track(&summary, bytes: bytes, frame: frame, time: time, wireLength: wire) {
                 found.append(.event(frame: frame, $0))
             }
             if reportsUnusual && summary.isUnusual { found.append(.unusual(frame: frame, summary)) }

@@ -31,7 +31,7 @@ struct FlowDriver {
         s.payloadWireLength = length
         frame += 1
         let bytes = [UInt8](repeating: 0, count: 20)
-        let result = tracker.track(s, bytes: bytes.span.bytes, frame: frame, time: Int64(time * 1e9),
+        let result = tracker.track(&s, bytes: bytes.span.bytes, frame: frame, time: Int64(time * 1e9),
                                    wireLength: 54 + length) { _ in }
         tracker.drain { finished.append($0) }
         return result
@@ -49,7 +49,7 @@ struct FlowDriver {
         s.payloadWireLength = 10
         frame += 1
         let bytes = [UInt8](repeating: 0, count: 8)
-        _ = tracker.track(s, bytes: bytes.span.bytes, frame: frame, time: Int64(time * 1e9), wireLength: 52) { _ in }
+        _ = tracker.track(&s, bytes: bytes.span.bytes, frame: frame, time: Int64(time * 1e9), wireLength: 52) { _ in }
         tracker.drain { finished.append($0) }
     }
 

@@ -37,7 +37,7 @@ struct PipelineRun {
             frame += 1
             let time = packet.timestamp, wire = packet.originalLength
             dissector.dissect(packet) { summary, bytes in
-                let result = tracker.track(summary, bytes: bytes, frame: frame, time: time, wireLength: wire) {
+                let result = tracker.track(&summary, bytes: bytes, frame: frame, time: time, wireLength: wire) {
                     events.append($0)
                 }
                 if let result, !result.flags.isEmpty { flagsByFrame[frame] = result.flags }

@@ -42,7 +42,7 @@ struct Analysis {
             dissector.dissect(packet) { summary, bytes in
                 if let problem = summary.problem { problems[frame] = problem }
                 diagnosis.add(frame: frame, summary)
-                _ = tracker.track(summary, bytes: bytes, frame: frame, time: time, wireLength: wire) { event in
+                _ = tracker.track(&summary, bytes: bytes, frame: frame, time: time, wireLength: wire) { event in
                     events.append(event)
                     diagnosis.add(event)
                 }

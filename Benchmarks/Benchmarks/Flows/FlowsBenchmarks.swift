@@ -57,11 +57,12 @@ let benchmarks: @Sendable () -> Void = {
         ) { benchmark in
             var tracker = FlowTracker()
             var flows = 0
+            var summaries = packets.summaries   // `track` takes each in place
             benchmark.startMeasurement()
             packets.bytes.withUnsafeBytes { all in
                 let bytes = all.bytes
                 for index in packets.summaries.indices {
-                    _ = tracker.track(packets.summaries[index], bytes: bytes.extracting(packets.ranges[index]),
+                    _ = tracker.track(&summaries[index], bytes: bytes.extracting(packets.ranges[index]),
                                       frame: index + 1, time: packets.times[index],
                                       wireLength: packets.wireLengths[index]) { blackHole($0) }
                     tracker.drain { _ in flows += 1 }

@@ -39,7 +39,7 @@ let benchmarks: @Sendable () -> Void = {
                 frame += 1
                 let number = frame, time = packet.timestamp, wire = packet.originalLength
                 dissector.dissect(packet) { summary, bytes in
-                    _ = tracker.track(summary, bytes: bytes, frame: number, time: time, wireLength: wire) { blackHole($0) }
+                    _ = tracker.track(&summary, bytes: bytes, frame: number, time: time, wireLength: wire) { blackHole($0) }
                     diagnosis.add(frame: number, summary)
                 }
                 tracker.drain { diagnosis.add($0) }

@@ -89,7 +89,7 @@ enum CaptureTarget {
             last = time
             dissector.dissect(packet) { summary, bytes in
                 diagnosis.add(frame: number, summary)
-                _ = tracker.track(summary, bytes: bytes, frame: number, time: time, wireLength: wire) { event in
+                _ = tracker.track(&summary, bytes: bytes, frame: number, time: time, wireLength: wire) { event in
                     let (name, line) = describe(event.message)
                     if !line.isEmpty { messages[name, default: 0] += 1 }
                     diagnosis.add(event)
