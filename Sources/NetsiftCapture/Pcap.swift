@@ -32,6 +32,7 @@ extension CaptureParser {
             let original = Int(window.u32(offset + 12, bigEndian: bigEndian))
             let start = offset + headerLength
             offset += recordLength
+            Self.prefetchRecord(window, at: offset, headerLength: headerLength)
             _packetsRead += 1
             try body(CapturedPacket(bytes: window.extracting(start..<start + captured),
                                     originalLength: original, timestamp: timestamp,

@@ -79,6 +79,7 @@ extension CaptureParser {
                 let timestamp = scales[interface].nanoseconds(ticks: ticks)
                 lastTimestamp = timestamp
                 offset += length
+                Self.prefetchRecord(window, at: offset, headerLength: 28)
                 _packetsRead += 1
                 try body(CapturedPacket(bytes: window.extracting(start..<start + captured),
                                         originalLength: original, timestamp: timestamp,
