@@ -17,7 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // MD5 and SHA-256 for the JA3 / JA4 TLS fingerprints.
-        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "4.0.0"..<"5.0.0"),   // 4.x imports FoundationEssentials, not Foundation
         // HPACK, to decode HTTP/2 header blocks (never hand-written).
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         // NIOCore's ByteBuffer, which NIOHPACK's decoder reads (already resolved through swift-nio-http2).

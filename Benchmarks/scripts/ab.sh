@@ -26,7 +26,8 @@ for _ in $(seq "$rounds"); do
         if [ "$binary" = "C pcap_next_ex loop" ]; then command=("$loop" "$file")
         else command=("$binary" analyze --threads "$threads" "$file"); fi
         start=$(date +%s%N)
-        "${command[@]}" >/dev/null 2>&1 || true   # analyze exits 1 when it has findings
+        # A run that fails (a missing binary, an option it lacks, a crash) would look fastest.
+        "${command[@]}" >/dev/null 2>&1 || { echo "ab.sh: ${command[*]} failed (exit $?)" >&2; exit 1; }
         end=$(date +%s%N)
         printf '%s\t%d\n' "$binary" $(( (end - start) / 100000 ))
     done

@@ -176,6 +176,7 @@ public struct Dissector {
         s.ipVersion = version
         s.ipProtocol = ipProtocol
         s.ipHeader = ip..<transport
+        s.ipLength = datagramEnd - ip
         if version == 4 {
             s.etherType = EtherType.ipv4
             s.layers.insert(.ipv4)
@@ -186,7 +187,6 @@ public struct Dissector {
             s.ecn = frame.u8(ip + 1) & 0x03
             s.ipIdentification = UInt32(frame.be16(ip + 4))
             s.dontFragment = frame.u8(ip + 6) & 0x40 != 0
-            s.ipLength = datagramEnd - ip
         } else {
             s.etherType = EtherType.ipv6
             s.layers.insert(.ipv6)
@@ -196,7 +196,6 @@ public struct Dissector {
             let trafficClass = UInt8(truncatingIfNeeded: frame.be16(ip) >> 4)
             s.dscp = trafficClass >> 2
             s.ecn = trafficClass & 0x03
-            s.ipLength = datagramEnd - ip
         }
         s.sourcePort = frame.be16(transport)
         s.destinationPort = frame.be16(transport + 2)

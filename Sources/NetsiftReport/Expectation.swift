@@ -501,6 +501,7 @@ public struct ExpectationRecorder: Sendable {
     }
     var order: [Group] = []
     var counts: [Group: Int] = [:]
+
     struct FindingSelector: Hashable {
         var kind: FindingKind
         var endpoint: String?
@@ -529,21 +530,17 @@ public struct ExpectationRecorder: Sendable {
         // One assertion per kind, endpoint and severity, with the count of all the findings it
         // matches (TLS alerts of different kinds from one server are separate findings), in the
         // report's order.
-        var findings: [Expectation.FindingAssertion] = []
-        var findingCounts: [Int] = []
-        var index: [FindingSelector: Int] = [:]
+        var selectors: [FindingSelector] = []
+        var totals: [FindingSelector: Int] = [:]
         for finding in report.findings {
             let selector = FindingSelector(kind: finding.kind, endpoint: finding.endpoint, severity: finding.severity)
-            if let at = index[selector] {
-                findingCounts[at] += finding.count
-            } else {
-                index[selector] = findings.count
-                findings.append(Expectation.FindingAssertion(kind: finding.kind, endpoint: finding.endpoint,
-                                                             severity: finding.severity))
-                findingCounts.append(finding.count)
-            }
+            if totals[selector] == nil { selectors.append(selector) }
+            totals[selector, default: 0] += finding.count
         }
-        for at in findings.indices { findings[at].count = .exactly(findingCounts[at]) }
+        let findings = selectors.map { selector in
+            Expectation.FindingAssertion(kind: selector.kind, endpoint: selector.endpoint, severity: selector.severity,
+                                         count: .exactly(totals[selector]!))
+        }
         let flows = order.map { group in
             Expectation.FlowAssertion(transport: group.transport, responder: group.responder, state: group.state,
                                       count: .exactly(counts[group]!))

@@ -233,8 +233,7 @@ final class Running: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            stop()
             return nil
         }
         _ = done.wait(timeout: .now() + 5)
@@ -320,7 +319,6 @@ enum Loopback {
             }
         }
 
-        /// Waits (at most 10 s) until the connections were served, and stops listening.
         private var closed = false
 
         /// Waits (bounded) for the connections to be served and closes the socket; once.

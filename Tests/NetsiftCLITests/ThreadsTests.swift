@@ -7,12 +7,7 @@ import NetsiftTestSupport
 /// numbers, same order, same findings and counters), whatever N and however the flows hash.
 @Suite struct ThreadsTests {
     /// Every fixture of the project, and every capture of the corpus when it is there.
-    static var captures: [String] {
-        let fixtures = (FileManager.default.enumerator(atPath: Corpus.fixturesDirectory.path)?.allObjects as? [String] ?? [])
-            .filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }
-            .map { Corpus.fixturesDirectory.appendingPathComponent($0).path }
-        return fixtures.sorted() + Corpus.captureNames.compactMap(Corpus.path)
-    }
+    static var captures: [String] { Corpus.fixturesAndCaptures }
 
     @Test(arguments: [["flows", "--format", "json"], ["analyze", "--format", "json"],
                       ["flows", "--format", "csv", "-f", "tcp"]])

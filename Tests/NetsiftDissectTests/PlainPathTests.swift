@@ -40,12 +40,7 @@ import NetsiftTestSupport
         return true
     }
 
-    static var captures: [String] {
-        let fixtures = (FileManager.default.enumerator(atPath: Corpus.fixturesDirectory.path)?.allObjects as? [String]) ?? []
-        return fixtures.filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted()
-            .map { Corpus.fixturesDirectory.appendingPathComponent($0).path }
-            + Corpus.captureNames.compactMap(Corpus.path)
-    }
+    static var captures: [String] { Corpus.fixturesAndCaptures }
 
     /// `Dissector.plainFlow` (how a sharded worker skips another's packets unread) names the flow
     /// that the full dissection finds, whenever it names one and the dissection finds a TCP or UDP

@@ -36,6 +36,14 @@ public enum Corpus {
         directory?.appendingPathComponent(name).path
     }
 
+    /// Every fixture of the project, then every capture of the corpus when it is there (paths).
+    public static var fixturesAndCaptures: [String] {
+        let fixtures = (FileManager.default.enumerator(atPath: fixturesDirectory.path)?.allObjects as? [String] ?? [])
+            .filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }
+            .map { fixturesDirectory.appendingPathComponent($0).path }
+        return fixtures.sorted() + captureNames.compactMap(path)
+    }
+
     /// The oracle's JSON for one capture, as Foundation objects.
     public static func oracle(_ name: String) -> [String: Any]? {
         guard let dir = directory else { return nil }
