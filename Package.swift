@@ -8,7 +8,9 @@ let package = Package(
     name: "Netsift",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "netsift", targets: ["netsift"]),
+        .executable(name: "netsift", targets: ["NetsiftCLI"]),
+        // The engine as a library: open a capture, run the pipeline, read the findings.
+        .library(name: "Netsift", targets: ["Netsift"]),
         .library(name: "NetsiftCapture", targets: ["NetsiftCapture"]),
         .library(name: "NetsiftDissect", targets: ["NetsiftDissect"]),
         .library(name: "NetsiftFlows", targets: ["NetsiftFlows"]),
@@ -22,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         // NIOCore's ByteBuffer, which NIOHPACK's decoder reads (already resolved through swift-nio-http2).
         .package(url: "https://github.com/apple/swift-nio", from: "2.82.0"),
+        // `swift package generate-documentation`: the library's DocC documentation.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -46,10 +50,14 @@ let package = Package(
         ),
         // Findings: the detectors that turn flows and messages into what is wrong, and why.
         .target(name: "NetsiftReport", dependencies: ["NetsiftFlows"], swiftSettings: swiftSettings),
+        // The pipeline, its options and results: what the command line, the benchmarks and the fuzz
+        // targets call.
+        .target(name: "Netsift", dependencies: ["NetsiftCapture", "NetsiftDissect", "NetsiftFlows", "NetsiftReport"], swiftSettings: swiftSettings),
+        // The command line: arguments, then renderings of the library's values.
         .executableTarget(
-            name: "netsift",
+            name: "NetsiftCLI",
             dependencies: [
-                "NetsiftCapture", "NetsiftDissect", "NetsiftFlows", "NetsiftReport",
+                "Netsift",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -75,6 +83,11 @@ let package = Package(
         .testTarget(
             name: "NetsiftReportTests",
             dependencies: ["NetsiftReport", "NetsiftTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "NetsiftTests",
+            dependencies: ["Netsift", "NetsiftTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

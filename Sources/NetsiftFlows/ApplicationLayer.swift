@@ -66,6 +66,18 @@ public enum ApplicationMessage: Sendable {
     case tls(TLSMessage)
 }
 
+extension ApplicationMessage {
+    /// The protocol's name, as Wireshark's filters spell it (`dns`, `tls`, `http2`).
+    public var protocolName: String {
+        switch self {
+        case .streamGap(let proto): proto.rawValue
+        case .dns: "dns"
+        case .http2: "http2"
+        case .tls: "tls"
+        }
+    }
+}
+
 /// A TCP conversation's application parsers: decided from the first payload (or a port), then fed
 /// each direction's reassembled bytes. Conversations carrying nothing we parse are not reassembled.
 enum ApplicationParsers: Sendable {

@@ -1,10 +1,19 @@
 import NetsiftDissect
 
-/// What the tracker says about one TCP packet.
-public struct TCPPacketAnalysis: Sendable, Equatable {
-    /// The conversation's number, as tshark's `tcp.stream`.
+/// What the tracker says about one TCP segment or UDP datagram: its conversation and, for TCP,
+/// Wireshark's sequence analysis.
+public struct TrackedPacket: Sendable, Equatable {
+    public var transport: Transport
+    /// The conversation's number, as tshark's `tcp.stream` / `udp.stream`.
     public var stream: Int
+    /// Empty for UDP.
     public var flags: TCPAnalysisFlags
+
+    public init(transport: Transport = .tcp, stream: Int, flags: TCPAnalysisFlags = []) {
+        self.transport = transport
+        self.stream = stream
+        self.flags = flags
+    }
 }
 
 /// A conversation that is over: closed and quiet, idle past its limit, evicted to make room, or
@@ -92,15 +101,14 @@ public struct FlowTracker {
     public var activeUDP: [UDPConversation] { udp.entries }
 
     /// Tracks one packet. `bytes` are the bytes the summary's ranges refer to; application messages
-    /// found in the packet go to `events`. Returns the TCP analysis, or nil when the packet has no
-    /// TCP header. The summary is only read: it is `inout` here and below so that it is used where
+    /// found in the packet go to `events`. Returns the packet's conversation and TCP analysis, or nil
+    /// when it has no TCP or UDP header (or another shard's tracker follows its conversation). The summary is only read: it is `inout` here and below so that it is used where
     /// the dissector left it, never copied (see `Dissector.dissect`).
     public mutating func track(_ s: inout PacketSummary, bytes: RawSpan, frame: Int, time: Int64, wireLength: Int,
-                               events: (ApplicationEvent) -> Void) -> TCPPacketAnalysis? {
+                               events: (ApplicationEvent) -> Void) -> TrackedPacket? {
         advance(to: time)
         if s.layers.contains(.udp) && !s.transportHeader.isEmpty {
-            trackDatagram(&s, bytes: bytes, frame: frame, time: time, wireLength: wireLength, events: events)
-            return nil
+            return trackDatagram(&s, bytes: bytes, frame: frame, time: time, wireLength: wireLength, events: events)
         }
         if let quoted = s.embedded, quoted.ipProtocol == 6 {
             noteICMPError(about: quoted, mtu: s.icmpMTU, frame: frame)
@@ -239,11 +247,11 @@ public struct FlowTracker {
 
     /// A UDP datagram: its conversation, and DNS (by port or decode-as rule), one message per datagram.
     mutating func trackDatagram(_ s: inout PacketSummary, bytes: RawSpan, frame: Int, time: Int64, wireLength: Int,
-                                events: (ApplicationEvent) -> Void) {
+                                events: (ApplicationEvent) -> Void) -> TrackedPacket? {
         let source = Endpoint(address: s.source, port: s.sourcePort)
         let destination = Endpoint(address: s.destination, port: s.destinationPort)
         let (key, _) = FlowKey.make(source: source, destination: destination, ipProtocol: 17)
-        guard shard.owns(key) else { return }
+        guard shard.owns(key) else { return nil }
         var position = udp.find(key)
         if position == nil {
             if udp.count >= flowLimits.maximumFlows { evictUDP() }
@@ -258,8 +266,9 @@ public struct FlowTracker {
         let number = position!
         let fromOriginator = udp.entries[number].add(from: source, frame: frame, time: time, wireLength: wireLength,
                                                      payload: s.payloadWireLength)
+        let tracked = TrackedPacket(transport: .udp, stream: udp.entries[number].stream)
         let parsedAs = udp.entries[number].parsedAs
-        guard let proto = fromOriginator ? parsedAs.fromFirst : parsedAs.fromSecond else { return }
+        guard let proto = fromOriginator ? parsedAs.fromFirst : parsedAs.fromSecond else { return tracked }
         udp.entries[number].application = proto
         let context = ApplicationContext(frame: frame, time: time, transport: .udp, stream: udp.entries[number].stream,
                                          source: source, destination: destination, fromClient: fromOriginator)
@@ -267,13 +276,14 @@ public struct FlowTracker {
         switch proto {
         case .dns:
             // An empty datagram holds no message (Wireshark hands it to no dissector either).
-            guard s.payloadWireLength > 0 else { return }
+            guard s.payloadWireLength > 0 else { return tracked }
             let flavor = DNSFlavor(sourcePort: s.sourcePort, destinationPort: s.destinationPort) ?? .dns
             let message = DNSMessage(bytes.extracting(s.payload), wireLength: s.payloadWireLength, flavor: flavor)
             events(ApplicationEvent(context: context, message: .dns(message)))
         case .tls, .http2:
             _ = (context, bytes.extracting(s.payload), events)
         }
+        return tracked
     }
 }
 
@@ -348,7 +358,7 @@ extension TCPConversation {
 
     /// Adds one segment from `source`: handshake facts, per-side counters, and the analysis.
     mutating func add(_ s: inout PacketSummary, from source: Endpoint, frame: Int, time: Int64,
-                      wireLength: Int) -> TCPPacketAnalysis {
+                      wireLength: Int) -> TrackedPacket {
         let me = side(of: source), peer = 1 - me
         let flags = s.tcpFlags
         let syn = flags.contains(.syn), ack = flags.contains(.ack)
@@ -375,7 +385,7 @@ extension TCPConversation {
         historyRecorder.record(fromOriginator: me == originator, flags: flags, seq: s.sequenceNumber,
                                payload: s.payloadWireLength, window: s.windowSize, analysis: analysis)
         countFlags(analysis)
-        return TCPPacketAnalysis(stream: stream, flags: analysis)
+        return TrackedPacket(stream: stream, flags: analysis)
     }
 
     /// One segment's effect on the side that sent it and the side it went to: counters, handshake

@@ -15,7 +15,7 @@ struct FlowDriver {
     /// One TCP segment; `time` in seconds.
     @discardableResult
     mutating func tcp(_ from: Endpoint, _ to: Endpoint, _ flags: TCPFlags, seq: UInt32, ack: UInt32 = 0,
-                      length: Int = 0, window: UInt16 = 1000, time: Double) -> TCPPacketAnalysis? {
+                      length: Int = 0, window: UInt16 = 1000, time: Double) -> TrackedPacket? {
         var s = PacketSummary()
         s.layers = [.ipv4, .tcp]
         s.source = from.address

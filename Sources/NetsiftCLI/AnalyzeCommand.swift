@@ -9,10 +9,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NetsiftCapture
-import NetsiftDissect
-import NetsiftFlows
-import NetsiftReport
+import Netsift
 
 /// `netsift analyze FILE`: what is wrong, bottom-up — the capture, then link, network, transport,
 /// DNS, TLS and HTTP/2 findings, worst first, each with its evidence, likely cause and next step;
@@ -38,11 +35,20 @@ struct Analyze: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func run() throws {
-        let packetFilter = try filter.compiled()
+        _ = try filter.compiled()   // a bad -f is a usage error, said before anything is read
+        var options = AnalysisOptions()
+        options.filter = filter.filter
+        flowOptions.apply(to: &options)
+        diagnosisOptions.apply(to: &options)
+        options.threads = threadOptions.threads
         var reader = try openCapture(file)
-        let (report, exit) = analyze(&reader, filter: packetFilter)
+        var progress = Progress(file: file)
+        let result = try Analysis.analyze(&reader, options: options, progress: { progress.show(packets: $0, bytes: $1) })
+        progress.done()
+        let exit = status(of: result.end, file: file)
         // Not a capture at all: the one-line error said so; there is nothing to report.
         if exit == .unreadable { throw ExitCode(exit.rawValue) }
+        let report = result.report
         switch format {
         case .text:
             print(AnalysisText.render(report, colour: Terminal.colourOnStandardOutput), terminator: "")
@@ -56,20 +62,6 @@ struct Analyze: ParsableCommand {
         if exit != .success { throw ExitCode(exit.rawValue) }
     }
 
-    /// Runs the pipeline and the detectors over the capture.
-    func analyze(_ reader: inout CaptureReader, filter: PacketFilter?) -> (AnalysisReport, ExitStatus) {
-        var pipeline = Pipeline(options: flowOptions, threads: threadOptions.threads)
-        var analysis = Analysis(thresholds: diagnosisOptions.thresholds, top: diagnosisOptions.top)
-        var progress = Progress(file: file)
-        let end = pipeline.run(&reader, filter: filter, unusual: { analysis.add(frame: $0, $1) },
-                               event: { analysis.add($0) }, flow: { analysis.add($0) },
-                               progress: { progress.show(packets: $0, bytes: $1) })
-        progress.done()
-        let exit = status(of: end, file: file)
-        let report = analysis.report(pipeline, source: file == "-" ? "standard input" : file, damage: end.damage)
-        return (report, exit)
-    }
-
     /// One line of `--format jsonl`: a capture, a finding or a flow, told apart by `type` (and for
     /// `live`, an interval's progress, findings so far marked provisional, and the capture's statistics).
     struct JSONLine: Encodable {
@@ -79,7 +71,7 @@ struct Analyze: ParsableCommand {
         var finding: Finding?
         var flow: FlowSummary?
         var provisional: Bool?
-        var interval: Live.Interval?
+        var interval: LiveInterval?
         var live: Live.Statistics?
 
         /// The report as lines: the capture, each finding, each top conversation.
@@ -93,27 +85,7 @@ struct Analyze: ParsableCommand {
     }
 }
 
-extension CaptureReader.End {
-    /// What stopped reading early, in words, or nil when every record was read.
-    var damage: String? {
-        switch self {
-        case .finished: nil
-        case .damaged(let damage): damage.description
-        case .rejected(let error): error.description
-        }
-    }
-}
-
 extension ApplicationMessage {
-    var protocolName: String {
-        switch self {
-        case .streamGap(let proto): proto.rawValue
-        case .dns: "dns"
-        case .http2: "http2"
-        case .tls: "tls"
-        }
-    }
-
     /// One line, as `netsift packets` prints it under the packet.
     var summaryLine: String {
         switch self {

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Netsift: ParsableCommand {
+struct NetsiftCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "netsift",
         abstract: "Packet-capture analysis: what went wrong on the network, layer by layer.",

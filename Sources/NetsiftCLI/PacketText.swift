@@ -1,5 +1,4 @@
-import NetsiftCapture
-import NetsiftDissect
+import Netsift
 
 /// One packet as a line in the spirit of `tcpdump -nn`:
 /// `12 03:58:40.774391000 IP 10.77.0.1.38494 > 10.77.0.2.80: Flags [S], seq 1..., length 0`.

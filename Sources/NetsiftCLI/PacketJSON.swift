@@ -1,6 +1,4 @@
-import NetsiftCapture
-import NetsiftDissect
-import NetsiftFlows
+import Netsift
 
 /// A JSON value, rendered compactly with keys in the order given (one packet per line).
 enum JSON {

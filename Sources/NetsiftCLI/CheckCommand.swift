@@ -9,9 +9,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NetsiftCapture
-import NetsiftFlows
-import NetsiftReport
+import Netsift
 
 /// `netsift check CAPTURE|DIR...`: captures as regression tests, as Zeek's btest and suricata-verify
 /// use them. Each capture is analysed as `analyze` does and its expectation file (docs/check.md)
@@ -222,27 +220,24 @@ struct Check: ParsableCommand {
 
     /// Runs the capture through the pipeline and diagnosis as `analyze` does, with the expectation's
     /// options on top of the command line's; every conversation goes to `flow` as it ends.
-    func analyse(_ capture: String, options: Expectation.Options?, flow: (FlowSummary) -> Void) throws -> AnalysisReport {
-        let expression = [filter.filter, options?.filter].compactMap { $0 }.map { "(\($0))" }.joined(separator: " and ")
-        var packetFilter: PacketFilter?
-        if !expression.isEmpty {
-            do { packetFilter = try PacketFilter(expression: expression) } catch { throw Problem(message: error.description) }
-        }
+    func analyse(_ capture: String, options expected: Expectation.Options?, flow: (FlowSummary) -> Void) throws -> AnalysisReport {
+        var options = AnalysisOptions()
+        let expression = [filter.filter, expected?.filter].compactMap { $0 }.map { "(\($0))" }.joined(separator: " and ")
+        options.filter = expression.isEmpty ? nil : expression
         var flowOptions = self.flowOptions
-        flowOptions.decodeAs += options?.decodeAs ?? []
+        flowOptions.decodeAs += expected?.decodeAs ?? []
         guard DecodeAs(rules: flowOptions.decodeAs) != nil else {
             throw Problem(message: "decodeAs: \(flowOptions.decodeAs) holds a rule that is not tcp.port==N,PROTOCOL or udp.port==N,PROTOCOL")
         }
-        var thresholds = DiagnosisThresholds()
-        thresholds.named = options?.thresholds ?? [:]
-        var reader: CaptureReader
-        do { reader = try CaptureReader(path: capture) } catch { throw Problem(message: error.description) }
-        var pipeline = Pipeline(options: flowOptions, threads: threadOptions.threads)
-        var analysis = Analysis(thresholds: thresholds, top: DiagnosisOptions.defaultTop)
-        let end = pipeline.run(&reader, filter: packetFilter, unusual: { analysis.add(frame: $0, $1) },
-                               event: { analysis.add($0) }, flow: { flow(analysis.add($0)) })
-        if case .rejected(let error) = end { throw Problem(message: error.description) }
-        return analysis.report(pipeline, source: capture, damage: end.damage)
+        flowOptions.apply(to: &options)
+        options.thresholds.named = expected?.thresholds ?? [:]
+        options.threads = threadOptions.threads
+        let result: AnalysisResult
+        do { result = try Analysis.analyze(path: capture, options: options, conversation: flow) } catch {
+            throw Problem(message: error.description)
+        }
+        if case .rejected(let error) = result.end { throw Problem(message: error.description) }
+        return result.report
     }
 }
 

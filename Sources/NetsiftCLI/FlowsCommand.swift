@@ -4,8 +4,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import NetsiftCapture
-import NetsiftFlows
+import Netsift
 
 /// `netsift flows FILE`: the conversation table, like Zeek's conn.log or `tshark -z conv,tcp`, with
 /// Zeek's connection states and history and Wireshark's TCP analysis counts.
@@ -44,11 +43,15 @@ struct Flows: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func run() throws {
-        let packetFilter = try filter.compiled()
+        _ = try filter.compiled()   // a bad -f is a usage error, said before anything is read
+        var options = AnalysisOptions()
+        options.filter = filter.filter
+        flowOptions.apply(to: &options)
+        options.threads = threadOptions.threads
         var reader = try openCapture(file)
-        var pipeline = Pipeline(options: flowOptions, threads: threadOptions.threads)
+        var pipeline = try Pipeline(options: options)
         var flows: [FlowSummary] = []
-        let end = pipeline.run(&reader, filter: packetFilter) { flow in
+        let end = pipeline.run(&reader) { flow in
             let summary = FlowSummary(flow)
             if transport == nil || summary.transport == transport?.rawValue { flows.append(summary) }
         }

@@ -4,7 +4,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import NetsiftCapture
+import Netsift
 
 /// `netsift info FILE...`: what capinfos tells about a capture — format, interfaces, counts, sizes,
 /// time span, rates — as text or JSON.

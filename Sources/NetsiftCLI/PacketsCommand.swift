@@ -1,7 +1,5 @@
 import ArgumentParser
-import NetsiftCapture
-import NetsiftDissect
-import NetsiftFlows
+import Netsift
 
 /// `netsift packets FILE`: one line per packet in the spirit of `tcpdump -nn`, or with `--json` one
 /// JSON object per packet (JSON lines) holding every decoded field, layer by layer. The application
@@ -31,49 +29,36 @@ struct Packets: ParsableCommand {
     struct Done: Error {}
 
     func run() throws {
-        let packetFilter = try filter.compiled()
-        var reader: CaptureReader
-        do {
-            reader = try CaptureReader(path: file)
-        } catch {
-            warn(error.description)
-            throw ExitCode(ExitStatus.unreadable.rawValue)
-        }
-        var dissector = flowOptions.dissector()
+        _ = try filter.compiled()   // a bad -f is a usage error, said before anything is read
+        var options = AnalysisOptions()
+        options.filter = filter.filter
+        flowOptions.apply(to: &options)
+        var reader = try openCapture(file)
         // Flows are followed for every packet (even those not printed) so that streams reassemble
         // and application messages appear at the packet that completes them.
-        var tracker = flowOptions.tracker()
-        var messages: [ApplicationEvent] = []
+        var pipeline = try Pipeline(options: options)
         var output = BufferedOutput()
-        var frame = 0
         var printed = 0
         let end: CaptureReader.End
         do {
             end = try reader.forEachPacket { (packet: CapturedPacket) throws(Done) in
-                frame += 1
-                if let frames, frame > frames.last { throw Done() }
-                if let packetFilter, !packetFilter.matches(packet) { return }
-                let shown = frames.map { frame >= $0.first } ?? true
+                if let frames, pipeline.frame + 1 > frames.last { throw Done() }
+                let shown = frames.map { pipeline.frame + 1 >= $0.first } ?? true
                 let time = packet.timestamp
                 let hasTime = packet.hasTimestamp
                 let length = packet.originalLength
                 let captured = packet.capturedLength
-                dissector.dissect(packet) { summary, bytes in
-                    messages.removeAll(keepingCapacity: true)
-                    _ = tracker.track(&summary, bytes: bytes, frame: frame, time: time, wireLength: length) {
-                        messages.append($0)
-                    }
+                let passed = pipeline.decode(packet) { summary, bytes, details in
                     guard shown else { return }
                     if json {
-                        output.write(PacketJSON.line(frame: frame, time: time, hasTime: hasTime, length: length,
-                                                     captured: captured, summary, bytes, application: messages))
+                        output.write(PacketJSON.line(frame: details.frame, time: time, hasTime: hasTime, length: length,
+                                                     captured: captured, summary, bytes, application: details.messages))
                     } else {
-                        output.write(PacketText.line(frame: frame, time: time, length: length, summary, bytes))
-                        for message in messages { output.write("    " + message.message.summaryLine) }
+                        output.write(PacketText.line(frame: details.frame, time: time, length: length, summary, bytes))
+                        for message in details.messages { output.write("    " + message.message.summaryLine) }
                     }
                 }
-                tracker.drain { _ in }
-                guard shown else { return }
+                guard passed, shown else { return }
                 printed += 1
                 if let limit, printed >= limit { throw Done() }
             }
@@ -81,15 +66,8 @@ struct Packets: ParsableCommand {
             end = .finished
         }
         output.flush()
-        switch end {
-        case .finished: break
-        case .damaged(let damage):
-            warn("\(file): \(damage.description)")
-            throw ExitCode(ExitStatus.damaged.rawValue)
-        case .rejected(let error):
-            warn(error.description)
-            throw ExitCode(ExitStatus.unreadable.rawValue)
-        }
+        let exit = status(of: end, file: file)
+        if exit != .success { throw ExitCode(exit.rawValue) }
     }
 }
 

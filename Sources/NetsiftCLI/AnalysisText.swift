@@ -1,5 +1,4 @@
-import NetsiftFlows
-import NetsiftReport
+import Netsift
 
 /// The terminal rendering of an analysis: capture summary, findings layer by layer (worst first),
 /// the most likely problem, and the top conversations.

@@ -1,219 +1,6 @@
-import ArgumentParser
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import NetsiftCapture
 import NetsiftDissect
 import NetsiftFlows
-
-/// The options of every command that follows conversations.
-struct FlowOptions: ParsableArguments {
-    @Option(name: .customLong("decode-as"), help: ArgumentHelp(
-        "Parse a port as a protocol whatever its content, as Wireshark's -d: tcp.port==8443,http2 (dns, tls, http2).",
-        valueName: "rule"))
-    var decodeAs: [String] = []
-
-    @Option(help: "At most this many conversations (TCP and UDP each) followed at once; the idlest are ended early and counted.")
-    var maxFlows = FlowLimits().maximumFlows
-
-    @Option(help: "Seconds a TCP conversation may stay idle before it is over (established or midstream).")
-    var tcpIdle = Double(FlowLimits().tcpIdle) / 1e9
-
-    @Option(help: "Seconds a TCP conversation waiting for an answer to its SYN may stay idle.")
-    var tcpAttemptIdle = Double(FlowLimits().tcpAttemptIdle) / 1e9
-
-    @Option(help: "Seconds a closed or reset TCP conversation is kept for late packets.")
-    var tcpClosedIdle = Double(FlowLimits().tcpClosedIdle) / 1e9
-
-    @Option(help: "Seconds a UDP conversation may stay idle before it is over.")
-    var udpIdle = Double(FlowLimits().udpIdle) / 1e9
-
-    @Option(help: "Out-of-order bytes TCP reassembly may hold, in MiB per direction.")
-    var reassemblyDirectionMiB = ReassemblyLimits().bytesPerDirection >> 20
-
-    @Option(help: "Out-of-order bytes TCP reassembly may hold in all, in MiB.")
-    var reassemblyTotalMiB = ReassemblyLimits().totalBytes >> 20
-
-    @Option(help: "IP datagrams reassembled from fragments at once (64 KiB each); a new one past this drops the oldest, counted.")
-    var maxFragmentedDatagrams = FragmentLimits().maximumDatagrams
-
-    @Option(help: "Fragments one IP datagram may arrive in; more are dropped and counted.")
-    var maxFragments = FragmentLimits().maximumFragments
-
-    @Option(help: "Seconds an incomplete fragmented datagram waits for its next fragment (capture time).")
-    var fragmentTimeout = Double(FragmentLimits().timeout) / 1e9
-
-    func validate() throws {
-        guard DecodeAs(rules: decodeAs) != nil else {
-            throw ValidationError("--decode-as takes tcp.port==N,PROTOCOL or udp.port==N,PROTOCOL with PROTOCOL one of dns, tls, http2")
-        }
-        guard maxFlows > 0, reassemblyDirectionMiB >= 0, reassemblyTotalMiB >= 0 else {
-            throw ValidationError("--max-flows must be positive and the reassembly limits zero or more")
-        }
-        guard [tcpIdle, tcpAttemptIdle, tcpClosedIdle, udpIdle, fragmentTimeout].allSatisfy({ $0 > 0 && $0 < 1e9 }) else {
-            throw ValidationError("idle timeouts must be positive numbers of seconds")
-        }
-        // Each datagram in flight takes 64 KiB, and every fragment looks through them all; a datagram
-        // of 65,535 bytes cannot have more than 8,192 fragments of 8 bytes.
-        guard (1...4_096).contains(maxFragmentedDatagrams), (1...8_192).contains(maxFragments) else {
-            throw ValidationError("--max-fragmented-datagrams must be between 1 and 4,096, --max-fragments between 1 and 8,192")
-        }
-    }
-
-    /// The dissector, with the fragment limits (every worker of a sharded run reassembles every
-    /// fragment: which conversation a fragment belongs to is known only once it is whole).
-    func dissector() -> Dissector {
-        var limits = FragmentLimits()
-        limits.maximumDatagrams = maxFragmentedDatagrams
-        limits.maximumFragments = maxFragments
-        limits.timeout = Int64(fragmentTimeout * 1e9)
-        return Dissector(fragmentLimits: limits)
-    }
-
-    /// The tracker for one shard of the conversations. With several, the flow and reassembly
-    /// limits are shared out, so that together they hold what one tracker would.
-    func tracker(shard: FlowShard = FlowShard()) -> FlowTracker {
-        FlowTracker(decodeAs: DecodeAs(rules: decodeAs) ?? DecodeAs(),
-                    reassemblyLimits: ReassemblyLimits(bytesPerDirection: reassemblyDirectionMiB << 20,
-                                                       totalBytes: (reassemblyTotalMiB << 20) / shard.count),
-                    flowLimits: FlowLimits(maximumFlows: (maxFlows + shard.count - 1) / shard.count,
-                                           tcpIdle: Int64(tcpIdle * 1e9), tcpAttemptIdle: Int64(tcpAttemptIdle * 1e9),
-                                           tcpClosedIdle: Int64(tcpClosedIdle * 1e9), udpIdle: Int64(udpIdle * 1e9)),
-                    shard: shard)
-    }
-}
-
-/// `--threads`, for the commands that read a capture file through `Pipeline.run` (`live` and
-/// `packets` go packet by packet, on one thread).
-struct ThreadOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "Threads for a capture file (default: the cores available). Each reads the whole file and follows a share of the conversations; standard input and pipes are read on one.",
-        valueName: "n"))
-    var threads = ProcessInfo.processInfo.activeProcessorCount
-
-    func validate() throws {
-        guard threads > 0 else { throw ValidationError("--threads must be positive") }
-    }
-}
-
-/// Opens a capture, or says why not (one line naming the file) and exits 2.
-func openCapture(_ file: String) throws -> CaptureReader {
-    do {
-        return try CaptureReader(path: file)
-    } catch {
-        warn(error.description)
-        throw ExitCode(ExitStatus.unreadable.rawValue)
-    }
-}
-
-/// What reading ended with, as an exit status: a damaged capture is reported in one line (what was
-/// read before the damage has been analysed) and exits 3; an unreadable one exits 2.
-func status(of end: CaptureReader.End, file: String) -> ExitStatus {
-    switch end {
-    case .finished:
-        return .success
-    case .damaged(let damage):
-        warn("\(file == "-" ? "standard input" : file): \(damage.description)")
-        return .damaged
-    case .rejected(let error):
-        warn(error.description)
-        return .unreadable
-    }
-}
-
-/// The plain loop through the pipeline: read, filter, dissect, follow flows. Each stage's output
-/// goes to the caller: the unusual packets (malformed, ICMP errors), every application message,
-/// every conversation once it is over (the rest when the capture ends).
-///
-/// With `threads` above one and a capture file, the conversations are shared out by the hash of
-/// their key among that many workers, each on its own thread with its own reader over one shared
-/// mapping of the file, its own dissector and tracker. Every worker reads every record and moves
-/// its idle-flow clock with every packet, but dissects and follows only its own conversations
-/// (a plain TCP/UDP packet of another's is recognised at fixed offsets and skipped). This thread
-/// is worker 0: it hands out what all found (unusual packets, messages, conversations) in the
-/// order one tracker would have, numbered as one tracker numbers them (`tcp.stream`). No queue or
-/// lock per packet: workers post every `ShardedRun.batch` packets. The flow and reassembly limits
-/// are shared out evenly among the workers.
-struct Pipeline {
-    var tracker: FlowTracker
-    var dissector: Dissector
-    var frame = 0
-    var packets = 0
-    var firstTime: Int64?
-    var lastTime: Int64?
-    /// What the trackers counted: with several threads, all of them together.
-    var counters: FlowCounters { shardedCounters ?? tracker.counters }
-    private var shardedCounters: FlowCounters?
-    let options: FlowOptions
-    /// Workers for a capture file (`run`).
-    let threads: Int
-
-    static let progressInterval = 1 << 16
-
-    init(options: FlowOptions, threads: Int = 1) {
-        self.options = options
-        self.threads = threads
-        tracker = options.tracker()
-        dissector = options.dissector()
-    }
-
-    /// Runs the capture through. `unusual` (each unusual packet, with its frame number and
-    /// summary), `event` and `flow` are called on this thread, in the order of the packets that
-    /// produced them. `progress` is told every `progressInterval` packets how many have been read,
-    /// and how many bytes of the file that is (about: records' lengths).
-    mutating func run(_ reader: inout CaptureReader, filter: PacketFilter?,
-                      unusual: (_ frame: Int, PacketSummary) -> Void = { _, _ in },
-                      event: (ApplicationEvent) -> Void = { _ in },
-                      flow: (FinishedFlow) -> Void,
-                      progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in }) -> CaptureReader.End {
-        if threads > 1, reader.isMappedFile,
-           var sharded = ShardedRun(sharing: reader, count: threads, filter: filter, options: options) {
-            tracker = options.tracker(shard: FlowShard(index: 0, count: threads))
-            defer { shardedCounters = sharded.counters(own: tracker.counters) }
-            return sharded.run(&self, &reader, filter: filter, unusual: unusual, event: event, flow: flow,
-                               progress: progress)
-        }
-        var position = 0
-        let end = reader.forEachPacket { captured in
-            add(captured, filter: filter, unusual: unusual, event: event, flow: flow)
-            position += Pipeline.recordBytes(captured)
-            if frame % Self.progressInterval == 0 { progress(frame, position) }
-        }
-        tracker.finish(flow)
-        return end
-    }
-
-    /// One packet through the loop, from any source (a file above, a live capture in `netsift live`,
-    /// which calls `tracker.finish` itself when it stops).
-    mutating func add(_ captured: CapturedPacket, filter: PacketFilter?,
-                      unusual: (_ frame: Int, PacketSummary) -> Void,
-                      event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) {
-        frame += 1
-        if let filter, !filter.matches(captured) { return }
-        count(captured)
-        let time = captured.timestamp, wire = captured.originalLength
-        let number = frame
-        dissector.dissect(captured) { summary, bytes in
-            _ = tracker.track(&summary, bytes: bytes, frame: number, time: time, wireLength: wire, events: event)
-            if summary.isUnusual { unusual(number, summary) }
-        }
-        tracker.drain(flow)
-    }
-
-    /// A packet the filter let through: counted, its time the last seen (and the first, if it is).
-    mutating func count(_ captured: borrowing CapturedPacket) {
-        packets += 1
-        if firstTime == nil { firstTime = captured.timestamp }
-        lastTime = captured.timestamp
-    }
-
-    /// About how many bytes of the file a packet's record takes (a pcap record: its bytes and a
-    /// 16-byte header; pcapng's blocks are a little larger), for progress and for how far apart
-    /// the workers of a sharded run are.
-    static func recordBytes(_ captured: borrowing CapturedPacket) -> Int { captured.capturedLength + 16 }
-}
 
 /// What a worker found, with the frame it was found at: a conversation it started (so that the
 /// conversations can be numbered as one tracker numbers them), an application message, an unusual
@@ -348,7 +135,7 @@ struct ShardedRun {
 
     /// The other workers, with readers over `reader`'s mapping, on threads of their own that wait
     /// for `run`; nil when there cannot be (the caller then runs on one thread).
-    init?(sharing reader: borrowing CaptureReader, count: Int, filter: PacketFilter?, options: FlowOptions) {
+    init?(sharing reader: borrowing CaptureReader, count: Int, filter: PacketFilter?, options: AnalysisOptions) {
         board = ShardBoard(count: count)
         numbers = Array(repeating: [.tcp: [:], .udp: [:]], count: count)
         for index in 1..<count {
@@ -409,7 +196,7 @@ struct ShardedRun {
         tracker.drain { found.append(.finished(frame: frame, $0)) }
     }
 
-    mutating func run(_ pipeline: inout Pipeline, _ reader: inout CaptureReader, filter: PacketFilter?,
+    mutating func run(_ pipeline: inout Pipeline, _ reader: inout CaptureReader,
                       unusual: (Int, PacketSummary) -> Void, event: (ApplicationEvent) -> Void,
                       flow: (FinishedFlow) -> Void, progress: (Int, Int) -> Void) -> CaptureReader.End {
         start(true)
@@ -423,7 +210,7 @@ struct ShardedRun {
             }
             position += Pipeline.recordBytes(captured)
             if number % Pipeline.progressInterval == 0 { progress(number, position) }
-            if let filter, !filter.matches(captured) { return }
+            if let filter = pipeline.filter, !filter.matches(captured) { return }
             pipeline.count(captured)
             Self.track(captured, frame: number, worker: 0, dissector: &pipeline.dissector,
                        tracker: &pipeline.tracker, into: &own)

@@ -1,0 +1,134 @@
+import NetsiftCapture
+import NetsiftDissect
+import NetsiftFlows
+import NetsiftReport
+
+/// What `analyze`, `live` and `check` gather from the pipeline's output, whatever the packets came
+/// from: the detectors' state, the troubled conversations, the TCP states and application messages.
+/// It holds aggregates, never packets, so it stays in the flows' memory.
+public struct Analysis {
+    public private(set) var diagnosis: Diagnosis
+    public private(set) var topFlows: TopFlows
+    /// TCP conversations over, by Zeek's `conn_state`.
+    public private(set) var states: [String: Int] = [:]
+    /// Application messages, by protocol.
+    public private(set) var messages: [String: Int] = [:]
+
+    public init(thresholds: DiagnosisThresholds = DiagnosisThresholds(), top: Int = AnalysisOptions().top) {
+        diagnosis = Diagnosis(thresholds: thresholds)
+        topFlows = TopFlows(limit: top)
+    }
+
+    /// An unusual packet (malformed, an ICMP error), as `Pipeline` hands them out.
+    public mutating func add(frame: Int, _ summary: PacketSummary) { diagnosis.add(frame: frame, summary) }
+
+    /// An application message.
+    public mutating func add(_ event: ApplicationEvent) {
+        messages[event.message.protocolName, default: 0] += 1
+        diagnosis.add(event)
+    }
+
+    /// A conversation that is over; its summary is returned for callers that look at every one.
+    @discardableResult
+    public mutating func add(_ flow: FinishedFlow) -> FlowSummary {
+        diagnosis.add(flow)
+        let summary = FlowSummary(flow)
+        if summary.transport == "tcp" { states[summary.state.rawValue, default: 0] += 1 }
+        topFlows.add(summary)
+        return summary
+    }
+
+    /// The report once the pipeline has finished (every conversation handed over). `source` names
+    /// the file or interface; `damage` is what stopped reading early, if anything.
+    public func report(_ pipeline: Pipeline, source: String, damage: String?, extra: [Finding] = []) -> AnalysisReport {
+        let counters = pipeline.counters
+        let fragments = pipeline.dissector.fragments
+        let findings = diagnosis.findings(start: pipeline.firstTime, end: pipeline.lastTime, counters: counters,
+                                          fragments: fragments.statistics, fragmentLimits: fragments.limits,
+                                          damage: damage, extra: extra)
+        let capture = AnalysisReport.Capture(file: source, packets: pipeline.packets, firstPacket: pipeline.firstTime,
+                                             lastPacket: pipeline.lastTime, damage: damage, counters: counters,
+                                             tcpStates: states, applicationMessages: messages)
+        return AnalysisReport(capture: capture, findings: findings, topFlows: topFlows.top(),
+                              thresholds: diagnosis.thresholds)
+    }
+
+    /// The findings so far, while the pipeline is still running (`live`): the conversations that are
+    /// over, and those still active that began at least `settle` ns before `now`, judged as if the
+    /// capture ended now. Younger ones are left for later, so a SYN sent a moment ago is not yet
+    /// "unanswered" (nor a DNS query within its timeout). Nothing here changes the final report.
+    public func findingsSoFar(_ pipeline: Pipeline, now: Int64, settle: Int64, extra: [Finding] = []) -> [Finding] {
+        var diagnosis = self.diagnosis
+        for conversation in pipeline.tracker.activeTCP where now - conversation.start >= settle {
+            diagnosis.add(.tcp(conversation))
+        }
+        let fragments = pipeline.dissector.fragments
+        return diagnosis.findings(start: pipeline.firstTime, end: now, counters: pipeline.counters,
+                                  fragments: fragments.statistics, fragmentLimits: fragments.limits, ongoing: true,
+                                  extra: extra)
+    }
+}
+
+/// What analysing a whole capture gives (`Analysis.analyze`).
+public struct AnalysisResult: Sendable {
+    /// The capture's facts, the findings layer by layer, the verdict, the most troubled
+    /// conversations and the thresholds they were judged by.
+    public var report: AnalysisReport
+    /// How reading ended: every record read, damage part-way (what came before it is analysed), or
+    /// not a capture at all.
+    public var end: CaptureReader.End
+    /// What the flow trackers counted (conversations, evictions, reassembly overflows).
+    public var counters: FlowCounters
+
+    public var findings: [Finding] { report.findings }
+    public var verdict: Finding? { report.verdict }
+}
+
+extension Analysis {
+    /// Analyses the capture at `path` (`-` for standard input) as `netsift analyze` does: every
+    /// packet through the pipeline, every conversation and message to the detectors, then the
+    /// report. `conversation` sees every conversation once it is over (in the order they end),
+    /// `message` every application message; `progress` as `Pipeline.run` tells it.
+    ///
+    /// - Throws: when the file cannot be opened, or `options.filter` does not compile. A file that
+    ///   is not a capture, or is damaged part-way, is not an error here: `AnalysisResult.end` says so.
+    public static func analyze(path: String, options: AnalysisOptions = AnalysisOptions(),
+                               conversation: (FlowSummary) -> Void = { _ in },
+                               message: (ApplicationEvent) -> Void = { _ in },
+                               progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in })
+        throws(CaptureError) -> AnalysisResult {
+        var reader = try CaptureReader(path: path)
+        return try analyze(&reader, options: options, conversation: conversation, message: message, progress: progress)
+    }
+
+    /// `analyze(path:…)` over a reader the caller opened.
+    public static func analyze(_ reader: inout CaptureReader, options: AnalysisOptions = AnalysisOptions(),
+                               conversation: (FlowSummary) -> Void = { _ in },
+                               message: (ApplicationEvent) -> Void = { _ in },
+                               progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in })
+        throws(CaptureError) -> AnalysisResult {
+        var pipeline = try Pipeline(options: options)
+        var analysis = Analysis(thresholds: options.thresholds, top: options.top)
+        let end = pipeline.run(&reader, unusual: { analysis.add(frame: $0, $1) },
+                               event: { message($0); analysis.add($0) },
+                               flow: { conversation(analysis.add($0)) }, progress: progress)
+        let report = analysis.report(pipeline, source: reader.displayName, damage: end.damage)
+        return AnalysisResult(report: report, end: end, counters: pipeline.counters)
+    }
+}
+
+extension CaptureReader {
+    /// The input as messages name it: its path, or "standard input" for `-`.
+    public var displayName: String { path == "-" ? "standard input" : path }
+}
+
+extension CaptureReader.End {
+    /// What stopped reading early, in words, or nil when every record was read.
+    public var damage: String? {
+        switch self {
+        case .finished: nil
+        case .damaged(let damage): damage.description
+        case .rejected(let error): error.description
+        }
+    }
+}

@@ -1,0 +1,197 @@
+import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Netsift
+
+/// The options every command that reads packets shares.
+struct FilterOption: ParsableArguments {
+    @Option(name: [.customShort("f"), .long], help: ArgumentHelp(
+        "Only packets matching this BPF filter (libpcap syntax, as tcpdump), e.g. \"tcp port 443\".",
+        valueName: "expression"))
+    var filter: String?
+
+    /// The compiled filter, or nil when none was given. A syntax error is reported before reading.
+    func compiled() throws -> PacketFilter? {
+        guard let filter else { return nil }
+        do {
+            return try PacketFilter(expression: filter)
+        } catch {
+            warn(error.description)
+            throw ExitCode(ExitStatus.usage.rawValue)
+        }
+    }
+}
+
+/// The options of every command that follows conversations.
+struct FlowOptions: ParsableArguments {
+    @Option(name: .customLong("decode-as"), help: ArgumentHelp(
+        "Parse a port as a protocol whatever its content, as Wireshark's -d: tcp.port==8443,http2 (dns, tls, http2).",
+        valueName: "rule"))
+    var decodeAs: [String] = []
+
+    @Option(help: "At most this many conversations (TCP and UDP each) followed at once; the idlest are ended early and counted.")
+    var maxFlows = FlowLimits().maximumFlows
+
+    @Option(help: "Seconds a TCP conversation may stay idle before it is over (established or midstream).")
+    var tcpIdle = Double(FlowLimits().tcpIdle) / 1e9
+
+    @Option(help: "Seconds a TCP conversation waiting for an answer to its SYN may stay idle.")
+    var tcpAttemptIdle = Double(FlowLimits().tcpAttemptIdle) / 1e9
+
+    @Option(help: "Seconds a closed or reset TCP conversation is kept for late packets.")
+    var tcpClosedIdle = Double(FlowLimits().tcpClosedIdle) / 1e9
+
+    @Option(help: "Seconds a UDP conversation may stay idle before it is over.")
+    var udpIdle = Double(FlowLimits().udpIdle) / 1e9
+
+    @Option(help: "Out-of-order bytes TCP reassembly may hold, in MiB per direction.")
+    var reassemblyDirectionMiB = ReassemblyLimits().bytesPerDirection >> 20
+
+    @Option(help: "Out-of-order bytes TCP reassembly may hold in all, in MiB.")
+    var reassemblyTotalMiB = ReassemblyLimits().totalBytes >> 20
+
+    @Option(help: "IP datagrams reassembled from fragments at once (64 KiB each); a new one past this drops the oldest, counted.")
+    var maxFragmentedDatagrams = FragmentLimits().maximumDatagrams
+
+    @Option(help: "Fragments one IP datagram may arrive in; more are dropped and counted.")
+    var maxFragments = FragmentLimits().maximumFragments
+
+    @Option(help: "Seconds an incomplete fragmented datagram waits for its next fragment (capture time).")
+    var fragmentTimeout = Double(FragmentLimits().timeout) / 1e9
+
+    func validate() throws {
+        guard DecodeAs(rules: decodeAs) != nil else {
+            throw ValidationError("--decode-as takes tcp.port==N,PROTOCOL or udp.port==N,PROTOCOL with PROTOCOL one of dns, tls, http2")
+        }
+        guard maxFlows > 0, reassemblyDirectionMiB >= 0, reassemblyTotalMiB >= 0 else {
+            throw ValidationError("--max-flows must be positive and the reassembly limits zero or more")
+        }
+        guard [tcpIdle, tcpAttemptIdle, tcpClosedIdle, udpIdle, fragmentTimeout].allSatisfy({ $0 > 0 && $0 < 1e9 }) else {
+            throw ValidationError("idle timeouts must be positive numbers of seconds")
+        }
+        // Each datagram in flight takes 64 KiB, and every fragment looks through them all; a datagram
+        // of 65,535 bytes cannot have more than 8,192 fragments of 8 bytes.
+        guard (1...4_096).contains(maxFragmentedDatagrams), (1...8_192).contains(maxFragments) else {
+            throw ValidationError("--max-fragmented-datagrams must be between 1 and 4,096, --max-fragments between 1 and 8,192")
+        }
+    }
+
+    /// The flow, reassembly and fragment limits and the decode-as rules, set in `options`.
+    func apply(to options: inout AnalysisOptions) {
+        options.decodeAs = DecodeAs(rules: decodeAs) ?? DecodeAs()
+        options.flowLimits = FlowLimits(maximumFlows: maxFlows, tcpIdle: Int64(tcpIdle * 1e9),
+                                        tcpAttemptIdle: Int64(tcpAttemptIdle * 1e9),
+                                        tcpClosedIdle: Int64(tcpClosedIdle * 1e9), udpIdle: Int64(udpIdle * 1e9))
+        options.reassemblyLimits = ReassemblyLimits(bytesPerDirection: reassemblyDirectionMiB << 20,
+                                                    totalBytes: reassemblyTotalMiB << 20)
+        options.fragmentLimits.maximumDatagrams = maxFragmentedDatagrams
+        options.fragmentLimits.maximumFragments = maxFragments
+        options.fragmentLimits.timeout = Int64(fragmentTimeout * 1e9)
+    }
+}
+
+/// `--threads`, for the commands that read a capture file through `Pipeline.run` (`live` and
+/// `packets` go packet by packet, on one thread).
+struct ThreadOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Threads for a capture file (default: the cores available). Each reads the whole file and follows a share of the conversations; standard input and pipes are read on one.",
+        valueName: "n"))
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        guard threads > 0 else { throw ValidationError("--threads must be positive") }
+    }
+}
+
+/// Opens a capture, or says why not (one line naming the file) and exits 2.
+func openCapture(_ file: String) throws -> CaptureReader {
+    do {
+        return try CaptureReader(path: file)
+    } catch {
+        warn(error.description)
+        throw ExitCode(ExitStatus.unreadable.rawValue)
+    }
+}
+
+/// What reading ended with, as an exit status: a damaged capture is reported in one line (what was
+/// read before the damage has been analysed) and exits 3; an unreadable one exits 2.
+func status(of end: CaptureReader.End, file: String) -> ExitStatus {
+    switch end {
+    case .finished:
+        return .success
+    case .damaged(let damage):
+        warn("\(file == "-" ? "standard input" : file): \(damage.description)")
+        return .damaged
+    case .rejected(let error):
+        warn(error.description)
+        return .unreadable
+    }
+}
+
+/// The options that decide findings and what the report shows (`analyze`, `live`).
+struct DiagnosisOptions: ParsableArguments {
+    @Option(help: "How many of the most troubled conversations to show.")
+    var top = AnalysisOptions().top
+
+    @Option(help: "Report a conversation side retransmitting at least this percentage of its data segments.")
+    var retransmissionPercent = DiagnosisThresholds().retransmissionRate * 100
+
+    @Option(help: "…and at least this many segments.")
+    var minimumRetransmissions = DiagnosisThresholds().minimumRetransmissions
+
+    @Option(help: "A connection half-closed this many seconds (or still at the end of the capture) is in CLOSE_WAIT.")
+    var closeWaitSeconds = DiagnosisThresholds().closeWaitSeconds
+
+    @Option(help: "This many connections closed first by one client towards one server make TIME_WAIT pressure.")
+    var timeWaitConnections = DiagnosisThresholds().timeWaitConnections
+
+    @Option(help: "Retransmissions of segments larger than any acknowledged that make an MTU black hole.")
+    var blackHoleRetransmissions = DiagnosisThresholds().blackHoleRetransmissions
+
+    @Option(help: "A DNS answer slower than this many milliseconds is slow.")
+    var dnsSlowMs = DiagnosisThresholds().dnsSlowMilliseconds
+
+    /// The thresholds and how many conversations the report shows, set in `options`.
+    func apply(to options: inout AnalysisOptions) {
+        options.top = top
+        options.thresholds.retransmissionRate = retransmissionPercent / 100
+        options.thresholds.minimumRetransmissions = minimumRetransmissions
+        options.thresholds.closeWaitSeconds = closeWaitSeconds
+        options.thresholds.timeWaitConnections = timeWaitConnections
+        options.thresholds.blackHoleRetransmissions = blackHoleRetransmissions
+        options.thresholds.dnsSlowMilliseconds = dnsSlowMs
+    }
+}
+
+
+/// `netsift interfaces`: what libpcap can capture on.
+struct Interfaces: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "interfaces", abstract: "List the interfaces live capture can use.")
+
+    func run() throws {
+        let interfaces: [(name: String, description: String?, loopback: Bool, up: Bool)]
+        do {
+            interfaces = try LiveCapture.interfaces()
+        } catch {
+            warn(error.description)
+            throw ExitCode(ExitStatus.unreadable.rawValue)
+        }
+        let width = interfaces.map(\.name.count).max() ?? 0
+        for interface in interfaces {
+            var notes: [String] = [interface.up ? "up" : "down"]
+            if interface.loopback { notes.append("loopback") }
+            if let description = interface.description { notes.append(description) }
+            print(interface.name.padding(width) + "  " + notes.joined(separator: ", "))
+        }
+    }
+}
+
+extension String {
+    /// Left-aligned in a column of `width` characters.
+    func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
