@@ -96,7 +96,7 @@ public struct Pipeline {
         if let filter, !filter.matches(captured) { return false }
         count(captured)
         let time = captured.timestamp, wire = captured.originalLength
-        var details = PacketDetails(frame: frame)
+        var details = PacketDetails(frame: frame, time: time, wireLength: wire, capturedLength: captured.capturedLength)
         dissector.dissect(captured) { summary, bytes in
             details.conversation = tracker.track(&summary, bytes: bytes, frame: details.frame, time: time, wireLength: wire) {
                 details.messages.append($0)
@@ -127,6 +127,11 @@ public struct Pipeline {
 public struct PacketDetails: Sendable {
     /// The packet's number in the capture, from 1 (Wireshark's `frame.number`).
     public var frame: Int
+    /// When it was captured, in ns since the epoch.
+    public var time: Int64
+    /// Its length on the wire (`frame.len`) and as captured (`frame.cap_len`).
+    public var wireLength: Int
+    public var capturedLength: Int
     /// The packet's conversation (`tcp.stream` / `udp.stream`) and, for TCP, Wireshark's analysis flags.
     public var conversation: TrackedPacket?
     /// The application messages this packet completed (DNS, TLS, HTTP/2), in order.
