@@ -49,10 +49,7 @@ let package = Package(
             name: "PipelineBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "NetsiftCapture", package: "Netsift"),
-                .product(name: "NetsiftDissect", package: "Netsift"),
-                .product(name: "NetsiftFlows", package: "Netsift"),
-                .product(name: "NetsiftReport", package: "Netsift"),
+                .product(name: "Netsift", package: "Netsift"),
             ],
             path: "Benchmarks/Pipeline",
             swiftSettings: [.enableExperimentalFeature("Lifetimes")],

@@ -14,10 +14,7 @@ let package = Package(
         .executableTarget(
             name: "NetsiftFuzz",
             dependencies: [
-                .product(name: "NetsiftCapture", package: "Netsift"),
-                .product(name: "NetsiftDissect", package: "Netsift"),
-                .product(name: "NetsiftFlows", package: "Netsift"),
-                .product(name: "NetsiftReport", package: "Netsift"),
+                .product(name: "Netsift", package: "Netsift"),
             ],
             swiftSettings: [
                 .enableExperimentalFeature("Lifetimes"),

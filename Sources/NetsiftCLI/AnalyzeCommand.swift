@@ -86,16 +86,6 @@ struct Analyze: ParsableCommand {
 }
 
 extension ApplicationMessage {
-    /// One line, as `netsift packets` prints it under the packet.
-    var summaryLine: String {
-        switch self {
-        case .streamGap(let proto): "\(proto.rawValue): bytes missing from the stream (not captured, or over a limit)"
-        case .dns(let message): message.summaryLine
-        case .http2(let message): message.summaryLine
-        case .tls(let message): message.summaryLine
-        }
-    }
-
     /// The message with every decoded field, as JSON.
     var encodedJSON: String? {
         switch self {

@@ -76,6 +76,16 @@ extension ApplicationMessage {
         case .tls: "tls"
         }
     }
+
+    /// One line, as `netsift packets` prints it under the packet.
+    public var summaryLine: String {
+        switch self {
+        case .streamGap(let proto): "\(proto.rawValue): bytes missing from the stream (not captured, or over a limit)"
+        case .dns(let message): message.summaryLine
+        case .http2(let message): message.summaryLine
+        case .tls(let message): message.summaryLine
+        }
+    }
 }
 
 /// A TCP conversation's application parsers: decided from the first payload (or a port), then fed

@@ -1,8 +1,5 @@
 import Foundation
-import NetsiftCapture
-import NetsiftDissect
-import NetsiftFlows
-import NetsiftReport
+import Netsift
 
 /// The input is a whole capture file, read as `netsift analyze` reads it: the capture parser, the
 /// dissector (IP fragment reassembly included), the flow tracker with every application parser,
@@ -57,61 +54,36 @@ enum CaptureTarget {
         }
     }
 
-    /// The whole pipeline and the report, as `netsift analyze` runs them.
+    /// The whole pipeline and the report, through the library as `netsift analyze` runs them.
     static func analyze(_ bytes: RawSpan, tight: Bool) -> Reading {
+        var options = AnalysisOptions()
+        if tight {
+            options.fragmentLimits.maximumDatagrams = 2
+            options.reassemblyLimits = ReassemblyLimits(bytesPerDirection: 4096, totalBytes: 16384)
+            options.flowLimits = FlowLimits(maximumFlows: 4)
+        }
+        var pipeline = try! Pipeline(options: options)   // no filter: nothing to fail
+        var analysis = Analysis(thresholds: options.thresholds, top: options.top)
         var parser = CaptureParser()
         var reading = Reading()
-        var fragmentLimits = FragmentLimits()
-        if tight { fragmentLimits.maximumDatagrams = 2 }
-        var dissector = Dissector(fragmentLimits: fragmentLimits)
-        var tracker = tight
-            ? FlowTracker(reassemblyLimits: ReassemblyLimits(bytesPerDirection: 4096, totalBytes: 16384),
-                          flowLimits: FlowLimits(maximumFlows: 4))
-            : FlowTracker()
-        var diagnosis = Diagnosis()
-        var topFlows = TopFlows()
-        var states: [String: Int] = [:]
-        var messages: [String: Int] = [:]
-        var frame = 0
-        var first: Int64?, last: Int64?
-        func finished(_ flow: FinishedFlow) {
-            diagnosis.add(flow)
-            let summary = FlowSummary(flow)
-            if summary.transport == "tcp" { states[summary.state.rawValue, default: 0] += 1 }
-            topFlows.add(summary)
-        }
         reading.outcome = parser.parse(bytes, isFinal: true) { packet in
             reading.add(packet)
             _ = Dissector.plainFlow(packet)   // how --threads shares packets out without dissecting them
-            frame += 1
-            let number = frame, time = packet.timestamp, wire = packet.originalLength
-            if first == nil { first = time }
-            last = time
-            dissector.dissect(packet) { summary, bytes in
-                diagnosis.add(frame: number, summary)
-                _ = tracker.track(&summary, bytes: bytes, frame: number, time: time, wireLength: wire) { event in
-                    let (name, line) = describe(event.message)
-                    if !line.isEmpty { messages[name, default: 0] += 1 }
-                    diagnosis.add(event)
-                }
-            }
-            tracker.drain(finished)
+            pipeline.add(packet, unusual: { analysis.add(frame: $0, $1) },
+                         event: { event in
+                             _ = event.message.summaryLine   // what `netsift packets` prints
+                             analysis.add(event)
+                         },
+                         flow: { analysis.add($0) })
         }
-        tracker.finish(finished)
+        pipeline.finish { analysis.add($0) }
         var damage: String?
         switch reading.outcome {
         case .damaged(let d): damage = d.description
         case .rejected(let kind): damage = CaptureError(path: "fuzz", kind: kind).description
         case .finished, .needMore: break
         }
-        let findings = diagnosis.findings(start: first, end: last, counters: tracker.counters,
-                                          fragments: dissector.fragments.statistics, fragmentLimits: fragmentLimits,
-                                          damage: damage)
-        let capture = AnalysisReport.Capture(file: "fuzz", packets: frame, firstPacket: first, lastPacket: last,
-                                             damage: damage, counters: tracker.counters, tcpStates: states,
-                                             applicationMessages: messages)
-        let report = AnalysisReport(capture: capture, findings: findings, topFlows: topFlows.top(),
-                                    thresholds: DiagnosisThresholds())
+        let report = analysis.report(pipeline, source: "fuzz", damage: damage)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         do {
@@ -120,15 +92,5 @@ enum CaptureTarget {
             fatalError("the report cannot be encoded as JSON: \(error)")
         }
         return reading
-    }
-
-    /// A message's protocol, and the line `netsift packets` prints for it.
-    static func describe(_ message: ApplicationMessage) -> (String, String) {
-        switch message {
-        case .streamGap(let proto): (proto.rawValue, "gap")
-        case .dns(let message): ("dns", message.summaryLine)
-        case .http2(let message): ("http2", message.summaryLine)
-        case .tls(let message): ("tls", message.summaryLine)
-        }
     }
 }

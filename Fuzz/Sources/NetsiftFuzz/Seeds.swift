@@ -1,7 +1,5 @@
 import Foundation
-import NetsiftCapture
-import NetsiftDissect
-import NetsiftFlows
+import Netsift
 
 /// Writes seeds for the `stream` target from captures: each TCP conversation a parser reads (DNS
 /// by port, HTTP/2 and TLS by their first bytes) put back in order with its gaps, and each DNS

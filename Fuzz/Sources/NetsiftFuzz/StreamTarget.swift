@@ -1,7 +1,5 @@
 import Foundation
-import NetsiftCapture
-import NetsiftDissect
-import NetsiftFlows
+import Netsift
 
 /// The `stream` target's input: which application parser, then one conversation in the chunks the
 /// stream reassembler would hand over, so the fuzzer chooses where the bytes are split and which
