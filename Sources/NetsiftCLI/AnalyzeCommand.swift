@@ -53,7 +53,7 @@ struct Analyze: ParsableCommand {
         case .text:
             print(AnalysisText.render(report, colour: Terminal.colourOnStandardOutput), terminator: "")
         case .json:
-            print(try FlowTable.json(report, pretty: true))
+            print(try JSONOutput.encode(report, pretty: true))
         case .jsonl:
             var output = BufferedOutput()
             try JSONLine.write(report, to: &output)
@@ -76,11 +76,11 @@ struct Analyze: ParsableCommand {
 
         /// The report as lines: the capture, each finding, each top conversation.
         static func write(_ report: AnalysisReport, to output: inout BufferedOutput) throws {
-            output.write(try FlowTable.json(JSONLine(type: "capture", capture: report.capture), pretty: false))
+            output.write(try JSONOutput.encode(JSONLine(type: "capture", capture: report.capture), pretty: false))
             for finding in report.findings {
-                output.write(try FlowTable.json(JSONLine(type: "finding", finding: finding), pretty: false))
+                output.write(try JSONOutput.encode(JSONLine(type: "finding", finding: finding), pretty: false))
             }
-            for flow in report.topFlows { output.write(try FlowTable.json(JSONLine(type: "flow", flow: flow), pretty: false)) }
+            for flow in report.topFlows { output.write(try JSONOutput.encode(JSONLine(type: "flow", flow: flow), pretty: false)) }
         }
     }
 }
@@ -90,9 +90,9 @@ extension ApplicationMessage {
     var encodedJSON: String? {
         switch self {
         case .streamGap: nil
-        case .dns(let message): try? FlowTable.json(message, pretty: false)
-        case .http2(let message): try? FlowTable.json(message, pretty: false)
-        case .tls(let message): try? FlowTable.json(message, pretty: false)
+        case .dns(let message): try? JSONOutput.encode(message, pretty: false)
+        case .http2(let message): try? JSONOutput.encode(message, pretty: false)
+        case .tls(let message): try? JSONOutput.encode(message, pretty: false)
         }
     }
 }

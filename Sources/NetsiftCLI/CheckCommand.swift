@@ -173,7 +173,7 @@ struct Check: ParsableCommand {
                 var recorder = ExpectationRecorder()
                 let report = try analyse(item.capture, options: previous?.options) { recorder.add($0) }
                 let expectation = recorder.expectation(report, previous: previous)
-                try Data((FlowTable.json(expectation, pretty: true) + "\n").utf8).write(to: URL(fileURLWithPath: item.expectation))
+                try Data((JSONOutput.encode(expectation, pretty: true) + "\n").utf8).write(to: URL(fileURLWithPath: item.expectation))
                 print("wrote \(item.expectation): \(counted(report.findings.count, "finding")), "
                       + "\(counted(expectation.flows?.count ?? 0, "conversation group")); review it before committing it")
             } catch {
@@ -195,7 +195,7 @@ struct Check: ParsableCommand {
         let text = try contents(of: path)
         if let error = JSONSyntax.firstError(in: text) { throw Problem(message: "\(path): not valid JSON: \(error)") }
         do {
-            return try JSONDecoder().decode(Expectation.self, from: Data(text))
+            return try JSONOutput.decoder(names: Expectation.propertyNames).decode(Expectation.self, from: Data(text))
         } catch let error as DecodingError {
             throw Problem(message: "\(path): \(error.explained)")
         } catch {
@@ -255,7 +255,11 @@ fileprivate extension DecodingError {
         func at(_ path: [CodingKey]) -> String {
             var out = ""
             for key in path {
-                if let index = key.intValue { out += "[\(index)]" } else { out += (out.isEmpty ? "" : ".") + key.stringValue }
+                if let index = key.intValue {
+                    out += "[\(index)]"
+                } else {
+                    out += (out.isEmpty ? "" : ".") + snakeCased(key.stringValue)
+                }
             }
             return out.isEmpty ? "" : out + ": "
         }

@@ -60,10 +60,10 @@ struct Flows: ParsableCommand {
         switch format {
         case .text: print(FlowTable.text(flows, counters: pipeline.counters), terminator: "")
         case .csv: print(FlowTable.csv(flows), terminator: "")
-        case .json: print(try FlowTable.json(flows, pretty: true))
+        case .json: print(try JSONOutput.encode(flows, pretty: true))
         case .jsonl:
             var output = BufferedOutput()
-            for flow in flows { output.write(try FlowTable.json(flow, pretty: false)) }
+            for flow in flows { output.write(try JSONOutput.encode(flow, pretty: false)) }
             output.flush()
         }
         let exit = status(of: end, file: file)
@@ -139,13 +139,6 @@ enum FlowTable {
     static func csvField(_ value: String) -> String {
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
         return "\"" + value.replacing("\"", with: "\"\"") + "\""
-    }
-
-    static func json<T: Encodable>(_ value: T, pretty: Bool) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                                          : [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }
 

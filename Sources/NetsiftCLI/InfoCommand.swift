@@ -44,8 +44,7 @@ struct Info: ParsableCommand {
             if !json { print(report.text, terminator: reports.count < files.count ? "\n" : "") }
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let encoder = JSONOutput.encoder(pretty: true)
             let data = reports.count == 1 && files.count == 1
                 ? try encoder.encode(reports[0]) : try encoder.encode(reports)
             print(String(decoding: data, as: UTF8.self))
@@ -153,9 +152,9 @@ struct InfoReport: Encodable {
         comments = parser.sections.flatMap(\.comments)
         let other = parser.otherBlocks
         otherBlocks = [
-            "nameResolution": other.nameResolution, "interfaceStatistics": other.interfaceStatistics,
-            "decryptionSecrets": other.decryptionSecrets, "custom": other.custom, "unknown": other.unknown,
-            "packetComments": other.packetComments,
+            "name_resolution": other.nameResolution, "interface_statistics": other.interfaceStatistics,
+            "decryption_secrets": other.decryptionSecrets, "custom": other.custom, "unknown": other.unknown,
+            "packet_comments": other.packetComments,
         ].filter { $0.value > 0 }
         switch end {
         case .finished, .rejected:

@@ -155,7 +155,7 @@ struct Live: ParsableCommand {
                   terminator: "")
         case .jsonl:
             var output = BufferedOutput()
-            output.write(try FlowTable.json(Analyze.JSONLine(type: "live", live: statistics), pretty: false))
+            output.write(try JSONOutput.encode(Analyze.JSONLine(type: "live", live: statistics), pretty: false))
             try Analyze.JSONLine.write(result.report, to: &output)
             output.flush()
         }
@@ -178,7 +178,7 @@ struct Live: ParsableCommand {
             let lines = [Analyze.JSONLine(type: "interval", interval: event.interval)]
                 + event.findings.map { Analyze.JSONLine(type: "finding", finding: $0, provisional: true) }
             for line in lines {
-                if let text = try? FlowTable.json(line, pretty: false) { output.write(text) }
+                if let text = try? JSONOutput.encode(line, pretty: false) { output.write(text) }
             }
             output.flush()
             fflush(nil)   // all C streams: standard output's lines reach a pipe now

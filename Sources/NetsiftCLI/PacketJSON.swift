@@ -7,7 +7,6 @@ enum JSON {
     case bool(Bool)
     case array([JSON])
     case object([(String, JSON)])
-    case null
     /// Already rendered JSON (an application message encoded by JSONEncoder).
     case raw(String)
 
@@ -15,7 +14,6 @@ enum JSON {
         switch self {
         case .int(let value): return String(value)
         case .bool(let value): return value ? "true" : "false"
-        case .null: return "null"
         case .raw(let text): return text
         case .string(let value): return Self.quoted(value)
         case .array(let values): return "[" + values.map(\.rendered).joined(separator: ",") + "]"
@@ -44,10 +42,12 @@ enum JSON {
 /// Every decoded field of a packet, layer by layer, as one JSON object.
 enum PacketJSON {
     static func line(frame: Int, time: Int64, hasTime: Bool, length: Int, captured: Int,
-                     _ s: PacketSummary, _ bytes: RawSpan, application: [ApplicationEvent] = []) -> String {
-        var fields: [(String, JSON)] = [
-            ("frame", .int(frame)),
-            ("time_ns", hasTime ? .int(Int(time)) : .null),
+                     _ s: PacketSummary, _ bytes: RawSpan, conversation: TrackedPacket?,
+                     application: [ApplicationEvent] = []) -> String {
+        var fields: [(String, JSON)] = [("frame", .int(frame))]
+        // Absent when the record has none (a pcapng Simple Packet Block): optional values are left out.
+        if hasTime { fields.append(("time_ns", .int(Int(time)))) }
+        fields += [
             ("length", .int(length)),
             ("captured", .int(captured)),
             ("link_type", .int(Int(s.linkType.rawValue))),
@@ -118,13 +118,13 @@ enum PacketJSON {
                 ("flags_value", .int(Int(s.tcpFlags.rawValue))), ("window", .int(Int(s.windowSize))),
                 ("urgent_pointer", .int(Int(s.urgentPointer))), ("payload_length", .int(s.payloadWireLength)),
                 ("options", .array(tcpOptions(s, bytes))),
-            ])))
+            ] + conversationFields(conversation))))
         }
         if s.layers.contains(.udp) && !s.transportHeader.isEmpty {
             layers.append(("udp", .object([
                 ("source_port", .int(Int(s.sourcePort))), ("destination_port", .int(Int(s.destinationPort))),
                 ("length", .int(s.udpLength)), ("payload_length", .int(s.payloadWireLength)),
-            ])))
+            ] + conversationFields(conversation))))
         }
         if s.layers.contains(.icmp) || s.layers.contains(.icmpv6) {
             let v6 = s.layers.contains(.icmpv6)
@@ -146,8 +146,10 @@ enum PacketJSON {
         fields.append(("layers", .object(layers)))
         if !application.isEmpty {
             fields.append(("application", .array(application.map { event in
-                .object([("protocol", .string(event.message.protocolName)), ("summary", .string(event.message.summaryLine)),
-                         ("message", event.message.encodedJSON.map(JSON.raw) ?? .null)])
+                var fields: [(String, JSON)] = [("protocol", .string(event.message.protocolName)),
+                                                ("summary", .string(event.message.summaryLine))]
+                if let message = event.message.encodedJSON { fields.append(("message", .raw(message))) }
+                return .object(fields)
             })))
         }
         if let problem = s.problem {
@@ -156,6 +158,20 @@ enum PacketJSON {
                                                ("message", .string(problem.description))])))
         }
         return JSON.object(fields).rendered
+    }
+
+    /// The conversation's number (`tcp.stream` / `udp.stream`) and, for TCP, the analysis flags by
+    /// tshark's `tcp.analysis.*` names, with a duplicate ACK's numbering.
+    static func conversationFields(_ conversation: TrackedPacket?) -> [(String, JSON)] {
+        guard let conversation else { return [] }
+        var fields: [(String, JSON)] = [("stream", .int(conversation.stream))]
+        guard conversation.transport == .tcp else { return fields }
+        fields.append(("analysis", .array(conversation.flags.names.map(JSON.string))))
+        if conversation.flags.contains(.duplicateAck) {
+            fields.append(("duplicate_ack_frame", .int(conversation.duplicateAckFrame)))
+            fields.append(("duplicate_ack_num", .int(conversation.duplicateAckNumber)))
+        }
+        return fields
     }
 
     static func mac(_ value: UInt64) -> String {

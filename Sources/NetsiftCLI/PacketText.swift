@@ -1,15 +1,22 @@
 import Netsift
 
-/// One packet as a line in the spirit of `tcpdump -nn`:
-/// `12 03:58:40.774391000 IP 10.77.0.1.38494 > 10.77.0.2.80: Flags [S], seq 1..., length 0`.
+/// One packet as a line in the spirit of `tcpdump -nn`, with its conversation and Wireshark's
+/// analysis labels as tshark prints them:
+/// `12 03:58:40.774391000 IP 10.77.0.1.38494 > 10.77.0.2.80: Flags [.], seq 1..., length 0 (tcp.stream 0) [TCP Dup ACK 9#1]`.
 enum PacketText {
-    static func line(frame: Int, time: Int64, length: Int, _ s: PacketSummary, _ bytes: RawSpan) -> String {
+    static func line(frame: Int, time: Int64, length: Int, _ s: PacketSummary, _ bytes: RawSpan,
+                     conversation: TrackedPacket?) -> String {
         let clock = formatUTC(time).split(separator: " ")[1]
         var text = "\(frame) \(clock) "
         if s.vlanCount > 0 {
             text += s.vlanCount == 1 ? "vlan \(s.outerVLAN.id) " : "vlan \(s.outerVLAN.id)/\(s.innerVLAN.id) "
         }
         text += network(s, bytes, length: length)
+        if let conversation {
+            text += " (\(conversation.transport.rawValue).stream \(conversation.stream))"
+            let labels = analysisLabels(conversation)
+            if !labels.isEmpty { text += " " + labels.joined(separator: " ") }
+        }
         if let problem = s.problem {
             switch problem.kind {
             case .unsupportedLinkType: text += " [\(problem)]"
@@ -94,5 +101,30 @@ enum PacketText {
             }
         }
         return parts.joined(separator: ",")
+    }
+
+    /// tshark's Info-column labels for the analysis flags, in the order it shows them: it adds
+    /// each at the front of the column while walking the flags in the order below, so the last
+    /// added comes first. A retransmission is labelled by its kind.
+    static func analysisLabels(_ tracked: TrackedPacket) -> [String] {
+        let flags = tracked.flags
+        guard !flags.isEmpty else { return [] }
+        var labels: [String] = []
+        if flags.contains(.retransmission) {
+            labels.append(flags.contains(.fastRetransmission) ? "[TCP Fast Retransmission]"
+                          : flags.contains(.spuriousRetransmission) ? "[TCP Spurious Retransmission]"
+                          : "[TCP Retransmission]")
+        }
+        let others: [(TCPAnalysisFlags, String)] = [
+            (.lostSegment, "[TCP Previous segment not captured]"), (.ackedUnseenSegment, "[TCP ACKed unseen segment]"),
+            (.windowUpdate, "[TCP Window Update]"), (.windowFull, "[TCP Window Full]"),
+            (.keepAlive, "[TCP Keep-Alive]"), (.keepAliveAck, "[TCP Keep-Alive ACK]"),
+            (.duplicateAck, "[TCP Dup ACK \(tracked.duplicateAckFrame)#\(tracked.duplicateAckNumber)]"),
+            (.zeroWindowProbe, "[TCP ZeroWindowProbe]"), (.zeroWindowProbeAck, "[TCP ZeroWindowProbeAck]"),
+            (.zeroWindow, "[TCP ZeroWindow]"), (.outOfOrder, "[TCP Out-Of-Order]"),
+            (.reusedPorts, "[TCP Port numbers reused]"),
+        ]
+        for (flag, label) in others where flags.contains(flag) { labels.append(label) }
+        return labels.reversed()
     }
 }

@@ -52,9 +52,11 @@ struct Packets: ParsableCommand {
                     guard shown else { return }
                     if json {
                         output.write(PacketJSON.line(frame: details.frame, time: time, hasTime: hasTime, length: length,
-                                                     captured: captured, summary, bytes, application: details.messages))
+                                                     captured: captured, summary, bytes, conversation: details.conversation,
+                                                     application: details.messages))
                     } else {
-                        output.write(PacketText.line(frame: details.frame, time: time, length: length, summary, bytes))
+                        output.write(PacketText.line(frame: details.frame, time: time, length: length, summary, bytes,
+                                                                 conversation: details.conversation))
                         for message in details.messages { output.write("    " + message.message.summaryLine) }
                     }
                 }

@@ -651,3 +651,67 @@ extension DNSReader {
         }
     }
 }
+
+extension DNSRecordData {
+    /// `{"kind": "mx", "preference": 10, "exchange": "mail.example.com"}`: see `TaggedCase`.
+    public func encode(to encoder: any Encoder) throws {
+        let tagged = TaggedCase(encoder)
+        switch self {
+        case .a(let address): try tagged.encode("a", ["address": address])
+        case .aaaa(let address): try tagged.encode("aaaa", ["address": address])
+        case .cname(let name): try tagged.encode("cname", ["name": name])
+        case .ns(let name): try tagged.encode("ns", ["name": name])
+        case .ptr(let name): try tagged.encode("ptr", ["name": name])
+        case .dname(let name): try tagged.encode("dname", ["name": name])
+        case .mx(let preference, let exchange): try tagged.encode("mx", ["preference": preference, "exchange": exchange])
+        case .txt(let strings): try tagged.encode("txt", ["strings": strings])
+        case .soa(let soa): try tagged.encode("soa", merging: soa)
+        case .srv(let priority, let weight, let port, let target):
+            try tagged.encode("srv", ["priority": priority, "weight": weight, "port": port, "target": target])
+        case .caa(let flags, let tag, let value): try tagged.encode("caa", ["flags": flags, "tag": tag, "value": value])
+        case .svcb(let binding): try tagged.encode("svcb", merging: binding)
+        case .ds(let keyTag, let algorithm, let digestType, let digest):
+            try tagged.encode("ds", ["keyTag": keyTag, "algorithm": algorithm, "digestType": digestType, "digest": digest])
+        case .dnskey(let key): try tagged.encode("dnskey", merging: key)
+        case .rrsig(let signature): try tagged.encode("rrsig", merging: signature)
+        case .nsec(let next, let types): try tagged.encode("nsec", ["next": next, "types": types])
+        case .nsec3(let record): try tagged.encode("nsec3", merging: record)
+        case .opt(let edns): try tagged.encode("opt", merging: edns)
+        case .unknown: try tagged.encode("unknown")
+        }
+    }
+}
+
+extension DNSServiceParameter {
+    /// `{"kind": "alpn", "protocols": ["h2"]}`: see `TaggedCase`.
+    public func encode(to encoder: any Encoder) throws {
+        let tagged = TaggedCase(encoder)
+        switch self {
+        case .mandatory(let keys): try tagged.encode("mandatory", ["keys": keys])
+        case .alpn(let protocols): try tagged.encode("alpn", ["protocols": protocols])
+        case .noDefaultALPN: try tagged.encode("noDefaultALPN")
+        case .port(let port): try tagged.encode("port", ["port": port])
+        case .ipv4Hint(let addresses): try tagged.encode("ipv4Hint", ["addresses": addresses])
+        case .ech(let length): try tagged.encode("ech", ["length": length])
+        case .ipv6Hint(let addresses): try tagged.encode("ipv6Hint", ["addresses": addresses])
+        case .other(let key, let length): try tagged.encode("other", ["key": key, "length": length])
+        }
+    }
+}
+
+extension DNSEDNSOption {
+    /// `{"kind": "client_subnet", "family": 1, …}`: see `TaggedCase`.
+    public func encode(to encoder: any Encoder) throws {
+        let tagged = TaggedCase(encoder)
+        switch self {
+        case .clientSubnet(let family, let sourcePrefixLength, let scopePrefixLength, let address):
+            try tagged.encode("clientSubnet", ["family": family, "sourcePrefixLength": sourcePrefixLength,
+                                               "scopePrefixLength": scopePrefixLength, "address": address])
+        case .cookie(let client, let server): try tagged.encode("cookie", ["client": client, "server": server])
+        case .extendedError(let infoCode, let extraText):
+            try tagged.encode("extendedError", ["infoCode": infoCode, "extraText": extraText])
+        case .padding(let length): try tagged.encode("padding", ["length": length])
+        case .other(let code, let length): try tagged.encode("other", ["code": code, "length": length])
+        }
+    }
+}

@@ -583,3 +583,46 @@ extension Substring {
         return s
     }
 }
+
+extension HTTP2FrameError {
+    /// `{"kind": "payload_too_short", "type": …, …}`: see `TaggedCase`.
+    public func encode(to encoder: any Encoder) throws {
+        let tagged = TaggedCase(encoder)
+        switch self {
+        case .truncated(let needed, let available): try tagged.encode("truncated", ["needed": needed, "available": available])
+        case .payloadTooShort(let type, let needed, let length):
+            try tagged.encode("payloadTooShort", ["type": type, "needed": needed, "length": length])
+        case .wrongPayloadLength(let type, let expected, let length):
+            try tagged.encode("wrongPayloadLength", ["type": type, "expected": expected, "length": length])
+        case .settingsLengthNotMultipleOf6(let length): try tagged.encode("settingsLengthNotMultipleOf6", ["length": length])
+        case .settingsAckWithPayload(let length): try tagged.encode("settingsAckWithPayload", ["length": length])
+        case .paddingTooLong(let type, let padLength, let available):
+            try tagged.encode("paddingTooLong", ["type": type, "padLength": padLength, "available": available])
+        }
+    }
+}
+
+extension HTTP2Payload {
+    /// `{"kind": "settings", "settings": […]}`, `{"kind": "go_away", "last_stream_id": …}`: see `TaggedCase`.
+    public func encode(to encoder: any Encoder) throws {
+        let tagged = TaggedCase(encoder)
+        switch self {
+        case .data(let dataLength, let padLength): try tagged.encode("data", ["dataLength": dataLength, "padLength": padLength])
+        case .headers(let fragmentLength, let padLength, let priority):
+            try tagged.encode("headers", ["fragmentLength": fragmentLength, "padLength": padLength, "priority": priority])
+        case .priority(let priority): try tagged.encode("priority", ["priority": priority])
+        case .rstStream(let errorCode): try tagged.encode("rstStream", ["errorCode": errorCode])
+        case .settings(let settings): try tagged.encode("settings", ["settings": settings])
+        case .pushPromise(let promisedStreamID, let fragmentLength, let padLength):
+            try tagged.encode("pushPromise", ["promisedStreamID": promisedStreamID, "fragmentLength": fragmentLength,
+                                              "padLength": padLength])
+        case .ping(let opaqueData): try tagged.encode("ping", ["opaqueData": opaqueData])
+        case .goAway(let lastStreamID, let errorCode, let debugDataLength, let debugText):
+            try tagged.encode("goAway", ["lastStreamID": lastStreamID, "errorCode": errorCode,
+                                         "debugDataLength": debugDataLength, "debugText": debugText])
+        case .windowUpdate(let increment): try tagged.encode("windowUpdate", ["increment": increment])
+        case .continuation(let fragmentLength): try tagged.encode("continuation", ["fragmentLength": fragmentLength])
+        case .unknown(let length): try tagged.encode("unknown", ["length": length])
+        }
+    }
+}

@@ -552,3 +552,40 @@ public struct TLSStreamParser: Sendable {
         for problem in problems { report(.problem(problem)) }
     }
 }
+
+extension TLSMessage {
+    /// `{"kind": "client_hello", …the hello's fields}`: see `TaggedCase`.
+    public func encode(to encoder: any Encoder) throws {
+        let tagged = TaggedCase(encoder)
+        switch self {
+        case .clientHello(let hello): try tagged.encode("clientHello", merging: hello)
+        case .serverHello(let hello): try tagged.encode("serverHello", merging: hello)
+        case .handshake(let message): try tagged.encode("handshake", merging: message)
+        case .changeCipherSpec: try tagged.encode("changeCipherSpec")
+        case .alert(let alert): try tagged.encode("alert", merging: alert)
+        case .record(let record): try tagged.encode("record", merging: record)
+        case .sslv2(let record): try tagged.encode("sslv2", merging: record)
+        case .problem(let problem): try tagged.encode("problem", ["problem": problem])
+        }
+    }
+}
+
+extension TLSProblem {
+    public func encode(to encoder: any Encoder) throws {
+        let tagged = TaggedCase(encoder)
+        switch self {
+        case .notTLS(let byte): try tagged.encode("notTLS", ["firstByte": byte])
+        case .unknownContentType(let type): try tagged.encode("unknownContentType", ["contentType": type])
+        case .unknownRecordVersion(let version): try tagged.encode("unknownRecordVersion", ["version": version])
+        case .recordTooLong(let length): try tagged.encode("recordTooLong", ["length": length])
+        case .truncated(let message, let field, let needed, let available):
+            try tagged.encode("truncated", ["message": message, "field": field, "needed": needed, "available": available])
+        case .vectorPastEnd(let message, let field, let length, let available):
+            try tagged.encode("vectorPastEnd", ["message": message, "field": field, "length": length,
+                                                "available": available])
+        case .alertLength(let length): try tagged.encode("alertLength", ["length": length])
+        case .certificateEncoding(let index): try tagged.encode("certificateEncoding", ["index": index])
+        case .handshakeTooLong(let type, let length): try tagged.encode("handshakeTooLong", ["type": type, "length": length])
+        }
+    }
+}

@@ -8,6 +8,10 @@ public struct TrackedPacket: Sendable, Equatable {
     public var stream: Int
     /// Empty for UDP.
     public var flags: TCPAnalysisFlags
+    /// For a duplicate ACK, as Wireshark numbers it: the frame of the ACK it repeats and which
+    /// repetition it is (`[TCP Dup ACK 12#2]`); 0 otherwise.
+    public var duplicateAckFrame = 0
+    public var duplicateAckNumber = 0
 
     public init(transport: Transport = .tcp, stream: Int, flags: TCPAnalysisFlags = []) {
         self.transport = transport
@@ -385,7 +389,12 @@ extension TCPConversation {
         historyRecorder.record(fromOriginator: me == originator, flags: flags, seq: s.sequenceNumber,
                                payload: s.payloadWireLength, window: s.windowSize, analysis: analysis)
         countFlags(analysis)
-        return TrackedPacket(stream: stream, flags: analysis)
+        var tracked = TrackedPacket(stream: stream, flags: analysis)
+        if analysis.contains(.duplicateAck) {
+            tracked.duplicateAckFrame = self[me].lastNonDuplicateAckFrame
+            tracked.duplicateAckNumber = self[me].analysis.duplicateAcks
+        }
+        return tracked
     }
 
     /// One segment's effect on the side that sent it and the side it went to: counters, handshake
@@ -442,6 +451,7 @@ extension TCPConversation {
             sender.firstRSTTime = time
         }
 
+        let previousAck = sender.analysis.hasLastAck ? sender.analysis.lastAck : 0
         let segment = TCPSegment(seq: s.sequenceNumber, ack: s.acknowledgmentNumber, flags: flags,
                                  window: s.windowSize, length: s.payloadWireLength, time: time)
         let analysis = TCPAnalyzer.analyze(segment, forward: &sender.analysis, reverse: &receiver.analysis,
@@ -460,6 +470,9 @@ extension TCPConversation {
                                                                  s.payloadWireLength)
             }
         }
+        // Wireshark's reference frame for duplicate ACKs moves with the acknowledgment number
+        // (its last ACK starts at 0, so a first ACK of 0 moves nothing).
+        if s.acknowledgmentNumber != previousAck { sender.lastNonDuplicateAckFrame = frame }
         if analysis.contains(.outOfOrder) && s.payloadWireLength > 0 { sender.outOfOrderSegments += 1 }
         if analysis.contains(.zeroWindow) {
             sender.zeroWindows += 1

@@ -285,3 +285,56 @@ public enum HTTP2Problem: Sendable, Equatable, Encodable, CustomStringConvertibl
         }
     }
 }
+
+extension HTTP2Event {
+    /// `{"kind": "frame", …the record's fields}`: see `TaggedCase`.
+    public func encode(to encoder: any Encoder) throws {
+        let tagged = TaggedCase(encoder)
+        switch self {
+        case .preface: try tagged.encode("preface")
+        case .upgradeRequest(let request): try tagged.encode("upgradeRequest", merging: request)
+        case .upgradeResponse(let status): try tagged.encode("upgradeResponse", ["status": status])
+        case .frame(let record): try tagged.encode("frame", merging: record)
+        case .streamEnded(let stream): try tagged.encode("streamEnded", merging: stream)
+        case .problem(let problem): try tagged.encode("problem", ["problem": problem])
+        }
+    }
+}
+
+extension HTTP2FrameRecord.Payload {
+    /// A decoded payload as itself (its `kind` names the frame type); else why it is not decoded.
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .decoded(let payload): try payload.encode(to: encoder)
+        case .malformed(let error): try TaggedCase(encoder).encode("malformed", ["error": error])
+        case .notBuffered: try TaggedCase(encoder).encode("notBuffered")
+        }
+    }
+}
+
+extension HTTP2Problem {
+    public func encode(to encoder: any Encoder) throws {
+        let tagged = TaggedCase(encoder)
+        switch self {
+        case .missingPreface: try tagged.encode("missingPreface")
+        case .prefaceMismatch: try tagged.encode("prefaceMismatch")
+        case .notHTTP2(let reason): try tagged.encode("notHTTP2", ["reason": reason])
+        case .upgradeHeadTooLong(let limit): try tagged.encode("upgradeHeadTooLong", ["limit": limit])
+        case .frameTooLarge(let type, let streamID, let length, let maxFrameSize):
+            try tagged.encode("frameTooLarge", ["type": type, "streamID": streamID, "length": length,
+                                                "maxFrameSize": maxFrameSize])
+        case .frameNotBuffered(let type, let streamID, let length, let limit):
+            try tagged.encode("frameNotBuffered", ["type": type, "streamID": streamID, "length": length, "limit": limit])
+        case .hpackError(let streamID, let description):
+            try tagged.encode("hpackError", ["streamID": streamID, "description": description])
+        case .headerBlockLost(let streamID, let reason):
+            try tagged.encode("headerBlockLost", ["streamID": streamID, "reason": reason])
+        case .continuationExpected(let streamID, let got, let gotStreamID):
+            try tagged.encode("continuationExpected", ["streamID": streamID, "got": got, "gotStreamID": gotStreamID])
+        case .unexpectedContinuation(let streamID): try tagged.encode("unexpectedContinuation", ["streamID": streamID])
+        case .invalidSetting(let setting): try tagged.encode("invalidSetting", ["setting": setting])
+        case .tooManyStreams(let limit): try tagged.encode("tooManyStreams", ["limit": limit])
+        case .gap: try tagged.encode("gap")
+        }
+    }
+}

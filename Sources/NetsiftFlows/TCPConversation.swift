@@ -54,6 +54,9 @@ public struct TCPSide: Sendable {
     public var firstZeroWindowFrame: Int?
     public var windowFulls = 0
     public var firstWindowFullFrame: Int?
+    /// The segment that last moved this side's acknowledgment number: the frame Wireshark's
+    /// duplicate ACKs refer to (`tcp.analysis.duplicate_ack_frame`).
+    public var lastNonDuplicateAckFrame = 0
     /// The sequence number after this side's FIN, and when the other side acknowledged it.
     public var finEnd: UInt32?
     public var finAckedTime: Int64?

@@ -1,11 +1,23 @@
 import NetsiftFlows
+import NetsiftDissect
 
 /// What must hold of a capture's analysis, for `netsift check` (docs/check.md): capture facts with
 /// bounds, findings present (with count and fact bounds) or absent, whether other findings may
 /// appear, and conversations by endpoint and state with count bounds. It is read from JSON, and
 /// unknown keys are errors, so a misspelt assertion never passes silently.
 public struct Expectation: Sendable, Equatable, Codable {
-    public static let schema = "netsift.expect/1"
+    /// Written by `--update`. Version 1 spelt multi-word keys in camelCase (`decodeAs`,
+    /// `otherFindings`); version 2 in snake_case, as every output. Both are read.
+    public static let schema = "netsift.expect/2"
+    public static let schemasRead: Set<String> = ["netsift.expect/1", "netsift.expect/2"]
+
+    /// Every property name of the format's objects (Swift spelling), for a decoder that reads
+    /// their snake_case form too (`JSONOutput.decoder`).
+    public static var propertyNames: [String] {
+        (CodingKeys.allCases.map(\.rawValue) + Options.CodingKeys.allCases.map(\.rawValue)
+            + CaptureFacts.CodingKeys.allCases.map(\.rawValue) + FindingAssertion.CodingKeys.allCases.map(\.rawValue)
+            + FlowAssertion.CodingKeys.allCases.map(\.rawValue) + Bound.CodingKeys.allCases.map(\.rawValue))
+    }
 
     public var schema: String?
     /// Free text: what the capture shows and why these assertions.
@@ -287,9 +299,9 @@ public struct Expectation: Sendable, Equatable, Codable {
         try rejectUnknownKeys(decoder, CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         schema = try c.decodeIfPresent(String.self, forKey: .schema)
-        if let schema, schema != Self.schema {
+        if let schema, !Self.schemasRead.contains(schema) {
             throw DecodingError.dataCorruptedError(forKey: .schema, in: c, debugDescription:
-                "schema \"\(schema)\" is not \"\(Self.schema)\"")
+                "schema \"\(schema)\" is not \"\(Self.schema)\" (nor the earlier \"netsift.expect/1\")")
         }
         description = try c.decodeIfPresent(String.self, forKey: .description)
         options = try c.decodeIfPresent(Options.self, forKey: .options)
@@ -412,19 +424,19 @@ public struct ExpectationCheck: Sendable {
         if let facts = expectation.capture {
             let c = report.capture
             check("capture packets", facts.packets, Double(c.packets))
-            check("capture tcpConversations", facts.tcpConversations, Double(c.tcpConversations))
-            check("capture udpConversations", facts.udpConversations, Double(c.udpConversations))
-            check("capture durationSeconds", facts.durationSeconds, c.durationSeconds)
+            check("capture tcp_conversations", facts.tcpConversations, Double(c.tcpConversations))
+            check("capture udp_conversations", facts.udpConversations, Double(c.udpConversations))
+            check("capture duration_seconds", facts.durationSeconds, c.durationSeconds)
             if let complete = facts.complete {
                 results.append(CheckResult(assertion: "capture complete", expected: String(complete),
                                            actual: String(c.complete) + (c.damage.map { " (\($0))" } ?? ""),
                                            held: complete == c.complete))
             }
             for (state, bound) in (facts.tcpStates ?? [:]).sorted(by: { $0.key < $1.key }) {
-                check("capture tcpStates \(state)", bound, Double(c.tcpStates[state] ?? 0))
+                check("capture tcp_states \(state)", bound, Double(c.tcpStates[state] ?? 0))
             }
             for (proto, bound) in (facts.applicationMessages ?? [:]).sorted(by: { $0.key < $1.key }) {
-                check("capture applicationMessages \(proto)", bound, Double(c.applicationMessages[proto] ?? 0))
+                check("capture application_messages \(proto)", bound, Double(c.applicationMessages[proto] ?? 0))
             }
         }
         let assertions = expectation.findings ?? []
@@ -570,7 +582,7 @@ func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_ decoder: Decoder, _ key
     let known = Set(Keys.allCases.map(\.stringValue))
     for key in container.allKeys where !known.contains(key.stringValue) {
         throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription:
-            "unknown key \"\(key.stringValue)\" (known: \(Keys.allCases.map(\.stringValue).joined(separator: ", ")))")
+            "unknown key \"\(key.stringValue)\" (known: \(Keys.allCases.map { snakeCased($0.stringValue) }.joined(separator: ", ")))")
     }
 }
 

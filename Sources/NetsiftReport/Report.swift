@@ -3,7 +3,7 @@ import NetsiftFlows
 /// Everything `netsift analyze` found in one capture, in the shape of its versioned JSON
 /// (docs/analyze-json.md): the capture, the findings bottom-up, the verdict, the top flows.
 public struct AnalysisReport: Sendable, Codable {
-    public static let schema = "netsift.analyze/1"
+    public static let schema = "netsift.analyze/2"
 
     public struct Capture: Sendable, Codable {
         public var file: String
