@@ -102,12 +102,41 @@ struct CompiledTest: Sendable {
         case all(ValuePredicate)
     }
 
+    /// A comparison with another field (`frame.cap_len < frame.len`): its readers, and the
+    /// operator. Its values are gathered first, then stand for the constant.
+    struct OtherField: Sendable {
+        let packet: PacketValues?
+        let conversation: ConversationValues?
+        let op: ComparisonOperator
+    }
+
     let packet: PacketValues?
     let conversation: ConversationValues?
     let check: Check
+    var other: OtherField?
+
+    /// The check against the other field's values: a value passes when it satisfies the operator
+    /// with any of them (with each of them, for `!=` and `===`, Wireshark's all-quantified ones).
+    func check(against values: [FilterConstant]) -> Check {
+        guard let other else { return check }
+        let predicates = values.map { FilterCompiler.predicate(other.op, $0) }
+        let all = other.op.quantifier == .all
+        let predicate: ValuePredicate = { v, b in
+            all ? predicates.allSatisfy { $0(v, b) } : predicates.contains { $0(v, b) }
+        }
+        if case .all = check { return .all(predicate) }
+        return .any(predicate)
+    }
 
     func matches(_ s: borrowing PacketSummary, _ bytes: RawSpan, _ d: PacketDetails) -> Bool {
         guard let packet else { return false }
+        var check = self.check
+        if let otherValues = other?.packet {
+            var values: [FilterConstant] = []
+            otherValues(s, bytes, d) { v in values.append(FilterConstant(v, bytes)); return true }
+            guard !values.isEmpty else { return false }
+            check = self.check(against: values)
+        }
         var state = Tally()
         switch check {
         case .exists: packet(s, bytes, d) { _ in state.found = true; return false }
@@ -119,6 +148,13 @@ struct CompiledTest: Sendable {
 
     func matches(_ f: FlowSummary, _ bytes: RawSpan) -> Bool {
         guard let conversation else { return false }
+        var check = self.check
+        if let otherValues = other?.conversation {
+            var values: [FilterConstant] = []
+            otherValues(f) { v in values.append(FilterConstant(v, bytes)); return true }
+            guard !values.isEmpty else { return false }
+            check = self.check(against: values)
+        }
         var state = Tally()
         switch check {
         case .exists: conversation(f) { _ in state.found = true; return false }
@@ -191,6 +227,15 @@ struct FilterCompiler {
         let predicate: ValuePredicate
         var quantifier = Quantifier.any
         switch relation {
+        case .compare(let op, let operand) where !operand.quoted && DisplayFilterFields.byName[operand.text] != nil:
+            let right = try self.field(operand.text, column: operand.column)
+            guard right.type == field.type, field.type != .bytes else {
+                throw DisplayFilterError(column: operand.column, "\(field.name) (\(field.type.rawValue)) cannot be compared with \(right.name) (\(right.type.rawValue))")
+            }
+            var test = make(op.quantifier == .all ? .all({ _, _ in false }) : .any({ _, _ in false }))
+            test.other = CompiledTest.OtherField(packet: scope == .packet ? right.packet : nil,
+                                                 conversation: scope == .conversation ? right.conversation : nil, op: op)
+            return test
         case .compare(let op, let operand):
             let constant = try FilterConstant(operand, for: field)
             if op != .equal && op != .notEqual && op != .allEqual && op != .anyNotEqual {
@@ -210,7 +255,7 @@ struct FilterCompiler {
             predicate = { value, bytes in
                 ranges.contains { low, high in
                     guard let high else { return low.equals(value, bytes) }
-                    return (low.order(value, bytes) ?? 1) >= 0 && (high.order(value, bytes) ?? -1) <= 0
+                    return (low.order(value, bytes) ?? 1) <= 0 && (high.order(value, bytes) ?? -1) >= 0
                 }
             }
         case .contains(let operand):
@@ -293,6 +338,18 @@ enum FilterConstant: Sendable {
                 guard bytes.count == parts.count else { throw fail("a quoted string or hex bytes (47:45:54)") }
                 self = .bytes(bytes)
             }
+        }
+    }
+
+    /// Another field's value, as the constant it is compared with.
+    init(_ value: FieldValue, _ packet: RawSpan) {
+        switch value {
+        case .integer(let v): self = .integer(v)
+        case .address(let a): self = .network(FilterNetwork(a, prefix: 128))
+        case .text(let t): self = .text(t)
+        case .bytes(let range):
+            self = .bytes(range.upperBound <= packet.byteCount
+                ? range.map { packet.unsafeLoad(fromByteOffset: $0, as: UInt8.self) } : [])
         }
     }
 
