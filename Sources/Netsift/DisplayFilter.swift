@@ -240,7 +240,7 @@ struct FilterCompiler {
             let constant = try FilterConstant(operand, for: field)
             if op != .equal && op != .notEqual && op != .allEqual && op != .anyNotEqual {
                 guard field.type != .bytes else {
-                    throw DisplayFilterError(column: operand.column, "\(field.name) is a \(field.type.rawValue): it can be compared with == and != only")
+                    throw DisplayFilterError(column: operand.column, "\(field.name) is \(field.type.withArticle): it can be compared with == and != only")
                 }
             }
             predicate = Self.predicate(op, constant)
@@ -250,7 +250,7 @@ struct FilterCompiler {
                 (try FilterConstant(member.low, for: field), try member.high.map { (high) throws(DisplayFilterError) in try FilterConstant(high, for: field) })
             }
             if field.type == .bytes, let range = members.first(where: { $0.high != nil }) {
-                throw DisplayFilterError(column: range.low.column, "a range needs ordered values; \(field.name) is a \(field.type.rawValue)")
+                throw DisplayFilterError(column: range.low.column, "a range needs ordered values; \(field.name) is \(field.type.withArticle)")
             }
             predicate = { value, bytes in
                 ranges.contains { low, high in
@@ -260,13 +260,13 @@ struct FilterCompiler {
             }
         case .contains(let operand):
             guard field.type == .string || field.type == .bytes else {
-                throw DisplayFilterError(column: operand.column, "\"contains\" needs a string or byte field; \(field.name) is a \(field.type.rawValue)")
+                throw DisplayFilterError(column: operand.column, "\"contains\" needs a string or byte field; \(field.name) is \(field.type.withArticle)")
             }
             let needle = try FilterConstant(operand, for: field).needle
             predicate = { value, bytes in FilterConstant.value(value, contains: needle, bytes) }
         case .matches(let operand):
             guard field.type == .string else {
-                throw DisplayFilterError(column: operand.column, "\"matches\" needs a string field; \(field.name) is a \(field.type.rawValue)")
+                throw DisplayFilterError(column: operand.column, "\"matches\" needs a string field; \(field.name) is \(field.type.withArticle)")
             }
             guard operand.quoted else {
                 throw DisplayFilterError(column: operand.column, "a regular expression must be a quoted string")

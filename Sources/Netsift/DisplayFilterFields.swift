@@ -19,6 +19,9 @@ enum FieldType: String, Sendable {
     case bytes = "byte string"
     /// Nanoseconds; literals are seconds with a fraction.
     case time = "time in seconds"
+
+    /// "an unsigned integer", "a string": for error messages.
+    var withArticle: String { ("aeiouAEIOU".contains(rawValue.first!) ? "an " : "a ") + rawValue }
 }
 
 /// One value of a field. Integers, booleans (0/1), Ethernet addresses and times are `integer`;
