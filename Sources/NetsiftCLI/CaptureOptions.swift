@@ -6,6 +6,25 @@ import Foundation
 #endif
 import Netsift
 
+/// `-Y`: Wireshark's display-filter syntax over the fields Netsift decodes (docs/display-filter.md).
+struct DisplayFilterOption: ParsableArguments {
+    @Option(name: [.customShort("Y"), .customLong("display-filter")], help: ArgumentHelp(
+        "Only what matches this display filter, in Wireshark's syntax (docs/display-filter.md), e.g. \"tcp.analysis.retransmission and tcp.stream == 12\".",
+        valueName: "expression"))
+    var displayFilter: String?
+
+    /// The compiled filter, or nil when none was given. An error (with its column) is a usage error.
+    func compiled(_ scope: DisplayFilter.Scope) throws -> DisplayFilter? {
+        guard let displayFilter else { return nil }
+        do {
+            return try DisplayFilter(displayFilter, scope: scope)
+        } catch {
+            warn("-Y: \(error.description)")
+            throw ExitCode(ExitStatus.usage.rawValue)
+        }
+    }
+}
+
 /// The options every command that reads packets shares.
 struct FilterOption: ParsableArguments {
     @Option(name: [.customShort("f"), .long], help: ArgumentHelp(

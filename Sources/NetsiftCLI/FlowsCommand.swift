@@ -39,11 +39,13 @@ struct Flows: ParsableCommand {
     var limit: Int?
 
     @OptionGroup var filter: FilterOption
+    @OptionGroup var displayFilter: DisplayFilterOption
     @OptionGroup var flowOptions: FlowOptions
     @OptionGroup var threadOptions: ThreadOptions
 
     func run() throws {
-        _ = try filter.compiled()   // a bad -f is a usage error, said before anything is read
+        _ = try filter.compiled()   // a bad -f or -Y is a usage error, said before anything is read
+        let display = try displayFilter.compiled(.conversation)
         var options = AnalysisOptions()
         options.filter = filter.filter
         flowOptions.apply(to: &options)
@@ -53,7 +55,9 @@ struct Flows: ParsableCommand {
         var flows: [FlowSummary] = []
         let end = pipeline.run(&reader) { flow in
             let summary = FlowSummary(flow)
-            if transport == nil || summary.transport == transport?.rawValue { flows.append(summary) }
+            guard transport == nil || summary.transport == transport?.rawValue,
+                  display?.matches(summary) ?? true else { return }
+            flows.append(summary)
         }
         flows.sort(by: ordering)
         if let limit { flows = Array(flows.prefix(max(0, limit))) }

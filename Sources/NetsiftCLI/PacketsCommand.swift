@@ -23,13 +23,15 @@ struct Packets: ParsableCommand {
     var frames: FrameRange?
 
     @OptionGroup var filter: FilterOption
+    @OptionGroup var displayFilter: DisplayFilterOption
     @OptionGroup var flowOptions: FlowOptions
 
     /// Thrown from the packet loop to stop reading once nothing more can be printed.
     struct Done: Error {}
 
     func run() throws {
-        _ = try filter.compiled()   // a bad -f is a usage error, said before anything is read
+        _ = try filter.compiled()   // a bad -f or -Y is a usage error, said before anything is read
+        let display = try displayFilter.compiled(.packet)
         var options = AnalysisOptions()
         options.filter = filter.filter
         flowOptions.apply(to: &options)
@@ -48,8 +50,10 @@ struct Packets: ParsableCommand {
                 let hasTime = packet.hasTimestamp
                 let length = packet.originalLength
                 let captured = packet.capturedLength
-                let passed = pipeline.decode(packet) { summary, bytes, details in
-                    guard shown else { return }
+                var printedThis = false
+                pipeline.decode(packet) { summary, bytes, details in
+                    guard shown, display?.matches(summary, bytes: bytes, details: details) ?? true else { return }
+                    printedThis = true
                     if json {
                         output.write(PacketJSON.line(frame: details.frame, time: time, hasTime: hasTime, length: length,
                                                      captured: captured, summary, bytes, conversation: details.conversation,
@@ -60,7 +64,7 @@ struct Packets: ParsableCommand {
                         for message in details.messages { output.write("    " + message.message.summaryLine) }
                     }
                 }
-                guard passed, shown else { return }
+                guard printedThis else { return }
                 printed += 1
                 if let limit, printed >= limit { throw Done() }
             }

@@ -26,10 +26,10 @@ import NetsiftTestSupport
     @Test func jsonFollowsTheDocumentedSchema() throws {
         let result = try CLI.run(["analyze", "--format", "json", fixture("close-wait")])
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        #expect(report["schema"] as? String == "netsift.analyze/1")
+        #expect(report["schema"] as? String == "netsift.analyze/2")
         let findings = try #require(report["findings"] as? [[String: Any]])
-        for key in ["kind", "severity", "layer", "count", "countUnit", "flows", "frames", "facts", "summary",
-                    "explanation", "likelyCause", "nextStep"] {
+        for key in ["kind", "severity", "layer", "count", "count_unit", "flows", "frames", "facts", "summary",
+                    "explanation", "likely_cause", "next_step"] {
             #expect(findings.allSatisfy { $0[key] != nil }, "every finding has \(key)")
         }
         #expect(findings.first?["kind"] as? String == "close_wait")

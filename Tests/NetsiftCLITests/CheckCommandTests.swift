@@ -113,7 +113,7 @@ import NetsiftTestSupport
         #expect((written["capture"] as? [String: Any])?["packets"] as? Int == 14)
         let findings = try #require(written["findings"] as? [[String: Any]])
         #expect(Set(findings.compactMap { $0["endpoint"] as? String }) == ["10.77.0.2:81", "10.77.0.2:82", "10.77.0.2:83"])
-        #expect(written["otherFindings"] as? String == "forbidden")
+        #expect(written["other_findings"] as? String == "forbidden")
         let check = try CLI.run(["check", folder])
         #expect(check.status == 0, "\(check.stdout)")
     }

@@ -26,7 +26,7 @@ import NetsiftTestSupport
                 let packets = (originator["packets"] as? Int ?? 0) + (responder["packets"] as? Int ?? 0)
                 #expect(flow["stream"] as? Int == stream["stream"] as? Int)
                 #expect(packets == stream["packets"] as? Int, "\(name) stream \(stream["stream"] ?? ""): packets")
-                #expect(flow["firstFrame"] as? Int == stream["first_frame"] as? Int)
+                #expect(flow["first_frame"] as? Int == stream["first_frame"] as? Int)
                 checked += 1
             }
         }

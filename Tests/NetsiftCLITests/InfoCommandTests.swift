@@ -57,11 +57,11 @@ import NetsiftTestSupport
             let report = try #require(try CLI.json(["info", "--json", path]) as? [String: Any])
             #expect(report["packets"] as? Int == facts["packet_count"] as? Int, "\(name)")
             #expect(report["format"] as? String == facts["file_type"] as? String, "\(name)")
-            #expect((report["firstPacketNanoseconds"] as? NSNumber)?.int64Value
+            #expect((report["first_packet_nanoseconds"] as? NSNumber)?.int64Value
                     == (facts["first_timestamp_ns"] as? NSNumber)?.int64Value, "\(name)")
-            #expect((report["lastPacketNanoseconds"] as? NSNumber)?.int64Value
+            #expect((report["last_packet_nanoseconds"] as? NSNumber)?.int64Value
                     == (facts["last_timestamp_ns"] as? NSNumber)?.int64Value, "\(name)")
-            #expect(report["capturedBytes"] as? Int == facts["captured_bytes"] as? Int, "\(name)")
+            #expect(report["captured_bytes"] as? Int == facts["captured_bytes"] as? Int, "\(name)")
             checked += 1
         }
         #expect(checked > 0, "no fixture with a facts.json under Fixtures/")

@@ -69,9 +69,9 @@ import Glibc
 
         let all = try lines(live.standardOutput)
         let stats = try #require(all.first { $0["type"] as? String == "live" }?["live"] as? [String: Any])
-        #expect(stats["stoppedBy"] as? String == "duration")
+        #expect(stats["stopped_by"] as? String == "duration")
         // Loopback traffic this small fits a 64 MiB buffer: had the kernel dropped any, the counts below could not hold.
-        try #require(stats["droppedByKernel"] as? Int == 0, "kernel drops: \(stats)")
+        try #require(stats["dropped_by_kernel"] as? Int == 0, "kernel drops: \(stats)")
         let findings = all.filter { $0["type"] as? String == "finding" && $0["provisional"] == nil }
             .compactMap { $0["finding"] as? [String: Any] }
         let refused = findings.filter { $0["kind"] as? String == "connection_refused" }
@@ -137,7 +137,7 @@ import Glibc
         let status = try #require(live.wait(seconds: 10), "live did not stop after --count")
         #expect(status == 0, "\(live.standardError)")
         let stats = try lines(live.standardOutput).first { $0["type"] as? String == "live" }?["live"] as? [String: Any]
-        #expect(stats?["stoppedBy"] as? String == "count")
+        #expect(stats?["stopped_by"] as? String == "count")
         #expect(stats?["packets"] as? Int == 3)
         let info = try #require(try CLI.json(["info", "--json", file]) as? [String: Any])
         #expect(info["packets"] as? Int == 3)

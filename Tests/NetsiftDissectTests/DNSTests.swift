@@ -62,14 +62,15 @@ func answer(type: String, length: String, rdata: String) -> DNSMessage {
     }
 
     @Test func encodesAsJSON() throws {
-        // The response of `compressionAcrossRecords`, as the CLI's JSONEncoder writes it.
+        // The response of `compressionAcrossRecords` with a plain JSONEncoder: record data as one object
+        // whose "kind" names the type (the CLI's encoder also writes the keys in snake_case).
         let m = dnsMessage("1a2b 8180 0001 0002 0000 0000" + "03 777777 07 6578616d706c65 03 636f6d 00 0001 0001"
                            + "c00c 0005 0001 00000e10 0006 03 776562 c010" + "c02d 0001 0001 0000012c 0004 c0000201")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let json = String(decoding: try encoder.encode(m), as: UTF8.self)
-        #expect(json.contains(#""data":{"cname":{"name":"web.example.com"}}"#))
-        #expect(json.contains(#""data":{"a":{"address":"192.0.2.1"}}"#))
+        #expect(json.contains(#""data":{"kind":"cname","name":"web.example.com"}"#))
+        #expect(json.contains(#""data":{"address":"192.0.2.1","kind":"a"}"#))
         #expect(json.contains(#""name":"www.example.com""#) && json.contains(#""isResponse":true"#))
     }
 

@@ -72,9 +72,9 @@ import NetsiftFlows
         let results = ExpectationCheck(expectation).results(report)
         let outcome = Dictionary(results.map { ($0.assertion, $0.held) }, uniquingKeysWith: { a, _ in a })
         #expect(outcome["capture packets"] == true)
-        #expect(outcome["capture durationSeconds"] == true)
-        #expect(outcome["capture tcpStates REJ"] == true)
-        #expect(outcome["capture tcpStates S0"] == true)   // absent from the report: 0
+        #expect(outcome["capture duration_seconds"] == true)
+        #expect(outcome["capture tcp_states REJ"] == true)
+        #expect(outcome["capture tcp_states S0"] == true)   // absent from the report: 0
         #expect(outcome["finding connection_refused"] == true)   // 2 + 3
         #expect(outcome["finding connection_refused at 10.0.0.3"] == false)
         #expect(outcome["finding syn_unanswered at 10.0.0.2:82 (error) fact syns_sent"] == true)
@@ -118,7 +118,7 @@ import NetsiftFlows
         #expect(throws: DecodingError.self) { try decode(Expectation.self, #"{ "flows": [ { "transport": "sctp" } ] }"#) }
         #expect(throws: DecodingError.self) { try decode(Expectation.self, #"{ "capture": { "tcpStates": { "CLOSED": 1 } } }"#) }
         #expect(throws: DecodingError.self) { try decode(Expectation.self, #"{ "options": { "thresholds": { "rate": 1 } } }"#) }
-        #expect(throws: DecodingError.self) { try decode(Expectation.self, #"{ "schema": "netsift.expect/2" }"#) }
+        #expect(throws: DecodingError.self) { try decode(Expectation.self, #"{ "schema": "netsift.expect/3" }"#) }
         // Count thresholds are whole numbers an Int holds: 1e19 would stop the program converting it.
         #expect(throws: DecodingError.self) {
             try decode(Expectation.self, #"{ "options": { "thresholds": { "minimum_retransmissions": 1e19 } } }"#)
