@@ -53,8 +53,11 @@ struct Info: ParsableCommand {
     }
 }
 
-/// One file's `info`, in the shape the JSON output has.
+/// One file's `info`, in the shape the JSON output has (docs/schema/info.schema.json).
 struct InfoReport: Encodable {
+    /// `/2`: the first, unversioned output in the one JSON convention (docs/json.md).
+    static let schema = "netsift.info/2"
+
     struct Interface: Encodable {
         var id: Int
         var linkType: Int
@@ -77,6 +80,7 @@ struct InfoReport: Encodable {
         enum CodingKeys: String, CodingKey { case message, byteOffset, packetsBeforeDamage }
     }
 
+    var schema = InfoReport.schema
     var file: String
     var format: String
     var byteOrder: String

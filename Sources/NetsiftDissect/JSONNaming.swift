@@ -3,7 +3,7 @@
 /// converts keys with `snakeCased`, and enums with payloads encode through `TaggedCase`.
 
 /// "handshakeRTTNanoseconds" -> "handshake_rtt_nanoseconds", "ipv4Hint" -> "ipv4_hint",
-/// "isSSLv2" -> "is_sslv2". Only a
+/// "isSSLv2" -> "is_sslv2", "upgradeToH2C" -> "upgrade_to_h2c". Only a
 /// Swift-style name changes (a lowercase ASCII letter first, letters and digits only, an uppercase
 /// letter somewhere): keys that are data ("SF", "10.0.0.1:53", "www.example.com", "syns_sent")
 /// are left as they are.
@@ -23,7 +23,11 @@ public func snakeCased(_ name: String) -> String {
             let nextIsLower = index + 1 < scalars.count && isLower(scalars[index + 1]) && !nextIsVersion
             // A word starts at an uppercase letter after a lowercase letter or digit, and at the
             // last capital of an acronym followed by a lowercase letter ("RTTNanoseconds").
-            if isLower(previous) || isDigit(previous) || (isUpper(previous) && nextIsLower) {
+            // After digits, only when a lowercase word came before them ("ipv4Hint", not "H2C").
+            var beforeDigits = index - 1
+            while beforeDigits > 0 && isDigit(scalars[beforeDigits]) { beforeDigits -= 1 }
+            let afterWordDigits = isDigit(previous) && isLower(scalars[beforeDigits])
+            if isLower(previous) || afterWordDigits || (isUpper(previous) && nextIsLower) {
                 out.append(UInt8(ascii: "_"))
             }
         }
