@@ -1,5 +1,5 @@
-/// Why a file could not be read at all. Thrown before the first packet; the message is one line that
-/// names the file and the problem.
+/// Why a file could not be read at all (thrown before the first packet), or a capture could not be
+/// written; the message is one line that names the file and the problem.
 public struct CaptureError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// open(2) or read(2) failed: the errno and its text.
@@ -16,6 +16,10 @@ public struct CaptureError: Error, Sendable, Equatable, CustomStringConvertible 
         case badFilter(expression: String, reason: String)
         /// Live capture failed for another reason (libpcap's message).
         case captureFailed(String)
+        /// A capture to write could not be created or written: the errno and its text.
+        case cannotWrite(errno: Int32, reason: String)
+        /// The capture to write is the file being read: creating it would destroy the input.
+        case overwritesInput
     }
 
     public let path: String
@@ -38,6 +42,8 @@ public struct CaptureError: Error, Sendable, Equatable, CustomStringConvertible 
                 + "CAP_NET_ADMIN (setcap cap_net_raw,cap_net_admin=eip $(command -v netsift))"
         case .badFilter(let expression, let reason): return "\(name): bad filter \"\(expression)\": \(reason)"
         case .captureFailed(let reason): return "\(name): capture failed: \(reason)"
+        case .cannotWrite(_, let reason): return "\(name): cannot write: \(reason)"
+        case .overwritesInput: return "\(name): is the capture being read; write to another file"
         }
     }
 }

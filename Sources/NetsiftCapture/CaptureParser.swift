@@ -69,6 +69,17 @@ public struct CaptureParser: Sendable {
     public mutating func parse<E: Error>(
         _ window: RawSpan, isFinal: Bool, _ body: (CapturedPacket) throws(E) -> Void
     ) throws(E) -> Outcome {
+        try parse(window, isFinal: isFinal) { (packet, _) throws(E) in try body(packet) }
+    }
+
+    /// `parse` that also hands `body` the parser as it stands at each packet: the format and every
+    /// interface described so far, which the packet's `interface` indexes (what a `CaptureWriter`
+    /// needs to describe the packet's interface in its own file). `bytesConsumed` is not yet
+    /// updated for the window while `body` runs.
+    @inlinable
+    public mutating func parse<E: Error>(
+        _ window: RawSpan, isFinal: Bool, _ body: (CapturedPacket, CaptureParser) throws(E) -> Void
+    ) throws(E) -> Outcome {
         var offset = 0
         if stage == .fileHeader {
             switch readFileHeader(window, isFinal: isFinal) {
@@ -97,6 +108,21 @@ public struct CaptureParser: Sendable {
             netsift_prefetch(bytes.baseAddress! + offset)
             netsift_prefetch(bytes.baseAddress! + (offset + last) / 2)
             netsift_prefetch(bytes.baseAddress! + last)
+        }
+    }
+
+    /// Reads the file header alone (classic pcap), or recognises a pcapng file by its first block's
+    /// type, so that `format` (and for classic pcap the one interface) is known before any packet is
+    /// parsed. `.finished` means the header is read (or was already); the next `parse` goes on from
+    /// there. Otherwise `.needMore` or `.rejected`, as `parse` would say.
+    public mutating func parseFileHeader(_ window: RawSpan, isFinal: Bool) -> Outcome {
+        guard stage == .fileHeader else { return .finished }
+        switch readFileHeader(window, isFinal: isFinal) {
+        case .success(let length):
+            _bytesConsumed += length
+            return .finished
+        case .failure(let outcome):
+            return outcome
         }
     }
 

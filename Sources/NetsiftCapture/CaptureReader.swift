@@ -86,12 +86,47 @@ public struct CaptureReader: ~Copyable {
     /// Calls `body` with each packet in file order. Stops early only if `body` throws.
     @inlinable
     public mutating func forEachPacket<E: Error>(_ body: (CapturedPacket) throws(E) -> Void) throws(E) -> End {
+        try forEachPacket { (packet, _) throws(E) in try body(packet) }
+    }
+
+    /// `forEachPacket` that also hands `body` the parser as it stands at each packet (`parser` itself
+    /// cannot be read while the reader is reading): the format and the interfaces described so far,
+    /// for `CaptureWriter.write(_:from:)`.
+    ///
+    ///     let copy = try CaptureWriter(path: "selected.pcapng", like: &reader)
+    ///     let end = reader.forEachPacket { packet, file in
+    ///         if keep(packet) { copy.write(packet, from: file) }
+    ///     }
+    ///     copy.close()
+    @inlinable
+    public mutating func forEachPacket<E: Error>(
+        _ body: (CapturedPacket, CaptureParser) throws(E) -> Void
+    ) throws(E) -> End {
         switch source {
         case .mapped(let mapping):
             return try mapping.walk(&state, path: path, body)
         case .stream(let buffer):
             return try buffer.walk(&state, path: path, body)
         }
+    }
+
+    /// Reads the file header before any packet, so that `parser.format` is known (and, for classic
+    /// pcap, its one interface): a writer made `like:` this input needs it before the first packet.
+    /// Reading packets afterwards goes on from there.
+    /// - Throws: when the input is not a capture, or reading standard input or a FIFO fails.
+    public mutating func readFormat() throws(CaptureError) -> CaptureFormat {
+        let outcome = switch source {
+        case .mapped(let mapping): mapping.readFileHeader(&state)
+        case .stream(let buffer): buffer.readFileHeader(&state)
+        }
+        if case .rejected(let kind) = outcome { throw CaptureError(path: path, kind: kind) }
+        if case .damaged(let damage) = outcome, case .readFailed(let code) = damage.kind {
+            throw CaptureError(path: path, kind: .cannotOpen(errno: code, reason: String(cString: strerror(code))))
+        }
+        guard let format = state.format else {
+            throw CaptureError(path: path, kind: .notACapture(what: "it ends before its file header"))
+        }
+        return format
     }
 }
 
@@ -138,7 +173,7 @@ final class MappedFile {
 
     @inlinable
     func walk<E: Error>(_ parser: inout CaptureParser, path: String,
-                        _ body: (CapturedPacket) throws(E) -> Void) throws(E) -> CaptureReader.End {
+                        _ body: (CapturedPacket, CaptureParser) throws(E) -> Void) throws(E) -> CaptureReader.End {
         let walker = join(at: parser.bytesConsumed)
         defer { leave(walker) }
         var want = Self.windowLength
@@ -152,6 +187,11 @@ final class MappedFile {
             want = needed
             releasePages(before: parser.bytesConsumed, walker: walker)
         }
+    }
+
+    func readFileHeader(_ parser: inout CaptureParser) -> CaptureParser.Outcome {
+        // The whole file is a valid window: only the header's first bytes are touched.
+        parser.parseFileHeader(UnsafeRawBufferPointer(start: base, count: size).bytes, isFinal: true)
     }
 
     /// A new walker starting at `offset`; returns its number.
@@ -216,7 +256,7 @@ final class StreamBuffer {
 
     @inlinable
     func walk<E: Error>(_ parser: inout CaptureParser, path: String,
-                                 _ body: (CapturedPacket) throws(E) -> Void) throws(E) -> CaptureReader.End {
+                        _ body: (CapturedPacket, CaptureParser) throws(E) -> Void) throws(E) -> CaptureReader.End {
         var needed = 1
         while true {
             if let failure = fill(atLeast: needed) {
@@ -228,6 +268,22 @@ final class StreamBuffer {
             let outcome = try parser.parse(window.bytes, isFinal: atEndOfInput, body)
             dropFront(parser.bytesConsumed - before)
             guard case .needMore(let more) = outcome else { return CaptureReader.End(outcome, path: path) }
+            needed = more
+        }
+    }
+
+    func readFileHeader(_ parser: inout CaptureParser) -> CaptureParser.Outcome {
+        var needed = 1
+        while true {
+            if let failure = fill(atLeast: needed) {
+                return .damaged(CaptureDamage(kind: .readFailed(errno: failure), offset: parser.bytesConsumed,
+                                              packetsRead: parser.packetsRead))
+            }
+            let before = parser.bytesConsumed
+            let window = UnsafeRawBufferPointer(start: storage.baseAddress, count: filled)
+            let outcome = parser.parseFileHeader(window.bytes, isFinal: atEndOfInput)
+            dropFront(parser.bytesConsumed - before)
+            guard case .needMore(let more) = outcome else { return outcome }
             needed = more
         }
     }

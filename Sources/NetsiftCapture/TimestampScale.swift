@@ -58,3 +58,62 @@ struct TimestampScale: Sendable, Equatable {
         }
     }
 }
+
+// The way back, for the writer: nanoseconds to the ticks of an interface, so that a packet written
+// with its input interface's resolution and offset reads back with exactly the time it had.
+extension TimestampScale {
+    /// The scale of an interface as the parser described it. `ticksPerSecond` is a power of ten or
+    /// of two (all `if_tsresol` can say); anything else is taken as nanoseconds.
+    init(_ interface: InterfaceDescription) {
+        self.init(resolution: Self.resolution(ticksPerSecond: interface.ticksPerSecond) ?? 9,
+                  offsetSeconds: interface.timestampOffset)
+    }
+
+    /// The `if_tsresol` byte for `ticksPerSecond`: n for 10^n, 0x80 | n for 2^n; nil for neither.
+    static func resolution(ticksPerSecond: UInt64) -> UInt8? {
+        var power: UInt64 = 1
+        for exponent in 0...19 {
+            if power == ticksPerSecond { return UInt8(exponent) }
+            let (next, overflow) = power.multipliedReportingOverflow(by: 10)
+            if overflow { break }
+            power = next
+        }
+        guard ticksPerSecond != 0, ticksPerSecond & (ticksPerSecond - 1) == 0 else { return nil }
+        return 0x80 | UInt8(ticksPerSecond.trailingZeroBitCount)
+    }
+
+    /// This scale's `if_tsresol` byte.
+    var resolution: UInt8 { Self.resolution(ticksPerSecond: ticksPerSecond) ?? 9 }
+
+    /// The tick count whose time `nanoseconds(ticks:)` gives as `nanoseconds`, when there is one: always
+    /// for a time read from an interface of this scale. A time between two ticks gets the tick
+    /// before it (decimal) or after it (binary). Wraps rather than traps, as reading does.
+    func ticks(nanoseconds: Int64) -> UInt64 {
+        let sinceOffset = nanoseconds &- offsetNanoseconds
+        switch rule {
+        case .multiply(let factor):
+            return UInt64(bitPattern: Self.floorDivide(sinceOffset, by: factor).quotient)
+        case .divide(let divisor):
+            return UInt64(bitPattern: sinceOffset) &* UInt64(divisor)
+        case .binary(let shift):
+            // Reading rounds (fraction * 1e9) >> shift down, so the fraction wanted is the
+            // smallest one at or above remainder * 2^shift / 1e9.
+            let (seconds, remainder) = Self.floorDivide(sinceOffset, by: 1_000_000_000)
+            let scaled = UInt64(remainder).multipliedFullWidth(by: 1 << UInt64(shift))
+            let (quotient, rest) = UInt64(1_000_000_000).dividingFullWidth((scaled.high, scaled.low))
+            let fraction = quotient + (rest == 0 ? 0 : 1)
+            return UInt64(bitPattern: seconds) &<< UInt64(shift) &+ fraction
+        }
+    }
+
+    /// Division rounding towards minus infinity, and the remainder that goes with it (never negative).
+    static func floorDivide(_ value: Int64, by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+        var quotient = value / divisor
+        var remainder = value % divisor
+        if remainder < 0 {
+            quotient -= 1
+            remainder += divisor
+        }
+        return (quotient, remainder)
+    }
+}
