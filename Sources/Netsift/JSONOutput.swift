@@ -31,8 +31,8 @@ public enum JSONOutput {
     /// property names) is read as that property; any other key is left as it is, so data keys
     /// (fact and threshold names, states, addresses) are never rewritten.
     public static func decoder(names: [String]) -> JSONDecoder {
-        var properties: [String: String] = [:]
-        for name in names where snakeCased(name) != name { properties[snakeCased(name)] = name }
+        let properties = Dictionary(names.filter { snakeCased($0) != $0 }.map { (snakeCased($0), $0) },
+                                    uniquingKeysWith: { first, _ in first })
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .custom { path in
             let key = path.last!

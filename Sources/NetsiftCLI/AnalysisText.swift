@@ -46,6 +46,7 @@ enum AnalysisText {
                         .joined(separator: " "))
                 }
                 if !evidence.isEmpty { out += "      " + style.dim("seen: " + evidence.joined(separator: "; ")) + "\n" }
+                if let file = finding.evidence { out += "      " + style.dim("evidence: \(file)") + "\n" }
             }
             out += "\n"
         }

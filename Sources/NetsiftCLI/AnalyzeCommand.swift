@@ -29,10 +29,21 @@ struct Analyze: ParsableCommand {
     @Option(help: "Output format: text (for a terminal), json (one document), jsonl (one finding or flow per line).")
     var format = Format.text
 
+    @Option(help: ArgumentHelp(
+        "Write, for each finding, a small capture of its conversations (the first \(Evidence.defaultPacketsPerConversation) packets of each) and the frames it cites into this folder, in the input's format; the report names each file.",
+        valueName: "dir"))
+    var evidence: String?
+
     @OptionGroup var diagnosisOptions: DiagnosisOptions
     @OptionGroup var filter: FilterOption
     @OptionGroup var flowOptions: FlowOptions
     @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        if evidence != nil && file == "-" {
+            throw ValidationError("--evidence reads the capture a second time: it needs a file, not standard input")
+        }
+    }
 
     func run() throws {
         _ = try filter.compiled()   // a bad -f is a usage error, said before anything is read
@@ -48,7 +59,15 @@ struct Analyze: ParsableCommand {
         let exit = status(of: result.end, file: file)
         // Not a capture at all: the one-line error said so; there is nothing to report.
         if exit == .unreadable { throw ExitCode(exit.rawValue) }
-        let report = result.report
+        var report = result.report
+        if let evidence {
+            do {
+                report = try Evidence.write(report, capture: file, options: options, into: evidence)
+            } catch {
+                warn("--evidence: \(error.description)")
+                throw ExitCode(ExitStatus.unreadable.rawValue)
+            }
+        }
         switch format {
         case .text:
             print(AnalysisText.render(report, colour: Terminal.colourOnStandardOutput), terminator: "")

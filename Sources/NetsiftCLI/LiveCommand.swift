@@ -107,10 +107,10 @@ struct Live: ParsableCommand {
             if case .badFilter = error.kind { throw ExitCode(ExitStatus.usage.rawValue) }
             throw ExitCode(ExitStatus.unreadable.rawValue)
         }
-        var writer: PcapWriter?
+        var writer: CaptureWriter?
         if let write {
             do {
-                writer = try PcapWriter(path: write, linkType: capture.linkType, snaplen: snaplen)
+                writer = try CaptureWriter(path: write, linkType: capture.linkType, snaplen: snaplen)
             } catch {
                 warn(error.description)
                 throw ExitCode(ExitStatus.unreadable.rawValue)

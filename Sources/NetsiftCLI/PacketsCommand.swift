@@ -22,9 +22,18 @@ struct Packets: ParsableCommand {
     @Option(help: ArgumentHelp("Only these frame numbers: 7, 10-20, 100- (from 1).", valueName: "range"))
     var frames: FrameRange?
 
+    @Option(name: [.customShort("w"), .long], help: ArgumentHelp(
+        "Also write the packets shown (original bytes and times) to this file, in the input's format (pcap or pcapng).",
+        valueName: "file"))
+    var write: String?
+
     @OptionGroup var filter: FilterOption
     @OptionGroup var displayFilter: DisplayFilterOption
     @OptionGroup var flowOptions: FlowOptions
+
+    func validate() throws {
+        if write == "-" { throw ValidationError("-w needs a file: standard output carries the packets' lines") }
+    }
 
     /// Thrown from the packet loop to stop reading once nothing more can be printed.
     struct Done: Error {}
@@ -36,6 +45,23 @@ struct Packets: ParsableCommand {
         options.filter = filter.filter
         flowOptions.apply(to: &options)
         var reader = try openCapture(file)
+        var writer: CaptureWriter?
+        if let write {
+            do {
+                writer = try CaptureWriter(path: write, like: &reader)
+            } catch {
+                switch error.kind {
+                case .cannotWrite:
+                    warn(error.description)
+                    throw ExitCode(ExitStatus.unreadable.rawValue)
+                case .overwritesInput:
+                    warn(error.description)
+                    throw ExitCode(ExitStatus.usage.rawValue)
+                default:
+                    break   // the input is not a capture: reading it says so below, as without -w
+                }
+            }
+        }
         // Flows are followed for every packet (even those not printed) so that streams reassemble
         // and application messages appear at the packet that completes them.
         var pipeline = try Pipeline(options: options)
@@ -43,7 +69,7 @@ struct Packets: ParsableCommand {
         var printed = 0
         let end: CaptureReader.End
         do {
-            end = try reader.forEachPacket { (packet: CapturedPacket) throws(Done) in
+            end = try reader.forEachPacket { (packet: CapturedPacket, input: CaptureParser) throws(Done) in
                 if let frames, pipeline.frame + 1 > frames.last { throw Done() }
                 let shown = frames.map { pipeline.frame + 1 >= $0.first } ?? true
                 let time = packet.timestamp
@@ -60,11 +86,12 @@ struct Packets: ParsableCommand {
                                                      application: details.messages))
                     } else {
                         output.write(PacketText.line(frame: details.frame, time: time, length: length, summary, bytes,
-                                                                 conversation: details.conversation))
+                                                     conversation: details.conversation))
                         for message in details.messages { output.write("    " + message.message.summaryLine) }
                     }
                 }
                 guard printedThis else { return }
+                writer?.write(packet, from: input)
                 printed += 1
                 if let limit, printed >= limit { throw Done() }
             }
@@ -72,7 +99,14 @@ struct Packets: ParsableCommand {
             end = .finished
         }
         output.flush()
-        let exit = status(of: end, file: file)
+        var exit = status(of: end, file: file)
+        if let writer {
+            writer.close()
+            if let error = writer.error {
+                warn("\(error.description); the file holds the packets before it")
+                exit = max(exit, .unreadable)
+            }
+        }
         if exit != .success { throw ExitCode(exit.rawValue) }
     }
 }

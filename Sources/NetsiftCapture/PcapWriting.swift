@@ -1,11 +1,6 @@
 // Classic pcap as `CaptureWriter` writes it (tcpdump.org/manpages/pcap-savefile.5.html): the 24-byte
 // file header, then per packet a 16-byte record header and the captured bytes. Little-endian.
 
-/// `netsift live --write`'s writer, now `CaptureWriter(path:linkType:snaplen:)`: the same calls write
-/// the same nanosecond pcap file.
-@available(*, deprecated, renamed: "CaptureWriter")
-public typealias PcapWriter = CaptureWriter
-
 extension CaptureWriter {
     /// Magic (µs 0xa1b2c3d4 or ns 0xa1b23c4d), version 2.4, thiszone and sigfigs 0, snaplen, and the
     /// link-type word: the LINKTYPE_ value, and when the FCS length is known, bit 26 set and the

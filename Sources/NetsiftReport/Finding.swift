@@ -150,6 +150,8 @@ public struct Finding: Sendable, Equatable, Codable {
     public var explanation: String
     public var likelyCause: String
     public var nextStep: String
+    /// The small capture that holds what shows it (`analyze --evidence DIR`): its path.
+    public var evidence: String?
 
     public static let listLimit = 20
     /// Endpoints (servers, receivers, client-server pairs) a detector keeps apart for one kind of

@@ -68,6 +68,14 @@ import Glibc
         #expect(status == 0, "\(live.standardError)")
 
         let all = try lines(live.standardOutput)
+        // Every line (interval, provisional finding, live statistics, the report) is valid against
+        // its schema, checked by an independent validator.
+        let saved = FileManager.default.temporaryDirectory.appendingPathComponent("netsift-live-\(getpid()).jsonl")
+        try Data(live.standardOutput.utf8).write(to: saved)
+        defer { try? FileManager.default.removeItem(at: saved) }
+        let validation = try CLI.runTool("/usr/bin/env", ["python3", Corpus.projectRoot.appendingPathComponent("scripts/validate-json").path,
+            "--lines", Corpus.projectRoot.appendingPathComponent("docs/schema/analyze-line.schema.json").path, saved.path])
+        #expect(validation.status == 0, "\(validation.stdout)\(validation.stderr)")
         let stats = try #require(all.first { $0["type"] as? String == "live" }?["live"] as? [String: Any])
         #expect(stats["stopped_by"] as? String == "duration")
         // Loopback traffic this small fits a 64 MiB buffer: had the kernel dropped any, the counts below could not hold.
