@@ -25,12 +25,12 @@ struct Info: ParsableCommand {
 
     func run() throws {
         let packetFilter = try filter.compiled()
-        var reports: [InfoReport] = []
+        var reports: [CaptureReport] = []
         var worst = ExitStatus.success
         for file in files {
-            let report: InfoReport
+            let report: CaptureReport
             do {
-                report = try InfoReport.read(file, filter: packetFilter)
+                report = try CaptureReport.read(file, filter: packetFilter)
             } catch {
                 warn(error.description)
                 worst = max(worst, .unreadable)
@@ -38,7 +38,7 @@ struct Info: ParsableCommand {
             }
             if let problem = report.problem {
                 warn("\(file == "-" ? "standard input" : file): \(problem.description)")
-                worst = max(worst, problem.status)
+                worst = max(worst, .damaged)
             }
             reports.append(report)
             if !json { print(report.text, terminator: reports.count < files.count ? "\n" : "") }
@@ -53,133 +53,7 @@ struct Info: ParsableCommand {
     }
 }
 
-/// One file's `info`, in the shape the JSON output has (docs/schema/info.schema.json).
-struct InfoReport: Encodable {
-    /// `/2`: the first, unversioned output in the one JSON convention (docs/json.md).
-    static let schema = "netsift.info/2"
-
-    struct Interface: Encodable {
-        var id: Int
-        var linkType: Int
-        var linkTypeName: String
-        var snaplen: Int
-        var name: String?
-        var description: String?
-        var timestampResolution: String
-        var packets: Int
-        var droppedByInterface: UInt64?
-        var droppedByOS: UInt64?
-    }
-
-    struct Problem: Encodable, CustomStringConvertible {
-        var message: String
-        var byteOffset: Int?
-        var packetsBeforeDamage: Int?
-        var status: ExitStatus
-        var description: String { message }
-        enum CodingKeys: String, CodingKey { case message, byteOffset, packetsBeforeDamage }
-    }
-
-    var schema = InfoReport.schema
-    var file: String
-    var format: String
-    var byteOrder: String
-    var sections: Int
-    var interfaces: [Interface]
-    var packets: Int
-    var capturedBytes: Int
-    var wireBytes: Int
-    var cutPackets: Int
-    var smallestPacket: Int?
-    var largestPacket: Int?
-    var averagePacketSize: Double?
-    var firstPacketTime: String?
-    var lastPacketTime: String?
-    var firstPacketNanoseconds: Int64?
-    var lastPacketNanoseconds: Int64?
-    var durationSeconds: Double
-    var bytesPerSecond: Double?
-    var packetsPerSecond: Double?
-    var outOfOrderTimestamps: Int
-    var comments: [String]
-    var otherBlocks: [String: Int]
-    var complete: Bool
-    var problem: Problem?
-
-    static func read(_ path: String, filter: PacketFilter?) throws(CaptureError) -> InfoReport {
-        var reader = try CaptureReader(path: path)
-        var summary = CaptureSummary()
-        let end: CaptureReader.End
-        if let filter {
-            end = reader.forEachPacket { packet in if filter.matches(packet) { summary.add(packet) } }
-        } else {
-            end = reader.forEachPacket { packet in summary.add(packet) }
-        }
-        if case .rejected(let error) = end { throw error }
-        return InfoReport(path: path, parser: reader.parser, summary: summary, end: end)
-    }
-
-    init(path: String, parser: CaptureParser, summary: CaptureSummary, end: CaptureReader.End) {
-        file = path
-        format = parser.format?.name ?? "unknown"
-        let orders = Set(parser.sections.map(\.bigEndian))
-        byteOrder = orders.count > 1 ? "mixed" : (orders.first == true ? "big-endian" : "little-endian")
-        sections = parser.sections.count
-        interfaces = parser.interfaces.enumerated().map { id, interface in
-            Interface(id: id, linkType: Int(interface.linkType.rawValue), linkTypeName: interface.linkType.name,
-                      snaplen: interface.snaplen, name: interface.name, description: interface.description,
-                      timestampResolution: Self.resolutionName(interface.ticksPerSecond),
-                      packets: id < summary.packetsPerInterface.count ? summary.packetsPerInterface[id] : 0,
-                      droppedByInterface: interface.statistics?.droppedByInterface,
-                      droppedByOS: interface.statistics?.droppedByOS)
-        }
-        packets = summary.packets
-        capturedBytes = summary.capturedBytes
-        wireBytes = summary.wireBytes
-        cutPackets = summary.cutPackets
-        let seconds = Double(summary.duration) / 1e9
-        durationSeconds = seconds
-        if summary.packets > 0 {
-            smallestPacket = summary.smallestCapturedLength
-            largestPacket = summary.largestCapturedLength
-            averagePacketSize = Double(summary.capturedBytes) / Double(summary.packets)
-            firstPacketNanoseconds = summary.earliest
-            lastPacketNanoseconds = summary.latest
-            firstPacketTime = summary.earliest.map(formatUTC)
-            lastPacketTime = summary.latest.map(formatUTC)
-            if seconds > 0 {
-                bytesPerSecond = Double(summary.capturedBytes) / seconds
-                packetsPerSecond = Double(summary.packets) / seconds
-            }
-        }
-        outOfOrderTimestamps = summary.outOfOrderTimestamps
-        comments = parser.sections.flatMap(\.comments)
-        let other = parser.otherBlocks
-        otherBlocks = [
-            "name_resolution": other.nameResolution, "interface_statistics": other.interfaceStatistics,
-            "decryption_secrets": other.decryptionSecrets, "custom": other.custom, "unknown": other.unknown,
-            "packet_comments": other.packetComments,
-        ].filter { $0.value > 0 }
-        switch end {
-        case .finished, .rejected:
-            complete = true
-        case .damaged(let damage):
-            complete = false
-            problem = Problem(message: damage.description, byteOffset: damage.offset,
-                              packetsBeforeDamage: damage.packetsRead, status: .damaged)
-        }
-    }
-
-    static func resolutionName(_ ticksPerSecond: UInt64) -> String {
-        switch ticksPerSecond {
-        case 1: "s"
-        case 1_000: "ms"
-        case 1_000_000: "µs"
-        case 1_000_000_000: "ns"
-        default: "1/\(ticksPerSecond) s"
-        }
-    }
-
+extension CaptureReport {
     var text: String {
         var lines: [(String, String)] = [
             ("File", file == "-" ? "standard input" : file),

@@ -151,4 +151,26 @@ final class JUnitReader: NSObject, XMLParserDelegate {
         if name == "testcase" { testcases += 1 }
         if name == "failure" { failures += 1 }
     }
+
+    /// Expectation files of the first version (camelCase keys, `netsift.expect/1`) still check; an
+    /// error in one names the key as version 2 spells it.
+    @Test func firstVersionExpectationsStillCheck() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("netsift-expect1-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.copyItem(atPath: Corpus.fixturesDirectory.appendingPathComponent(
+            "handshake-failures/handshake-failures.pcap").path, toPath: folder + "/trace.pcap")
+        // facts.json: 14 packets, three TCP conversations, one refused at port 81.
+        let first = #"{ "schema": "netsift.expect/1", "capture": { "packets": 14, "tcpConversations": 3, "tcpStates": { "REJ": 1 } },"#
+            + #" "findings": [ { "kind": "connection_refused", "endpoint": "10.77.0.2:81" } ], "otherFindings": "allowed" }"#
+        try Data(first.utf8).write(to: URL(fileURLWithPath: folder + "/trace.expect.json"))
+        let result = try CLI.run(["check", folder + "/trace.pcap"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("capture tcp_conversations"))
+        let wrong = #"{ "schema": "netsift.expect/2", "capture": { "tcp_conversations": "three" } }"#
+        try Data(wrong.utf8).write(to: URL(fileURLWithPath: folder + "/trace.expect.json"))
+        let error = try CLI.run(["check", folder + "/trace.pcap"])
+        #expect(error.status == 2)
+        #expect(error.stdout.contains("capture.tcp_conversations"), "\(error.stdout)")
+    }
 }

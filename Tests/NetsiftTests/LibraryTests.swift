@@ -35,6 +35,17 @@ import Testing
         #expect(result.verdict != nil)
     }
 
+    @Test func captureReportSaysWhatCapinfosSaid() throws {
+        let (path, facts) = try fixture("http-tcp-ns-pcapng")
+        let report = try CaptureReport.read(path, filter: nil)
+        #expect(report.format == facts["file_type"] as? String)
+        #expect(report.packets == facts["packet_count"] as? Int)
+        #expect(report.capturedBytes == facts["captured_bytes"] as? Int)
+        #expect(report.firstPacketNanoseconds == (facts["first_timestamp_ns"] as? NSNumber)?.int64Value)
+        #expect(report.lastPacketNanoseconds == (facts["last_timestamp_ns"] as? NSNumber)?.int64Value)
+        #expect(report.complete && report.problem == nil)
+    }
+
     @Test func threadsGiveWhatOneThreadGives() throws {
         let (path, _) = try fixture("tcp-loss-retransmissions")
         var one = AnalysisOptions(), two = AnalysisOptions()
