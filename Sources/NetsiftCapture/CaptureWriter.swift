@@ -25,8 +25,9 @@ import Darwin
 /// - pcapng: one section (its application option says Netsift), then an Interface Description Block
 ///   for each input interface *that a written packet came from*, numbered from 0 in the order of
 ///   first use, whichever input section described it; each keeps the input's link type, snaplen,
-///   `if_name`, `if_description`, `if_fcslen`, `if_tsresol` and `if_tsoffset`, so timestamps are the
-///   input's exact tick counts. Packets go into Enhanced Packet Blocks. A packet that had no time of
+///   `if_name`, `if_description`, `if_fcslen`, `if_tsresol` and `if_tsoffset`, so every time reads
+///   back exactly (as the input's very tick count, at nanosecond resolution or coarser). Packets go
+///   into Enhanced Packet Blocks. A packet that had no time of
 ///   its own (a Simple Packet Block, `hasTimestamp == false`) is written as a Simple Packet Block
 ///   again when that reads back the same (its interface is output interface 0 and its captured
 ///   length is what the block implies); otherwise as an Enhanced Packet Block with the time the
@@ -60,8 +61,9 @@ public final class CaptureWriter {
     private let buffer: UnsafeMutableRawBufferPointer
     private var buffered = 0
     private var closed = false
-    /// Classic pcap: the file's one link type. pcapng: unused.
+    /// Classic pcap: the file's one link type, and whether its fractions are nanoseconds. pcapng: unused.
     let pcapLinkType: LinkType
+    let pcapNanosecond: Bool
     /// pcapng: the interfaces described so far, by input interface index.
     var interfaces = OutputInterfaces()
 
@@ -102,6 +104,7 @@ public final class CaptureWriter {
         self.path = path
         self.format = format
         self.pcapLinkType = pcapLinkType
+        pcapNanosecond = format == .pcap(nanosecond: true, modified: false)
         ownsDescriptor = path != "-"
         if path == "-" {
             descriptor = 1
@@ -232,22 +235,19 @@ public final class CaptureWriter {
 /// Which output interface each input interface became (pcapng), and how its ticks are counted.
 /// Grows by one entry per interface used, never per packet.
 struct OutputInterfaces {
-    /// By input interface index: the output interface id, or -1 while unused.
-    private var idByInput: [Int32] = []
+    /// Input interface index -> output interface id. A dictionary, not an array indexed by input,
+    /// because a packet handed to `write(_:)` may carry any index at all.
+    private var idByInput: [Int: Int] = [:]
     /// By output interface id.
     private(set) var scales: [TimestampScale] = []
     /// Output interface 0's snaplen: what a Simple Packet Block's captured length is cut to.
     private(set) var firstSnaplen = 0
 
-    func outputID(ofInput input: Int) -> Int? {
-        guard input >= 0, input < idByInput.count, idByInput[input] >= 0 else { return nil }
-        return Int(idByInput[input])
-    }
+    func outputID(ofInput input: Int) -> Int? { idByInput[input] }
 
     mutating func add(input: Int, scale: TimestampScale, snaplen: Int) -> Int {
-        if input >= idByInput.count { idByInput += repeatElement(-1, count: input + 1 - idByInput.count) }
         let id = scales.count
-        idByInput[input] = Int32(id)
+        idByInput[input] = id
         if id == 0 { firstSnaplen = snaplen }
         scales.append(scale)
         return id

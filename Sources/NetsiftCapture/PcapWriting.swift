@@ -30,7 +30,7 @@ extension CaptureWriter {
         let (seconds, nanoseconds) = TimestampScale.floorDivide(packet.timestamp, by: 1_000_000_000)
         reserve(16)
         append(UInt32(truncatingIfNeeded: seconds))
-        append(UInt32(format == .pcap(nanosecond: true, modified: false) ? nanoseconds : nanoseconds / 1_000))
+        append(UInt32(pcapNanosecond ? nanoseconds : nanoseconds / 1_000))
         append(UInt32(packet.capturedLength))
         append(UInt32(clamping: packet.originalLength))
         packet.bytes.withUnsafeBytes { append($0) }
