@@ -40,12 +40,4 @@ public enum JSONOutput {
         }
         return decoder
     }
-
-    struct JSONKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(_ name: String) { stringValue = name }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
 }

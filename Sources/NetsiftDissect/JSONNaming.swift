@@ -53,24 +53,25 @@ public struct TaggedCase {
 
     public init(_ encoder: any Encoder) { self.encoder = encoder }
 
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(_ name: String) { stringValue = name }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     /// The case `name` (its Swift spelling), its payload's fields merged in (a struct that encodes
     /// as an object), then `fields` (by their Swift labels; nil values are left out).
     public func encode(_ name: String, merging payload: (any Encodable)? = nil,
                        _ fields: KeyValuePairs<String, (any Encodable)?> = [:]) throws {
         if let payload { try payload.encode(to: encoder) }
-        var container = encoder.container(keyedBy: Key.self)
-        try container.encode(snakeCased(name), forKey: Key(Self.key))
+        var container = encoder.container(keyedBy: JSONKey.self)
+        try container.encode(snakeCased(name), forKey: JSONKey(Self.key))
         for (label, value) in fields {
             guard let value else { continue }
-            try container.encode(value, forKey: Key(label))
+            try container.encode(value, forKey: JSONKey(label))
         }
     }
+}
+
+/// A JSON object key by name: what the encoders and decoders of the convention name keys with.
+public struct JSONKey: CodingKey {
+    public var stringValue: String
+    public var intValue: Int? { nil }
+    public init(_ name: String) { stringValue = name }
+    public init?(stringValue: String) { self.stringValue = stringValue }
+    public init?(intValue: Int) { nil }
 }
