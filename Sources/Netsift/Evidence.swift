@@ -56,7 +56,7 @@ public enum Evidence {
         var pipeline = try Pipeline(options: single)
         var written: [FlowReference: Int] = [:]
         var wanted: [Int] = []
-        let end = reader.forEachPacket { packet, input in
+        let end = reader.forEachPacket { packet, interfaces in
             wanted.removeAll(keepingCapacity: true)
             pipeline.decode(packet) { _, _, details in
                 wanted += byFrame[details.frame] ?? []
@@ -67,7 +67,7 @@ public enum Evidence {
                 written[reference, default: 0] += 1
                 wanted += indexes
             }
-            for index in Set(wanted) { writers[index].write(packet, from: input) }
+            for index in Set(wanted) { writers[index].write(packet, from: interfaces) }
         }
         for writer in writers { writer.close() }
         if case .rejected(let error) = end { throw error }

@@ -69,7 +69,7 @@ struct Packets: ParsableCommand {
         var printed = 0
         let end: CaptureReader.End
         do {
-            end = try reader.forEachPacket { (packet: CapturedPacket, input: CaptureParser) throws(Done) in
+            end = try reader.forEachPacket { (packet: CapturedPacket, interfaces: [InterfaceDescription]) throws(Done) in
                 if let frames, pipeline.frame + 1 > frames.last { throw Done() }
                 let shown = frames.map { pipeline.frame + 1 >= $0.first } ?? true
                 let time = packet.timestamp
@@ -91,7 +91,7 @@ struct Packets: ParsableCommand {
                     }
                 }
                 guard printedThis else { return }
-                writer?.write(packet, from: input)
+                writer?.write(packet, from: interfaces)
                 printed += 1
                 if let limit, printed >= limit { throw Done() }
             }

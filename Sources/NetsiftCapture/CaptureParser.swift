@@ -72,13 +72,13 @@ public struct CaptureParser: Sendable {
         try parse(window, isFinal: isFinal) { (packet, _) throws(E) in try body(packet) }
     }
 
-    /// `parse` that also hands `body` the parser as it stands at each packet: the format and every
-    /// interface described so far, which the packet's `interface` indexes (what a `CaptureWriter`
-    /// needs to describe the packet's interface in its own file). `bytesConsumed` is not yet
-    /// updated for the window while `body` runs.
+    /// `parse` that also hands `body` every interface described so far, which the packet's
+    /// `interface` indexes (what a `CaptureWriter` needs to describe the packet's interface in its
+    /// own file). Only the array is passed, never the parser: passing `self` from this mutating
+    /// method would copy the whole parser for every packet.
     @inlinable
     public mutating func parse<E: Error>(
-        _ window: RawSpan, isFinal: Bool, _ body: (CapturedPacket, CaptureParser) throws(E) -> Void
+        _ window: RawSpan, isFinal: Bool, _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void
     ) throws(E) -> Outcome {
         var offset = 0
         if stage == .fileHeader {

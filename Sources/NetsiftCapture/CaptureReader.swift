@@ -89,18 +89,17 @@ public struct CaptureReader: ~Copyable {
         try forEachPacket { (packet, _) throws(E) in try body(packet) }
     }
 
-    /// `forEachPacket` that also hands `body` the parser as it stands at each packet (`parser` itself
-    /// cannot be read while the reader is reading): the format and the interfaces described so far,
-    /// for `CaptureWriter.write(_:from:)`.
+    /// `forEachPacket` that also hands `body` the interfaces described so far (`parser` itself
+    /// cannot be read while the reader is reading), for `CaptureWriter.write(_:from:)`.
     ///
     ///     let copy = try CaptureWriter(path: "selected.pcapng", like: &reader)
-    ///     let end = reader.forEachPacket { packet, file in
-    ///         if keep(packet) { copy.write(packet, from: file) }
+    ///     let end = reader.forEachPacket { packet, interfaces in
+    ///         if keep(packet) { copy.write(packet, from: interfaces) }
     ///     }
     ///     copy.close()
     @inlinable
     public mutating func forEachPacket<E: Error>(
-        _ body: (CapturedPacket, CaptureParser) throws(E) -> Void
+        _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void
     ) throws(E) -> End {
         switch source {
         case .mapped(let mapping):
@@ -173,7 +172,7 @@ final class MappedFile {
 
     @inlinable
     func walk<E: Error>(_ parser: inout CaptureParser, path: String,
-                        _ body: (CapturedPacket, CaptureParser) throws(E) -> Void) throws(E) -> CaptureReader.End {
+                        _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void) throws(E) -> CaptureReader.End {
         let walker = join(at: parser.bytesConsumed)
         defer { leave(walker) }
         var want = Self.windowLength
@@ -256,7 +255,7 @@ final class StreamBuffer {
 
     @inlinable
     func walk<E: Error>(_ parser: inout CaptureParser, path: String,
-                        _ body: (CapturedPacket, CaptureParser) throws(E) -> Void) throws(E) -> CaptureReader.End {
+                        _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void) throws(E) -> CaptureReader.End {
         var needed = 1
         while true {
             if let failure = fill(atLeast: needed) {

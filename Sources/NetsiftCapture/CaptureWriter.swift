@@ -11,8 +11,8 @@ import Darwin
 ///
 ///     var reader = try CaptureReader(path: "capture.pcapng")
 ///     let copy = try CaptureWriter(path: "stream12.pcapng", like: &reader)
-///     let end = reader.forEachPacket { packet, file in
-///         if selected(packet) { copy.write(packet, from: file) }
+///     let end = reader.forEachPacket { packet, interfaces in
+///         if selected(packet) { copy.write(packet, from: interfaces) }
 ///     }
 ///     copy.close()
 ///     if let error = copy.error { print(error) }
@@ -134,14 +134,14 @@ public final class CaptureWriter {
         }
     }
 
-    /// Writes `packet` as its input described it: `input` is the parser the packet came from (the
-    /// second argument of `CaptureReader.forEachPacket`), whose interface `packet.interface` is
-    /// described in the output the first time it is used.
-    public func write(_ packet: borrowing CapturedPacket, from input: borrowing CaptureParser) {
+    /// Writes `packet` as its input described it: `described` are the input's interfaces (the
+    /// second argument of `CaptureReader.forEachPacket`), of which `packet.interface` is described
+    /// in the output the first time it is used.
+    public func write(_ packet: borrowing CapturedPacket, from described: [InterfaceDescription]) {
         guard !closed else { return }
         guard case .pcapng = format else { return writePcapRecord(packet) }
         let id = interfaces.outputID(ofInput: packet.interface) ?? describe(
-            packet.interface < input.interfaces.count ? input.interfaces[packet.interface] : Self.bareInterface(of: packet),
+            packet.interface < described.count ? described[packet.interface] : Self.bareInterface(of: packet),
             input: packet.interface)
         writePacketBlock(packet, interface: id)
     }

@@ -5,7 +5,7 @@
 extension CaptureParser {
     @inlinable
     mutating func parsePcapRecords<E: Error>(
-        _ window: RawSpan, isFinal: Bool, offset: inout Int, _ body: (CapturedPacket, CaptureParser) throws(E) -> Void
+        _ window: RawSpan, isFinal: Bool, offset: inout Int, _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void
     ) throws(E) -> Outcome {
         let headerLength = recordHeaderLength
         let bigEndian = self.bigEndian
@@ -36,7 +36,7 @@ extension CaptureParser {
             _packetsRead += 1
             try body(CapturedPacket(bytes: window.extracting(start..<start + captured),
                                     originalLength: original, timestamp: timestamp,
-                                    interface: 0, linkType: linkType), self)
+                                    interface: 0, linkType: linkType), interfaces)
         }
     }
 }

@@ -19,7 +19,7 @@ extension CaptureParser {
 
     @inlinable
     mutating func parsePcapngBlocks<E: Error>(
-        _ window: RawSpan, isFinal: Bool, offset: inout Int, _ body: (CapturedPacket, CaptureParser) throws(E) -> Void
+        _ window: RawSpan, isFinal: Bool, offset: inout Int, _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void
     ) throws(E) -> Outcome {
         let end = window.byteCount
         while true {
@@ -83,7 +83,7 @@ extension CaptureParser {
                 _packetsRead += 1
                 try body(CapturedPacket(bytes: window.extracting(start..<start + captured),
                                         originalLength: original, timestamp: timestamp,
-                                        interface: interface, linkType: interfaces[interface].linkType), self)
+                                        interface: interface, linkType: interfaces[interface].linkType), interfaces)
                 continue
             case BlockType.simplePacket:
                 // SPB: original length, data. It belongs to interface 0 and carries no timestamp (it
@@ -99,7 +99,7 @@ extension CaptureParser {
                 _packetsRead += 1
                 try body(CapturedPacket(bytes: window.extracting(start..<start + captured),
                                         originalLength: original, timestamp: lastTimestamp, hasTimestamp: false,
-                                        interface: sectionBase, linkType: interfaces[sectionBase].linkType), self)
+                                        interface: sectionBase, linkType: interfaces[sectionBase].linkType), interfaces)
                 continue
             case BlockType.sectionHeader:
                 guard sections.count < Self.maximumSections else {

@@ -24,8 +24,8 @@ func copyFrames(of input: String, to output: String, keep: (Int) -> Bool = { _ i
     var reader = try CaptureReader(path: input)
     let writer = try CaptureWriter(path: output, like: &reader)
     var index = 0
-    _ = reader.forEachPacket { packet, file in
-        if keep(index) { writer.write(packet, from: file) }
+    _ = reader.forEachPacket { packet, interfaces in
+        if keep(index) { writer.write(packet, from: interfaces) }
         index += 1
     }
     writer.close()
@@ -109,9 +109,9 @@ func frame(_ number: UInt8, length: Int = 17) -> [UInt8] { [UInt8](repeating: nu
         let all = try CaptureWriter(path: whole, like: &reader)
         let some = try CaptureWriter(path: third, like: &reader)
         var index = 0
-        _ = reader.forEachPacket { packet, file in
-            all.write(packet, from: file)
-            if index % 3 == 0 { some.write(packet, from: file) }
+        _ = reader.forEachPacket { packet, interfaces in
+            all.write(packet, from: interfaces)
+            if index % 3 == 0 { some.write(packet, from: interfaces) }
             index += 1
         }
         all.close()
@@ -457,7 +457,7 @@ func frame(_ number: UInt8, length: Int = 17) -> [UInt8] { [UInt8](repeating: nu
         let mapped = reader.isMappedFile
         #expect(!mapped)
         let writer = try CaptureWriter(path: output, like: &reader)
-        _ = reader.forEachPacket { packet, file in writer.write(packet, from: file) }
+        _ = reader.forEachPacket { packet, interfaces in writer.write(packet, from: interfaces) }
         writer.close()
         #expect(try readAll(output).packets == readAll(fixture).packets)
     }

@@ -13,7 +13,7 @@ import NetsiftTestSupport
         defer { try? FileManager.default.removeItem(atPath: copy) }
         var reader = try CaptureReader(path: path)
         let writer = try CaptureWriter(path: copy, like: &reader)
-        #expect(reader.forEachPacket { packet, file in writer.write(packet, from: file) } == .finished)
+        #expect(reader.forEachPacket { packet, interfaces in writer.write(packet, from: interfaces) } == .finished)
         writer.close()
         #expect(writer.failure == nil)
 
