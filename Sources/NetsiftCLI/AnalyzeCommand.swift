@@ -29,6 +29,9 @@ struct Analyze: ParsableCommand {
     @Option(help: "Output format: text (for a terminal), json (one document), jsonl (one finding or flow per line).")
     var format = Format.text
 
+    @Flag(help: "Text: print every finding, not only the worst \(AnalysisText.findingsPerLayer) of each layer.")
+    var all = false
+
     @OptionGroup var diagnosisOptions: DiagnosisOptions
     @OptionGroup var filter: FilterOption
     @OptionGroup var flowOptions: FlowOptions
@@ -51,7 +54,7 @@ struct Analyze: ParsableCommand {
         let report = result.report
         switch format {
         case .text:
-            print(AnalysisText.render(report, colour: Terminal.colourOnStandardOutput), terminator: "")
+            print(AnalysisText.render(report, colour: Terminal.colourOnStandardOutput, all: all), terminator: "")
         case .json:
             print(try JSONOutput.encode(report, pretty: true))
         case .jsonl:

@@ -464,15 +464,23 @@ extension TCPConversation {
             if analysis.contains(.fastRetransmission) { sender.fastRetransmissions += 1 }
             if analysis.contains(.spuriousRetransmission) { sender.spuriousRetransmissions += 1 }
             if sender.retransmissionFrames.count < 8 { sender.retransmissionFrames.append(frame) }
+            let byTimeout = !analysis.contains(.fastRetransmission) && !analysis.contains(.spuriousRetransmission)
             if s.payloadWireLength > sender.analysis.largestAcked {
                 sender.oversizeRetransmissions += 1
+                if byTimeout { sender.oversizeTimeoutRetransmissions += 1 }
                 sender.largestUnacknowledgedRetransmission = max(sender.largestUnacknowledgedRetransmission,
                                                                  s.payloadWireLength)
+            }
+            if byTimeout {
+                sender.stall.retransmitted(seq: s.sequenceNumber, length: s.payloadWireLength, frame: frame, time: time)
             }
         }
         // Wireshark's reference frame for duplicate ACKs moves with the acknowledgment number
         // (its last ACK starts at 0, so a first ACK of 0 moves nothing).
-        if s.acknowledgmentNumber != previousAck { sender.lastNonDuplicateAckFrame = frame }
+        if s.acknowledgmentNumber != previousAck {
+            sender.lastNonDuplicateAckFrame = frame
+            if ack { sender.lastAckAdvanceTime = time }
+        }
         if analysis.contains(.outOfOrder) && s.payloadWireLength > 0 { sender.outOfOrderSegments += 1 }
         if analysis.contains(.zeroWindow) {
             sender.zeroWindows += 1

@@ -8,7 +8,7 @@ extension Finding {
             kind: .packetsDropped, severity: .warning, count: dropped, countUnit: "packets",
             facts: ["dropped_by_kernel": .int(byKernel), "dropped_by_interface": .int(byInterface),
                     "received": .int(received)],
-            summary: "\(plural(dropped, "packet")) were dropped before netsift saw them (\(byKernel) by the kernel, \(byInterface) by the interface).",
+            summary: "\(plural(dropped, "packet")) \(verb(dropped, "was")) dropped before netsift saw them (\(byKernel) by the kernel, \(byInterface) by the interface).",
             explanation: "What was analysed misses those packets: some retransmissions, gaps and unanswered segments may be the capture's, not the network's.",
             likelyCause: "Traffic faster than the capture drains its buffer (a busy link, a slow disk for --write), or a filter too wide.",
             nextStep: "Raise --buffer-size, narrow the capture with -f, or lower --snaplen; check that drops stop before trusting loss findings.")

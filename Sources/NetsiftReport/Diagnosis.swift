@@ -10,7 +10,7 @@ public struct DiagnosisThresholds: Sendable, Equatable {
     /// A side that keeps a half-closed connection (the peer's FIN acknowledged, no FIN of its own)
     /// this long, in seconds, is in CLOSE_WAIT; one still half-closed when the capture ends is too.
     public var closeWaitSeconds = 5.0
-    /// This many connections one client closes first towards one server make TIME_WAIT pressure.
+    /// This many connections one client host closes first make TIME_WAIT pressure.
     public var timeWaitConnections = 100
     /// Retransmissions of segments larger than anything acknowledged that make an MTU black hole.
     public var blackHoleRetransmissions = 3
@@ -27,6 +27,7 @@ public struct Diagnosis {
     public let thresholds: DiagnosisThresholds
     var handshakes = HandshakeDetector()
     var retransmissions: RetransmissionDetector
+    var stalls = StallDetector()
     var pathMTU: PathMTUDetector
     var closing: CloseDetector
     var windows = WindowDetector()
@@ -73,6 +74,7 @@ public struct Diagnosis {
         guard case .tcp(let conversation) = flow else { return }
         handshakes.add(conversation)
         retransmissions.add(conversation)
+        stalls.add(conversation)
         pathMTU.add(conversation)
         closing.add(conversation)
         windows.add(conversation)
@@ -113,7 +115,7 @@ public struct Diagnosis {
             all.append(Finding(kind: .malformedPackets, severity: .info, count: malformed, countUnit: "packets",
                                frames: malformedFrames,
                                facts: Dictionary(uniqueKeysWithValues: layers.map { ("layer \($0.key)", .int($0.value)) }),
-                               summary: "\(plural(malformed, "packet")) are malformed (mostly \(layers[0].key)).",
+                               summary: "\(plural(malformed, "packet")) \(verb(malformed, "is")) malformed (mostly \(layers[0].key)).",
                                explanation: "Their headers say they hold more, or other, than they do.",
                                likelyCause: "Broken or hostile senders, or corruption on the capture path.",
                                nextStep: "Look at the first frames listed with `netsift packets --frames N --json`."))
@@ -121,7 +123,7 @@ public struct Diagnosis {
         if counters.evicted > 0 {
             all.append(Finding(kind: .flowLimit, severity: .warning, count: counters.evicted, countUnit: "conversations",
                                facts: ["peak_active": .int(counters.peakActive)],
-                               summary: "\(plural(counters.evicted, "conversation")) were ended early because too many were active at once.",
+                               summary: "\(plural(counters.evicted, "conversation")) \(verb(counters.evicted, "was")) ended early because too many were active at once.",
                                explanation: "Their statistics are split or incomplete.",
                                likelyCause: "A capture with very many concurrent flows (a scan or SYN flood, or a busy link).",
                                nextStep: "Raise --max-flows, or filter the capture (-f) to the traffic of interest."))
@@ -138,6 +140,7 @@ public struct Diagnosis {
                                dnsQueriesEvicted: dns.transactions.evicted)
         all += handshakes.findings()
         all += retransmissions.findings()
+        all += stalls.findings(captureEnd: end)
         all += pathMTU.findings()
         all += closing.findings(captureEnd: end)
         all += windows.findings()
@@ -148,11 +151,14 @@ public struct Diagnosis {
         return all.sorted { a, b in a.layer != b.layer ? a.layer < b.layer : Finding.worstFirst(a, b) }
     }
 
-    /// The most likely problem: the worst finding, the lowest layer first among equals (a cause
-    /// below explains symptoms above).
+    /// The most likely problem: the finding that most harms the users — by severity, then by its
+    /// kind's harm (`FindingKind.harm`: work stopped before work slowed) grown with the number of
+    /// conversations it touches (a zero window in 40 conversations outweighs three retransmissions
+    /// in one), then the lowest layer (a cause below explains symptoms above), then how often.
     public static func verdict(_ findings: [Finding]) -> Finding? {
         findings.filter { $0.severity > .info }.min { a, b in
             if a.severity != b.severity { return a.severity > b.severity }
+            if a.userHarm != b.userHarm { return a.userHarm > b.userHarm }
             if a.layer != b.layer { return a.layer < b.layer }
             return a.count > b.count
         }
@@ -169,7 +175,8 @@ extension DissectError {
 /// Conversations grouped by the endpoint a finding is about, with the flows and peers involved.
 struct EndpointGroup {
     var count = 0
-    var flows: [FlowReference] = []
+    /// The worst conversations so far (largest `value`), at most `Finding.listLimit`.
+    var ranked: [(flow: FlowReference, value: Int)] = []
     var frames: [Int] = []
     var peers: [String] = []
     /// A number summed over the group, and its largest single value.
@@ -182,11 +189,21 @@ struct EndpointGroup {
 
     mutating func add(_ flow: FlowReference, peer: Endpoint, frames more: [Int] = [], value: Int = 0) {
         count += 1
-        if flows.count < Finding.listLimit { flows.append(flow) }
+        if ranked.count < Finding.listLimit {
+            ranked.append((flow, value))
+        } else if let least = ranked.indices.min(by: { ranked[$0].value < ranked[$1].value }),
+                  ranked[least].value < value {
+            ranked[least] = (flow, value)
+        }
         for frame in more where frames.count < Finding.listLimit { frames.append(frame) }
         peers.addPeer(peer)
         total += value
         largest = max(largest, value)
+    }
+
+    /// The conversations kept, worst first (the earlier first among equals).
+    var flows: [FlowReference] {
+        ranked.sorted { $0.value != $1.value ? $0.value > $1.value : $0.flow.stream < $1.flow.stream }.map(\.flow)
     }
 }
 
