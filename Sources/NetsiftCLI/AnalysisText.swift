@@ -59,7 +59,9 @@ enum AnalysisText {
             out += "\n"
         }
         if let verdict = report.verdict {
-            out += style.bold("Most likely problem") + "\n  " + verdict.summary + "\n  " + verdict.nextStep + "\n\n"
+            out += style.bold("Most likely problem") + "\n  " + verdict.summary + "\n  " + verdict.nextStep + "\n"
+            if let caveat = report.verdictCaveat { out += "  " + style.yellow("Confidence lowered: " + caveat) + "\n" }
+            out += "\n"
         }
         if !report.topFlows.isEmpty {
             out += style.bold("Top conversations") + "\n"

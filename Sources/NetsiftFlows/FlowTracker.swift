@@ -452,6 +452,8 @@ extension TCPConversation {
         }
 
         let previousAck = sender.analysis.hasLastAck ? sender.analysis.lastAck : 0
+        // Where each direction's data had reached, to size what the capture missed.
+        let expectedSeq = sender.analysis.nextSeq, peerExpectedSeq = receiver.analysis.nextSeq
         let segment = TCPSegment(seq: s.sequenceNumber, ack: s.acknowledgmentNumber, flags: flags,
                                  window: s.windowSize, length: s.payloadWireLength, time: time)
         let analysis = TCPAnalyzer.analyze(segment, forward: &sender.analysis, reverse: &receiver.analysis,
@@ -474,6 +476,12 @@ extension TCPConversation {
             if byTimeout {
                 sender.stall.retransmitted(seq: s.sequenceNumber, length: s.payloadWireLength, frame: frame, time: time)
             }
+        }
+        if analysis.contains(.lostSegment) {
+            sender.noteNotCaptured(from: expectedSeq, to: s.sequenceNumber, frame: frame)
+        }
+        if analysis.contains(.ackedUnseenSegment) {
+            receiver.noteNotCaptured(from: peerExpectedSeq, to: s.acknowledgmentNumber, frame: frame)
         }
         // Wireshark's reference frame for duplicate ACKs moves with the acknowledgment number
         // (its last ACK starts at 0, so a first ACK of 0 moves nothing).

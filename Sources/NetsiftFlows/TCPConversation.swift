@@ -56,6 +56,14 @@ public struct TCPSide: Sendable {
     public var stall = StalledSegment()
     /// When this side's acknowledgment number last moved: the peer's data last made progress.
     public var lastAckAdvanceTime: Int64?
+    /// Bytes of this side's data the capture missed: holes before segments Wireshark marks
+    /// "previous segment not captured", and data the peer acknowledged beyond anything seen
+    /// ("ACKed unseen segment"); with the first frame that showed one.
+    public var bytesNotCaptured = 0
+    public var firstNotCapturedFrame: Int?
+    /// Where the holes counted so far end: an ACK and the next segment both show the same hole,
+    /// which is counted once.
+    var notCapturedUpTo: UInt32?
     /// Zero windows this side announced, and full windows it filled, with the first frame of each.
     public var zeroWindows = 0
     public var firstZeroWindowFrame: Int?
@@ -235,6 +243,18 @@ public struct TCPConversation: Sendable, FlowEntry {
 }
 
 extension TCPSide {
+    /// Data from sequence number `from` up to `to` that the capture did not hold (a hole the next
+    /// segment or an ACK showed in `frame`); a backwards or absurd distance counts nothing.
+    mutating func noteNotCaptured(from: UInt32, to: UInt32, frame: Int) {
+        let start = notCapturedUpTo.map { seqLess(from, $0) ? $0 : from } ?? from
+        let distance = Int32(bitPattern: to &- start)
+        if distance > 0 {
+            bytesNotCaptured += Int(distance)
+            notCapturedUpTo = to
+        }
+        if firstNotCapturedFrame == nil { firstNotCapturedFrame = frame }
+    }
+
     /// Counts a retransmission at `time` in its one-second bucket, keeping the busiest.
     mutating func countRetransmissionBurst(at time: Int64) {
         let second = time / 1_000_000_000

@@ -28,6 +28,7 @@ public struct Diagnosis {
     var handshakes = HandshakeDetector()
     var retransmissions: RetransmissionDetector
     var stalls = StallDetector()
+    var captureLoss = CaptureLossDetector()
     var pathMTU: PathMTUDetector
     var closing: CloseDetector
     var windows = WindowDetector()
@@ -75,6 +76,7 @@ public struct Diagnosis {
         handshakes.add(conversation)
         retransmissions.add(conversation)
         stalls.add(conversation)
+        captureLoss.add(conversation)
         pathMTU.add(conversation)
         closing.add(conversation)
         windows.add(conversation)
@@ -96,11 +98,13 @@ public struct Diagnosis {
     /// times (ns), `counters` the flow tracker's, `fragments` the IP fragment reassembler's (with
     /// the limits it ran under), `damage` what stopped the reader early, if anything. `ongoing`: the
     /// capture goes on after `end` (live summaries), so DNS queries still within their timeout are
-    /// not unanswered. `extra`: findings made elsewhere (the kernel's drops in `live`), ordered with these.
+    /// not unanswered. `interfaceDrops`: the packets a pcapng file's interface statistics say the
+    /// recorder dropped (nil when it has none). `extra`: findings made elsewhere (the kernel's drops
+    /// in `live`), ordered with these.
     public func findings(start: Int64?, end: Int64?, counters: FlowCounters,
                          fragments: FragmentStatistics = FragmentStatistics(),
                          fragmentLimits: FragmentLimits = FragmentLimits(), damage: String? = nil,
-                         ongoing: Bool = false, extra: [Finding] = []) -> [Finding] {
+                         ongoing: Bool = false, interfaceDrops: Int? = nil, extra: [Finding] = []) -> [Finding] {
         var all: [Finding] = []
         if let damage {
             all.append(Finding(kind: .captureDamaged, severity: .warning, count: 1, countUnit: "damage",
@@ -139,7 +143,10 @@ public struct Diagnosis {
         all += limits.findings(fragments: fragments, fragmentLimits: fragmentLimits,
                                dnsQueriesEvicted: dns.transactions.evicted)
         all += handshakes.findings()
-        all += retransmissions.findings()
+        if let loss = captureLoss.finding(interfaceDrops: interfaceDrops) { all.append(loss) }
+        // Loss the capture itself shows casts doubt on the loss it seems to show in the network.
+        let lossyCapture = captureLoss.significant(interfaceDrops: interfaceDrops)
+        all += retransmissions.findings().map { lossyCapture ? $0.doubtedByCaptureLoss() : $0 }
         all += stalls.findings(captureEnd: end)
         all += pathMTU.findings()
         all += closing.findings(captureEnd: end)
@@ -162,6 +169,16 @@ public struct Diagnosis {
             if a.layer != b.layer { return a.layer < b.layer }
             return a.count > b.count
         }
+    }
+}
+
+extension Finding {
+    /// The finding, saying that the capture's own holes may explain part of it.
+    func doubtedByCaptureLoss() -> Finding {
+        var finding = self
+        finding.explanation += " The capture itself misses packets (see capture_loss): some of this loss may be the recorder's, not the network's."
+        finding.facts["capture_loss"] = .string("significant")
+        return finding
     }
 }
 

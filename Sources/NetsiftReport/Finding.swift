@@ -7,6 +7,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case malformedPackets = "malformed_packets"
     /// Live capture: packets the kernel or the interface dropped before netsift saw them.
     case packetsDropped = "packets_dropped"
+    /// An offline capture that misses packets: holes in the streams it holds, and the recorder's drops.
+    case captureLoss = "capture_loss"
     // Network
     case icmpFragmentationNeeded = "icmp_fragmentation_needed"
     case mtuBlackHole = "mtu_black_hole"
@@ -47,7 +49,7 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     /// The layer the problem lives in.
     public var layer: DiagnosisLayer {
         switch self {
-        case .captureDamaged, .malformedPackets, .packetsDropped, .flowLimit, .reassemblyLimit, .fragmentLimit,
+        case .captureDamaged, .malformedPackets, .packetsDropped, .captureLoss, .flowLimit, .reassemblyLimit, .fragmentLimit,
              .parserLimit: .capture
         case .icmpFragmentationNeeded, .mtuBlackHole: .network
         case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .stalledTransfer, .mssMismatch,
@@ -80,7 +82,7 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .dnsSlow, .dnsTruncatedNoRetry: 35
         case .icmpFragmentationNeeded, .timeWaitPressure: 30
         case .dnsNXDomain, .http2BadPreface, .windowFull, .mssMismatch, .segmentsAboveMSS: 20
-        case .captureDamaged, .malformedPackets, .packetsDropped: 10
+        case .captureDamaged, .malformedPackets, .packetsDropped, .captureLoss: 10
         case .flowLimit, .reassemblyLimit, .fragmentLimit, .parserLimit: 5
         }
     }
