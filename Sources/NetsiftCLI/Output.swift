@@ -1,3 +1,4 @@
+import Netsift
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -84,7 +85,7 @@ func formatUTC(_ nanoseconds: Int64) -> String {
         + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(nanos, 9)) UTC"
 }
 
-/// "1 packet", "2,000 packets".
+/// "1 packet", "2,000 packets": `plural` with the count grouped by thousands.
 func counted(_ value: Int, _ noun: String) -> String {
-    "\(grouped(value)) \(noun)\(value == 1 ? "" : "s")"
+    "\(grouped(value)) \(value == 1 ? noun : pluralForm(of: noun))"
 }

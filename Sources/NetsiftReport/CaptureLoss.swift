@@ -1,3 +1,4 @@
+import NetsiftDissect
 import NetsiftFlows
 
 extension Finding {

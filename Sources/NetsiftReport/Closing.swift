@@ -1,3 +1,4 @@
+import NetsiftDissect
 import NetsiftFlows
 
 /// How connections end. CLOSE_WAIT: one side's FIN was acknowledged but the other never sent its

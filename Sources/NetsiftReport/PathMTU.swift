@@ -1,3 +1,4 @@
+import NetsiftDissect
 import NetsiftFlows
 
 /// MSS and MTU trouble: SYN and SYN/ACK announcing different MSS values (informational),

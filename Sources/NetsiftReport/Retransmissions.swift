@@ -1,3 +1,4 @@
+import NetsiftDissect
 import NetsiftFlows
 
 /// Retransmissions, per server endpoint: the share of each conversation side's data segments sent

@@ -1,3 +1,4 @@
+import NetsiftDissect
 import NetsiftFlows
 
 /// Transfers that stopped: one side retransmitting the same segment by timeout, the timer backing

@@ -1,3 +1,4 @@
+import NetsiftDissect
 import NetsiftFlows
 
 /// Receive-window stalls: a receiver announcing a zero window (its application does not read fast

@@ -1,5 +1,6 @@
-/// Counts and words in agreement, for every sentence a finding or a report says: "1 stream was
-/// reset", "3 queries were", never "querys" or "1 stream … were".
+/// Counts and words in agreement, for every sentence a finding, a report or a command says: "1
+/// stream was reset", "3 queries were", never "querys" or "1 stream … were". It lives in the first
+/// module every other one imports, so that there is one of it.
 
 /// "1 stream", "3 queries", "2 HTTP/2 streams": the count and its noun, the last word made plural
 /// when the count is not one.
