@@ -182,8 +182,9 @@ public struct Finding: Sendable, Equatable, Codable {
     public var kind: FindingKind
     public var severity: Severity
     public var layer: DiagnosisLayer
-    /// The endpoint the finding is about (the server that refuses, the host that keeps sockets
-    /// half-closed, the receiver that stalls), as "10.0.0.2:443"; nil when it is about the capture.
+    /// What the finding is about: a service ("10.0.0.2:443": the server that refuses, the service
+    /// whose receiver stalls) or a host ("10.0.0.1": a client, whatever ephemeral ports it used);
+    /// nil when it is about the capture. At most one finding per kind and endpoint.
     public var endpoint: String?
     /// Whether `endpoint` is a service or a host.
     public var endpointKind: EndpointKind?
