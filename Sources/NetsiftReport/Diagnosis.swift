@@ -177,6 +177,7 @@ extension Finding {
     func doubtedByCaptureLoss() -> Finding {
         var finding = self
         finding.explanation += " The capture itself misses packets (see capture_loss): some of this loss may be the recorder's, not the network's."
+        finding.likelyCause = "The capture itself misses packets (capture_loss): part of this may be the recorder's loss, not the network's. Otherwise: " + finding.likelyCause
         finding.facts["capture_loss"] = .string("significant")
         return finding
     }

@@ -99,6 +99,36 @@ import NetsiftTestSupport
         #expect(analysis.report.verdict?.kind == .mtuBlackHole)
     }
 
+    /// Retransmissions in a capture that itself misses data: the finding says the loss may be the
+    /// recorder's.
+    @Test func retransmissionsInALossyCaptureAreDoubted() throws {
+        let ack = Build.ack, syn = Build.syn, port: UInt16 = 40_300
+        var frames: [(Double, [UInt8])] = [
+            (0, segment(true, clientPort: port, seq: 1000, ack: 0, flags: syn)),
+            (0.001, segment(false, clientPort: port, seq: 5000, ack: 1001, flags: syn | ack)),
+            (0.002, segment(true, clientPort: port, seq: 1001, ack: 5001, flags: ack)),
+        ]
+        // Ten 100-byte segments, the third missing from the capture, all acknowledged; then the
+        // last one sent again three times.
+        for index in 0..<10 where index != 2 {
+            frames.append((0.01 + Double(index) * 0.01,
+                           segment(true, clientPort: port, seq: 1001 + UInt32(index) * 100, ack: 5001, flags: ack, payload: 100)))
+        }
+        frames.append((0.2, segment(false, clientPort: port, seq: 5001, ack: 2001, flags: ack)))
+        for again in 0..<3 {
+            frames.append((0.5 + Double(again), segment(true, clientPort: port, seq: 1901, ack: 5001, flags: ack, payload: 100)))
+        }
+        let analysis = try Analysis(timedPcap(frames))
+        let loss = try #require(analysis.finding(.captureLoss))
+        #expect(loss.facts["bytes_missing"] == .int(100))
+        #expect(loss.facts["previous_segment_not_captured"] == .int(1))
+        #expect(loss.severity == .warning)
+        let retransmissions = try #require(analysis.finding(.retransmissions))
+        #expect(retransmissions.facts["capture_loss"] == .string("significant"))
+        #expect(retransmissions.likelyCause.hasPrefix("The capture itself misses packets"))
+        #expect(analysis.report.verdictConfidence == .low)
+    }
+
     @Test func aTransferThatResumesIsNotStalled() throws {
         let ack = Build.ack, syn = Build.syn, psh = Build.psh, port: UInt16 = 40_200
         let frames: [(Double, [UInt8])] = [
