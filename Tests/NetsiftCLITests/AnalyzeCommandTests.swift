@@ -73,6 +73,26 @@ import NetsiftTestSupport
         #expect(findings.allSatisfy { $0["endpoint_kind"] as? String == "service" })
     }
 
+    /// A refused connection in a pcapng file whose recorder counted drops: the verdict stands, and
+    /// the text says its confidence is lowered.
+    @Test func verdictConfidenceLoweredWhenTheRecorderDropped() throws {
+        let segments = [Build.tcp(40_001, 81, seq: 1000, flags: Build.syn),
+                        Build.tcp(81, 40_001, seq: 0, ack: 1001, flags: Build.rst | Build.ack)]
+        var bytes = Build.pcapngSection() + Build.pcapngInterface()
+        for (index, tcp) in segments.enumerated() {
+            let ip = index == 0 ? Build.ipv4(0x0A00_0001, 0x0A00_0002, protocol: 6, tcp) : Build.ipv4(0x0A00_0002, 0x0A00_0001, protocol: 6, tcp)
+            bytes += Build.pcapngPacket(Build.ethernet(0x0800, ip), ticks: 1_700_000_000_000_000 + UInt64(index))
+        }
+        bytes += Build.pcapngStatistics(droppedByInterface: 0, droppedByOS: 4)
+        let url = try Build.file(bytes, suffix: "pcapng")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let text = try CLI.run(["analyze", url.path]).stdout
+        #expect(text.contains("the recorder counted 4 packets dropped (pcapng interface statistics)"))
+        let verdict = try #require(text.components(separatedBy: "Most likely problem\n").last)
+        #expect(verdict.hasPrefix("  10.0.0.2:81 refused 1 connection attempt"))
+        #expect(verdict.contains("Confidence lowered: The capture itself is incomplete (capture_loss)"))
+    }
+
     @Test func standardInputWorks() throws {
         let url = URL(fileURLWithPath: fixture("handshake-failures"))
         let result = try CLI.run(["analyze", "-"], stdin: url)

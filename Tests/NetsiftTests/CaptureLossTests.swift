@@ -6,15 +6,6 @@ import Testing
 /// Capture loss from what a pcapng file's recorder counted (Interface Statistics Block, RFC draft
 /// pcapng §4.6: `isb_ifdrop` code 5, `isb_osdrop` code 7), as the library reads a whole file.
 @Suite struct CaptureLossTests {
-    /// An ISB for interface 0 with the two drop counters and opt_endofopt.
-    func statistics(droppedByInterface: UInt64, droppedByOS: UInt64) -> [UInt8] {
-        let options = Build.le16(5) + Build.le16(8) + Build.le64(droppedByInterface)
-            + Build.le16(7) + Build.le16(8) + Build.le64(droppedByOS) + Build.le16(0) + Build.le16(0)
-        let length = UInt32(24 + options.count)
-        return Build.le32(5) + Build.le32(length) + Build.le32(0) + Build.le32(0) + Build.le32(0) + options
-            + Build.le32(length)
-    }
-
     func analyse(_ bytes: [UInt8]) throws -> AnalysisReport {
         let url = try Build.file(bytes, suffix: "pcapng")
         defer { try? FileManager.default.removeItem(at: url) }
@@ -29,7 +20,7 @@ import Testing
 
     @Test func recorderDropsInInterfaceStatisticsAreCaptureLoss() throws {
         let report = try analyse(Build.pcapngSection() + Build.pcapngInterface() + conversation
-                                 + statistics(droppedByInterface: 7, droppedByOS: 5))
+                                 + Build.pcapngStatistics(droppedByInterface: 7, droppedByOS: 5))
         let loss = try #require(report.findings.first { $0.kind == .captureLoss })
         #expect(loss.facts["interface_drops"] == .int(12))
         #expect(loss.severity == .warning)
@@ -48,7 +39,7 @@ import Testing
                                    ticks: 1_700_000_000_000_000 + UInt64(index))
             }.flatMap { $0 }
         let report = try analyse(Build.pcapngSection() + Build.pcapngInterface() + refused
-                                 + statistics(droppedByInterface: 3, droppedByOS: 0))
+                                 + Build.pcapngStatistics(droppedByInterface: 3, droppedByOS: 0))
         #expect(report.verdict?.kind == .connectionRefused)
         #expect(report.verdictConfidence == .low)
         #expect(report.verdictCaveat?.contains("capture_loss") == true)
@@ -56,7 +47,7 @@ import Testing
 
     @Test func statisticsWithoutDropsSayNothing() throws {
         let report = try analyse(Build.pcapngSection() + Build.pcapngInterface() + conversation
-                                 + statistics(droppedByInterface: 0, droppedByOS: 0))
+                                 + Build.pcapngStatistics(droppedByInterface: 0, droppedByOS: 0))
         #expect(report.findings.first { $0.kind == .captureLoss } == nil)
         #expect(report.verdict == nil && report.verdictConfidence == nil)
     }
