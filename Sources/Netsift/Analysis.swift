@@ -40,12 +40,14 @@ public struct Analysis {
 
     /// The report once the pipeline has finished (every conversation handed over). `source` names
     /// the file or interface; `damage` is what stopped reading early, if anything.
-    public func report(_ pipeline: Pipeline, source: String, damage: String?, extra: [Finding] = []) -> AnalysisReport {
+    /// `interfaceDrops`: what a pcapng file's interface statistics say the recorder dropped.
+    public func report(_ pipeline: Pipeline, source: String, damage: String?, interfaceDrops: Int? = nil,
+                       extra: [Finding] = []) -> AnalysisReport {
         let counters = pipeline.counters
         let fragments = pipeline.dissector.fragments
         let findings = diagnosis.findings(start: pipeline.firstTime, end: pipeline.lastTime, counters: counters,
                                           fragments: fragments.statistics, fragmentLimits: fragments.limits,
-                                          damage: damage, extra: extra)
+                                          damage: damage, interfaceDrops: interfaceDrops, extra: extra)
         let capture = AnalysisReport.Capture(file: source, packets: pipeline.packets, firstPacket: pipeline.firstTime,
                                              lastPacket: pipeline.lastTime, damage: damage, counters: counters,
                                              tcpStates: states, applicationMessages: messages)
@@ -112,7 +114,8 @@ extension Analysis {
         let end = pipeline.run(&reader, unusual: { analysis.add(frame: $0, $1) },
                                event: { message($0); analysis.add($0) },
                                flow: { conversation(analysis.add($0)) }, progress: progress)
-        let report = analysis.report(pipeline, source: reader.displayName, damage: end.damage)
+        let report = analysis.report(pipeline, source: reader.displayName, damage: end.damage,
+                                     interfaceDrops: reader.parser.interfaceDrops)
         return AnalysisResult(report: report, end: end, counters: pipeline.counters)
     }
 }

@@ -3,7 +3,11 @@ import Netsift
 /// The terminal rendering of an analysis: capture summary, findings layer by layer (worst first),
 /// the most likely problem, and the top conversations.
 enum AnalysisText {
-    static func render(_ report: AnalysisReport, colour: Bool) -> String {
+    /// Findings shown per layer unless `all`: the worst, so that a large capture's report fits on
+    /// a screen; the rest are counted ("and 3 more findings (--all)"), and JSON always holds every one.
+    static let findingsPerLayer = 5
+
+    static func render(_ report: AnalysisReport, colour: Bool, all: Bool = false) -> String {
         let style = Style(enabled: colour)
         var out = ""
         let c = report.capture
@@ -29,7 +33,8 @@ enum AnalysisText {
             let findings = report.findings.filter { $0.layer == layer }
             guard !findings.isEmpty else { continue }
             out += style.bold(layer.title) + "\n"
-            for finding in findings {
+            let shown = all ? findings.count : min(findings.count, findingsPerLayer)
+            for finding in findings.prefix(shown) {
                 out += "  " + style.severity(finding.severity) + " " + finding.summary + "\n"
                 out += "      " + style.dim("why:  ") + finding.likelyCause + "\n"
                 out += "      " + style.dim("next: ") + finding.nextStep + "\n"
@@ -48,10 +53,16 @@ enum AnalysisText {
                 if !evidence.isEmpty { out += "      " + style.dim("seen: " + evidence.joined(separator: "; ")) + "\n" }
                 if let file = finding.evidence { out += "      " + style.dim("evidence: \(file)") + "\n" }
             }
+            if shown < findings.count {
+                let rest = findings.count - shown
+                out += "  " + style.dim("and \(plural(rest, "more finding")) (--all)") + "\n"
+            }
             out += "\n"
         }
         if let verdict = report.verdict {
-            out += style.bold("Most likely problem") + "\n  " + verdict.summary + "\n  " + verdict.nextStep + "\n\n"
+            out += style.bold("Most likely problem") + "\n  " + verdict.summary + "\n  " + verdict.nextStep + "\n"
+            if let caveat = report.verdictCaveat { out += "  " + style.yellow("Confidence lowered: " + caveat) + "\n" }
+            out += "\n"
         }
         if !report.topFlows.isEmpty {
             out += style.bold("Top conversations") + "\n"

@@ -34,6 +34,9 @@ struct Analyze: ParsableCommand {
         valueName: "dir"))
     var evidence: String?
 
+    @Flag(help: "Text: print every finding, not only the worst \(AnalysisText.findingsPerLayer) of each layer.")
+    var all = false
+
     @OptionGroup var diagnosisOptions: DiagnosisOptions
     @OptionGroup var filter: FilterOption
     @OptionGroup var flowOptions: FlowOptions
@@ -70,7 +73,7 @@ struct Analyze: ParsableCommand {
         }
         switch format {
         case .text:
-            print(AnalysisText.render(report, colour: Terminal.colourOnStandardOutput), terminator: "")
+            print(AnalysisText.render(report, colour: Terminal.colourOnStandardOutput, all: all), terminator: "")
         case .json:
             print(try JSONOutput.encode(report, pretty: true))
         case .jsonl:

@@ -57,7 +57,7 @@ extension CaptureReport {
     var text: String {
         var lines: [(String, String)] = [
             ("File", file == "-" ? "standard input" : file),
-            ("Format", format + (format == "pcapng" ? ", \(sections) section\(sections == 1 ? "" : "s")" : "")),
+            ("Format", format + (format == "pcapng" ? ", \(plural(sections, "section"))" : "")),
             ("Byte order", byteOrder),
         ]
         for interface in interfaces {

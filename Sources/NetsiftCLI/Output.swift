@@ -1,3 +1,4 @@
+import Netsift
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -55,7 +56,7 @@ func fixed(_ value: Double, _ decimals: Int) -> String {
     return decimals == 0 ? "\(sign)\(whole)" : "\(sign)\(whole).\(fraction)"
 }
 
-/// "1 packet", "2,000 packets".
+/// "1 packet", "2,000 packets": `plural` with the count grouped by thousands.
 func counted(_ value: Int, _ noun: String) -> String {
-    "\(grouped(value)) \(noun)\(value == 1 ? "" : "s")"
+    "\(grouped(value)) \(value == 1 ? noun : pluralForm(of: noun))"
 }

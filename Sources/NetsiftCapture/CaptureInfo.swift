@@ -86,3 +86,19 @@ public struct OtherBlockCounts: Sendable, Equatable {
     public var packetComments = 0
     public init() {}
 }
+
+extension CaptureParser {
+    /// The packets the recorder said it dropped, over every interface whose last statistics block
+    /// counts them (`isb_ifdrop` and `isb_osdrop`); nil when no block counts any drops (classic pcap,
+    /// or a pcapng file without statistics).
+    public var interfaceDrops: Int? {
+        var total: UInt64?
+        for statistics in interfaces.compactMap(\.statistics) {
+            for count in [statistics.droppedByInterface, statistics.droppedByOS].compactMap({ $0 }) {
+                let (sum, overflow) = (total ?? 0).addingReportingOverflow(count)
+                total = overflow ? .max : sum   // hostile counters saturate
+            }
+        }
+        return total.map { Int(clamping: $0) }
+    }
+}

@@ -46,7 +46,7 @@ public struct TLSHandshake: Sendable, Equatable, Encodable {
 
     public var summaryLine: String {
         var line = "TLS \(TLSNames.handshakeType(type)) \(length) bytes"
-        if let certificateCount { line += ", \(certificateCount) certificate\(certificateCount == 1 ? "" : "s")" }
+        if let certificateCount { line += ", \(plural(certificateCount, "certificate"))" }
         return line
     }
 }

@@ -452,6 +452,8 @@ extension TCPConversation {
         }
 
         let previousAck = sender.analysis.hasLastAck ? sender.analysis.lastAck : 0
+        // Where each direction's data had reached, to size what the capture missed.
+        let expectedSeq = sender.analysis.nextSeq, peerExpectedSeq = receiver.analysis.nextSeq
         let segment = TCPSegment(seq: s.sequenceNumber, ack: s.acknowledgmentNumber, flags: flags,
                                  window: s.windowSize, length: s.payloadWireLength, time: time)
         let analysis = TCPAnalyzer.analyze(segment, forward: &sender.analysis, reverse: &receiver.analysis,
@@ -464,15 +466,29 @@ extension TCPConversation {
             if analysis.contains(.fastRetransmission) { sender.fastRetransmissions += 1 }
             if analysis.contains(.spuriousRetransmission) { sender.spuriousRetransmissions += 1 }
             if sender.retransmissionFrames.count < 8 { sender.retransmissionFrames.append(frame) }
+            let byTimeout = !analysis.contains(.fastRetransmission) && !analysis.contains(.spuriousRetransmission)
             if s.payloadWireLength > sender.analysis.largestAcked {
                 sender.oversizeRetransmissions += 1
+                if byTimeout { sender.oversizeTimeoutRetransmissions += 1 }
                 sender.largestUnacknowledgedRetransmission = max(sender.largestUnacknowledgedRetransmission,
                                                                  s.payloadWireLength)
             }
+            if byTimeout {
+                sender.stall.retransmitted(seq: s.sequenceNumber, length: s.payloadWireLength, frame: frame, time: time)
+            }
+        }
+        if analysis.contains(.lostSegment) {
+            sender.noteNotCaptured(from: expectedSeq, to: s.sequenceNumber, frame: frame)
+        }
+        if analysis.contains(.ackedUnseenSegment) {
+            receiver.noteNotCaptured(from: peerExpectedSeq, to: s.acknowledgmentNumber, frame: frame)
         }
         // Wireshark's reference frame for duplicate ACKs moves with the acknowledgment number
         // (its last ACK starts at 0, so a first ACK of 0 moves nothing).
-        if s.acknowledgmentNumber != previousAck { sender.lastNonDuplicateAckFrame = frame }
+        if s.acknowledgmentNumber != previousAck {
+            sender.lastNonDuplicateAckFrame = frame
+            if ack { sender.lastAckAdvanceTime = time }
+        }
         if analysis.contains(.outOfOrder) && s.payloadWireLength > 0 { sender.outOfOrderSegments += 1 }
         if analysis.contains(.zeroWindow) {
             sender.zeroWindows += 1

@@ -49,6 +49,21 @@ public struct TCPSide: Sendable {
     /// largest such segment: the MTU black-hole pattern when they keep coming.
     public var oversizeRetransmissions = 0
     public var largestUnacknowledgedRetransmission = 0
+    /// Those of them sent by timeout (neither fast nor spurious): a few are enough to tell a black
+    /// hole when the transfer stops.
+    public var oversizeTimeoutRetransmissions = 0
+    /// The segment this side last retransmitted by timeout, again and again: a transfer that stalls.
+    public var stall = StalledSegment()
+    /// When this side's acknowledgment number last moved: the peer's data last made progress.
+    public var lastAckAdvanceTime: Int64?
+    /// Bytes of this side's data the capture missed: holes before segments Wireshark marks
+    /// "previous segment not captured", and data the peer acknowledged beyond anything seen
+    /// ("ACKed unseen segment"); with the first frame that showed one.
+    public var bytesNotCaptured = 0
+    public var firstNotCapturedFrame: Int?
+    /// Where the holes counted so far end: an ACK and the next segment both show the same hole,
+    /// which is counted once.
+    var notCapturedUpTo: UInt32?
     /// Zero windows this side announced, and full windows it filled, with the first frame of each.
     public var zeroWindows = 0
     public var firstZeroWindowFrame: Int?
@@ -68,6 +83,48 @@ public struct TCPSide: Sendable {
     public var state = EndpointState.inactive
 
     public init(endpoint: Endpoint) { self.endpoint = endpoint }
+}
+
+/// The segment one side keeps retransmitting by timeout: its sequence number and size, how many
+/// times in a row, and when (the first and last time, and the gap between the last two). A transfer
+/// that stopped resends one segment with growing gaps (exponential backoff) and never hears an ACK.
+public struct StalledSegment: Sendable {
+    public var seq: UInt32 = 0
+    public var length = 0
+    public var retransmissions = 0
+    public var firstFrame = 0
+    public var firstTime: Int64 = 0
+    public var lastTime: Int64 = 0
+    public var lastGap: Int64 = 0
+    /// Every gap between retransmissions was at least (nine tenths of) the one before: timers
+    /// backing off, not a sender resending at will.
+    public var backingOff = true
+
+    public init() {}
+
+    /// A timeout retransmission of `seq` (of `length` bytes) in `frame` at `time`: the same segment
+    /// once more, or a new one that starts the count again.
+    mutating func retransmitted(seq: UInt32, length: Int, frame: Int, time: Int64) {
+        guard retransmissions > 0 && seq == self.seq else {
+            self = StalledSegment(seq: seq, length: length, frame: frame, time: time)
+            return
+        }
+        let gap = time &- lastTime
+        if retransmissions >= 2 && gap < lastGap - lastGap / 10 { backingOff = false }
+        retransmissions += 1
+        lastGap = gap
+        lastTime = time
+        self.length = max(self.length, length)
+    }
+
+    init(seq: UInt32, length: Int, frame: Int, time: Int64) {
+        self.seq = seq
+        self.length = length
+        retransmissions = 1
+        firstFrame = frame
+        firstTime = time
+        lastTime = time
+    }
 }
 
 /// One TCP conversation, numbered as tshark numbers `tcp.stream`: a new one for a new address and
@@ -186,6 +243,18 @@ public struct TCPConversation: Sendable, FlowEntry {
 }
 
 extension TCPSide {
+    /// Data from sequence number `from` up to `to` that the capture did not hold (a hole the next
+    /// segment or an ACK showed in `frame`); a backwards or absurd distance counts nothing.
+    mutating func noteNotCaptured(from: UInt32, to: UInt32, frame: Int) {
+        let start = notCapturedUpTo.map { seqLess(from, $0) ? $0 : from } ?? from
+        let distance = Int32(bitPattern: to &- start)
+        if distance > 0 {
+            bytesNotCaptured += Int(distance)
+            notCapturedUpTo = to
+        }
+        if firstNotCapturedFrame == nil { firstNotCapturedFrame = frame }
+    }
+
     /// Counts a retransmission at `time` in its one-second bucket, keeping the busiest.
     mutating func countRetransmissionBurst(at time: Int64) {
         let second = time / 1_000_000_000

@@ -10,7 +10,7 @@ public struct DiagnosisThresholds: Sendable, Equatable {
     /// A side that keeps a half-closed connection (the peer's FIN acknowledged, no FIN of its own)
     /// this long, in seconds, is in CLOSE_WAIT; one still half-closed when the capture ends is too.
     public var closeWaitSeconds = 5.0
-    /// This many connections one client closes first towards one server make TIME_WAIT pressure.
+    /// This many connections one client host closes first make TIME_WAIT pressure.
     public var timeWaitConnections = 100
     /// Retransmissions of segments larger than anything acknowledged that make an MTU black hole.
     public var blackHoleRetransmissions = 3
@@ -27,6 +27,8 @@ public struct Diagnosis {
     public let thresholds: DiagnosisThresholds
     var handshakes = HandshakeDetector()
     var retransmissions: RetransmissionDetector
+    var stalls = StallDetector()
+    var captureLoss = CaptureLossDetector()
     var pathMTU: PathMTUDetector
     var closing: CloseDetector
     var windows = WindowDetector()
@@ -73,6 +75,8 @@ public struct Diagnosis {
         guard case .tcp(let conversation) = flow else { return }
         handshakes.add(conversation)
         retransmissions.add(conversation)
+        stalls.add(conversation)
+        captureLoss.add(conversation)
         pathMTU.add(conversation)
         closing.add(conversation)
         windows.add(conversation)
@@ -94,11 +98,13 @@ public struct Diagnosis {
     /// times (ns), `counters` the flow tracker's, `fragments` the IP fragment reassembler's (with
     /// the limits it ran under), `damage` what stopped the reader early, if anything. `ongoing`: the
     /// capture goes on after `end` (live summaries), so DNS queries still within their timeout are
-    /// not unanswered. `extra`: findings made elsewhere (the kernel's drops in `live`), ordered with these.
+    /// not unanswered. `interfaceDrops`: the packets a pcapng file's interface statistics say the
+    /// recorder dropped (nil when it has none). `extra`: findings made elsewhere (the kernel's drops
+    /// in `live`), ordered with these.
     public func findings(start: Int64?, end: Int64?, counters: FlowCounters,
                          fragments: FragmentStatistics = FragmentStatistics(),
                          fragmentLimits: FragmentLimits = FragmentLimits(), damage: String? = nil,
-                         ongoing: Bool = false, extra: [Finding] = []) -> [Finding] {
+                         ongoing: Bool = false, interfaceDrops: Int? = nil, extra: [Finding] = []) -> [Finding] {
         var all: [Finding] = []
         if let damage {
             all.append(Finding(kind: .captureDamaged, severity: .warning, count: 1, countUnit: "damage",
@@ -113,7 +119,7 @@ public struct Diagnosis {
             all.append(Finding(kind: .malformedPackets, severity: .info, count: malformed, countUnit: "packets",
                                frames: malformedFrames,
                                facts: Dictionary(uniqueKeysWithValues: layers.map { ("layer \($0.key)", .int($0.value)) }),
-                               summary: "\(plural(malformed, "packet")) are malformed (mostly \(layers[0].key)).",
+                               summary: "\(plural(malformed, "packet")) \(verb(malformed, "is")) malformed (mostly \(layers[0].key)).",
                                explanation: "Their headers say they hold more, or other, than they do.",
                                likelyCause: "Broken or hostile senders, or corruption on the capture path.",
                                nextStep: "Look at the first frames listed with `netsift packets --frames N --json`."))
@@ -121,7 +127,7 @@ public struct Diagnosis {
         if counters.evicted > 0 {
             all.append(Finding(kind: .flowLimit, severity: .warning, count: counters.evicted, countUnit: "conversations",
                                facts: ["peak_active": .int(counters.peakActive)],
-                               summary: "\(plural(counters.evicted, "conversation")) were ended early because too many were active at once.",
+                               summary: "\(plural(counters.evicted, "conversation")) \(verb(counters.evicted, "was")) ended early because too many were active at once.",
                                explanation: "Their statistics are split or incomplete.",
                                likelyCause: "A capture with very many concurrent flows (a scan or SYN flood, or a busy link).",
                                nextStep: "Raise --max-flows, or filter the capture (-f) to the traffic of interest."))
@@ -137,7 +143,11 @@ public struct Diagnosis {
         all += limits.findings(fragments: fragments, fragmentLimits: fragmentLimits,
                                dnsQueriesEvicted: dns.transactions.evicted)
         all += handshakes.findings()
-        all += retransmissions.findings()
+        if let loss = captureLoss.finding(interfaceDrops: interfaceDrops) { all.append(loss) }
+        // Loss the capture itself shows casts doubt on the loss it seems to show in the network.
+        let lossyCapture = captureLoss.significant(interfaceDrops: interfaceDrops)
+        all += retransmissions.findings().map { lossyCapture ? $0.doubtedByCaptureLoss() : $0 }
+        all += stalls.findings(captureEnd: end)
         all += pathMTU.findings()
         all += closing.findings(captureEnd: end)
         all += windows.findings()
@@ -148,14 +158,28 @@ public struct Diagnosis {
         return all.sorted { a, b in a.layer != b.layer ? a.layer < b.layer : Finding.worstFirst(a, b) }
     }
 
-    /// The most likely problem: the worst finding, the lowest layer first among equals (a cause
-    /// below explains symptoms above).
+    /// The most likely problem: the finding that most harms the users — by severity, then by its
+    /// kind's harm (`FindingKind.harm`: work stopped before work slowed) grown with the number of
+    /// conversations it touches (a zero window in 40 conversations outweighs three retransmissions
+    /// in one), then the lowest layer (a cause below explains symptoms above), then how often.
     public static func verdict(_ findings: [Finding]) -> Finding? {
         findings.filter { $0.severity > .info }.min { a, b in
             if a.severity != b.severity { return a.severity > b.severity }
+            if a.userHarm != b.userHarm { return a.userHarm > b.userHarm }
             if a.layer != b.layer { return a.layer < b.layer }
             return a.count > b.count
         }
+    }
+}
+
+extension Finding {
+    /// The finding, saying that the capture's own holes may explain part of it.
+    func doubtedByCaptureLoss() -> Finding {
+        var finding = self
+        finding.explanation += " The capture itself misses packets (see capture_loss): some of this loss may be the recorder's, not the network's."
+        finding.likelyCause = "The capture itself misses packets (capture_loss): part of this may be the recorder's loss, not the network's. Otherwise: " + finding.likelyCause
+        finding.facts["capture_loss"] = .string("significant")
+        return finding
     }
 }
 
@@ -169,7 +193,8 @@ extension DissectError {
 /// Conversations grouped by the endpoint a finding is about, with the flows and peers involved.
 struct EndpointGroup {
     var count = 0
-    var flows: [FlowReference] = []
+    /// The worst conversations so far (largest `value`), at most `Finding.listLimit`.
+    var ranked: [(flow: FlowReference, value: Int)] = []
     var frames: [Int] = []
     var peers: [String] = []
     /// A number summed over the group, and its largest single value.
@@ -182,11 +207,21 @@ struct EndpointGroup {
 
     mutating func add(_ flow: FlowReference, peer: Endpoint, frames more: [Int] = [], value: Int = 0) {
         count += 1
-        if flows.count < Finding.listLimit { flows.append(flow) }
+        if ranked.count < Finding.listLimit {
+            ranked.append((flow, value))
+        } else if let least = ranked.indices.min(by: { ranked[$0].value < ranked[$1].value }),
+                  ranked[least].value < value {
+            ranked[least] = (flow, value)
+        }
         for frame in more where frames.count < Finding.listLimit { frames.append(frame) }
         peers.addPeer(peer)
         total += value
         largest = max(largest, value)
+    }
+
+    /// The conversations kept, worst first (the earlier first among equals).
+    var flows: [FlowReference] {
+        ranked.sorted { $0.value != $1.value ? $0.value > $1.value : $0.flow.stream < $1.flow.stream }.map(\.flow)
     }
 }
 

@@ -539,8 +539,8 @@ public struct ExpectationRecorder: Sendable {
             udpConversations: .exactly(c.udpConversations), complete: c.complete,
             tcpStates: c.tcpStates.isEmpty ? nil : c.tcpStates.mapValues(Bound.exactly),
             applicationMessages: c.applicationMessages.isEmpty ? nil : c.applicationMessages.mapValues(Bound.exactly))
-        // One assertion per kind, endpoint and severity, with the count of all the findings it
-        // matches (TLS alerts of different kinds from one server are separate findings), in the
+        // One assertion per kind, endpoint and severity (findings are one per kind and endpoint;
+        // the count is summed all the same, as `check` sums what an assertion matches), in the
         // report's order.
         var selectors: [FindingSelector] = []
         var totals: [FindingSelector: Int] = [:]

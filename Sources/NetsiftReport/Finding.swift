@@ -7,6 +7,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case malformedPackets = "malformed_packets"
     /// Live capture: packets the kernel or the interface dropped before netsift saw them.
     case packetsDropped = "packets_dropped"
+    /// An offline capture that misses packets: holes in the streams it holds, and the recorder's drops.
+    case captureLoss = "capture_loss"
     // Network
     case icmpFragmentationNeeded = "icmp_fragmentation_needed"
     case mtuBlackHole = "mtu_black_hole"
@@ -15,6 +17,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case connectionRefused = "connection_refused"
     case synAckUnacknowledged = "synack_unacknowledged"
     case retransmissions
+    /// A transfer that stopped: the same segment retransmitted by timeout, never acknowledged.
+    case stalledTransfer = "stalled_transfer"
     case mssMismatch = "mss_mismatch"
     case segmentsAboveMSS = "segments_above_mss"
     case closeWait = "close_wait"
@@ -45,14 +49,60 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     /// The layer the problem lives in.
     public var layer: DiagnosisLayer {
         switch self {
-        case .captureDamaged, .malformedPackets, .packetsDropped, .flowLimit, .reassemblyLimit, .fragmentLimit,
+        case .captureDamaged, .malformedPackets, .packetsDropped, .captureLoss, .flowLimit, .reassemblyLimit, .fragmentLimit,
              .parserLimit: .capture
         case .icmpFragmentationNeeded, .mtuBlackHole: .network
-        case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .mssMismatch,
+        case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .stalledTransfer, .mssMismatch,
              .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull: .transport
         case .dnsNXDomain, .dnsServFail, .dnsRefused, .dnsUnanswered, .dnsSlow, .dnsTruncatedNoRetry: .dns
         case .tlsAlert, .tlsHandshakeAborted: .tls
         case .http2GoAway, .http2StreamReset, .http2BadPreface, .httpErrorStatus, .grpcErrorStatus: .http
+        }
+    }
+
+    /// How much a problem of this kind harms the users of the services, higher worse: what chooses
+    /// the verdict among findings of one severity. Work that stops or never starts (a stalled
+    /// transfer, a black hole, a service nobody reaches) comes before work that is slowed, and that
+    /// before what only wastes resources; the capture's own troubles harm no user.
+    public var harm: Int {
+        switch self {
+        case .mtuBlackHole: 100   // the cause of the transfers it stalls, and the one to fix
+        case .stalledTransfer: 98
+        case .synUnanswered: 90
+        case .connectionRefused: 85
+        case .tlsHandshakeAborted, .tlsAlert: 80
+        case .dnsServFail, .dnsUnanswered: 78
+        case .dnsRefused: 75
+        case .http2GoAway: 70
+        case .retransmissions: 60
+        case .synAckUnacknowledged: 55
+        case .zeroWindow: 50
+        case .grpcErrorStatus, .httpErrorStatus, .http2StreamReset: 45
+        case .closeWait: 40
+        case .dnsSlow, .dnsTruncatedNoRetry: 35
+        case .icmpFragmentationNeeded, .timeWaitPressure: 30
+        case .dnsNXDomain, .http2BadPreface, .windowFull, .mssMismatch, .segmentsAboveMSS: 20
+        case .captureDamaged, .malformedPackets, .packetsDropped, .captureLoss: 10
+        case .flowLimit, .reassemblyLimit, .fragmentLimit, .parserLimit: 5
+        }
+    }
+}
+
+/// What a finding's `endpoint` names: a service (an address and the port it serves on, the server
+/// side of conversations) or a host (an address: the client side, whatever ephemeral ports it used).
+public enum EndpointKind: String, Sendable, Codable {
+    case service, host
+
+    /// The form of an endpoint as findings write it: "10.0.0.2:443" and "[2001:db8::1]:443" are
+    /// services, "10.0.0.1" and "2001:db8::1" hosts; nil for anything else ("(other endpoints)").
+    public init?(of endpoint: String) {
+        let colons = endpoint.count { $0 == ":" }
+        if endpoint.hasPrefix("[") && endpoint.contains("]:") || colons == 1 && !endpoint.contains(" ") {
+            self = .service
+        } else if !endpoint.isEmpty && endpoint.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) {
+            self = .host
+        } else {
+            return nil
         }
     }
 }
@@ -132,9 +182,12 @@ public struct Finding: Sendable, Equatable, Codable {
     public var kind: FindingKind
     public var severity: Severity
     public var layer: DiagnosisLayer
-    /// The endpoint the finding is about (the server that refuses, the host that keeps sockets
-    /// half-closed, the receiver that stalls), as "10.0.0.2:443"; nil when it is about the capture.
+    /// What the finding is about: a service ("10.0.0.2:443": the server that refuses, the service
+    /// whose receiver stalls) or a host ("10.0.0.1": a client, whatever ephemeral ports it used);
+    /// nil when it is about the capture. At most one finding per kind and endpoint.
     public var endpoint: String?
+    /// Whether `endpoint` is a service or a host.
+    public var endpointKind: EndpointKind?
     /// Other endpoints involved (clients), at most `Finding.listLimit`.
     public var peers: [String]
     /// How many times it happened (conversations, queries, segments: `countUnit` says which).
@@ -168,6 +221,7 @@ public struct Finding: Sendable, Equatable, Codable {
         self.severity = severity
         layer = kind.layer
         self.endpoint = endpoint
+        endpointKind = endpoint.flatMap(EndpointKind.init(of:))
         self.peers = Array(peers.prefix(Self.listLimit))
         self.count = count
         self.countUnit = countUnit
@@ -178,6 +232,22 @@ public struct Finding: Sendable, Equatable, Codable {
         self.explanation = explanation
         self.likelyCause = likelyCause
         self.nextStep = nextStep
+    }
+
+    /// The conversations the finding touches: its `conversations` fact, its count when it counts
+    /// conversations, or the conversations it lists.
+    public var conversations: Int {
+        if case .int(let n)? = facts["conversations"] { return n }
+        switch countUnit {
+        case "conversations", "connections", "connection attempts", "handshakes": return count
+        default: return flows.count
+        }
+    }
+
+    /// How much the finding harms the users: its kind's harm, plus 10 for each doubling of the
+    /// conversations it touches.
+    var userHarm: Int {
+        kind.harm + 10 * (Int.bitWidth - max(1, conversations).leadingZeroBitCount - 1)
     }
 
     /// Worst first: severity, then how often, then the lower layer.
@@ -191,12 +261,25 @@ public struct Finding: Sendable, Equatable, Codable {
 
 extension TCPConversation {
     var reference: FlowReference { FlowReference(transport: "tcp", stream: stream) }
-    /// The side that opened it (SYN), and the other.
-    var clientEndpoint: Endpoint { self[clientSide].endpoint }
-    var serverEndpoint: Endpoint { self[1 - clientSide].endpoint }
+    /// The side that serves: the one that answered the SYN; when the capture holds no SYN, the side
+    /// on the lower port (services listen on well-known or registered ports, clients connect from
+    /// ephemeral ones above them).
+    var serviceSide: Int {
+        if let client { return 1 - client }
+        return self[0].endpoint.port <= self[1].endpoint.port ? 0 : 1
+    }
+    /// The side that opened it, and the other.
+    var clientEndpoint: Endpoint { self[1 - serviceSide].endpoint }
+    var serverEndpoint: Endpoint { self[serviceSide].endpoint }
+
+    /// What a finding about side `side` names: its service ("10.0.0.2:443") for the serving side,
+    /// its host ("10.0.0.1") for the client side, so that one client's many ephemeral ports make
+    /// one finding.
+    func subject(_ side: Int) -> String {
+        side == serviceSide ? "\(self[side].endpoint)" : "\(self[side].endpoint.address)"
+    }
 }
 
-/// "1 conversation", "3 conversations".
 extension Dictionary where Key == String {
     /// The key to group an endpoint's findings under (`detail` appended): its own while fewer than
     /// `Finding.endpointLimit` keys are kept (or when it is one of them), `Finding.otherEndpoints`
@@ -205,8 +288,4 @@ extension Dictionary where Key == String {
         let key = endpoint + detail
         return count < Finding.endpointLimit || self[key] != nil ? key : Finding.otherEndpoints + detail
     }
-}
-
-func plural(_ count: Int, _ noun: String) -> String {
-    "\(count) \(noun)\(count == 1 ? "" : "s")"
 }

@@ -85,7 +85,7 @@ struct HTTP2Detector {
         }
         for (server, g) in resets {
             out.append(finding(.http2StreamReset, .warning, server, g, unit: "streams",
-                summary: "\(plural(g.count, "HTTP/2 stream")) with \(server) were reset: \(g.detailText).",
+                summary: "\(plural(g.count, "HTTP/2 stream")) with \(server) \(verb(g.count, "was")) reset: \(g.detailText).",
                 explanation: "RST_STREAM ends one request without an answer (or cuts its answer short).",
                 cause: "REFUSED_STREAM: the server was at its concurrency limit (safe to retry); CANCEL: the client gave up (timeouts); INTERNAL_ERROR: the server failed mid-response.",
                 next: "Check the server's concurrency limit (SETTINGS_MAX_CONCURRENT_STREAMS) and error logs; for CANCEL, the client's timeouts."))

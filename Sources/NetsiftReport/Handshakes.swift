@@ -1,3 +1,4 @@
+import NetsiftDissect
 import NetsiftFlows
 
 /// TCP handshake failures, per server endpoint: SYNs nobody answered (dropped on the way: a

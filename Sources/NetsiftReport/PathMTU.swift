@@ -1,9 +1,11 @@
+import NetsiftDissect
 import NetsiftFlows
 
 /// MSS and MTU trouble: SYN and SYN/ACK announcing different MSS values (informational),
 /// segments larger than the MSS the receiver announced, ICMP "fragmentation needed" / "packet too
 /// big" about a conversation, and the MTU black hole — segments above some size retransmitted
-/// again and again while smaller ones get through, with no ICMP seen.
+/// again and again (or twice by timeout, the transfer stopping) while smaller ones get through,
+/// with no ICMP seen.
 struct PathMTUDetector {
     let thresholds: DiagnosisThresholds
     var mssMismatch: [String: EndpointGroup] = [:]
@@ -15,12 +17,14 @@ struct PathMTUDetector {
         var group = EndpointGroup()
         var passed = 0
         var failed = 0
+        var timeouts = 0
 
         /// Conversation `c`, whose side `me` retransmitted its large segments in vain.
         mutating func add(_ c: TCPConversation, _ me: Int) {
             let side = c[me]
             group.add(c, peer: c[1 - me].endpoint,
                       frames: Array(side.retransmissionFrames.prefix(4)), value: side.oversizeRetransmissions)
+            timeouts += side.oversizeTimeoutRetransmissions
             // What did get through on this conversation, either way: the sizes that pass.
             passed = max(passed, c.sides.0.analysis.largestAcked, c.sides.1.analysis.largestAcked)
             failed = failed == 0 ? side.largestUnacknowledgedRetransmission
@@ -28,6 +32,11 @@ struct PathMTUDetector {
         }
     }
     var blackHoles: [String: BlackHole] = [:]
+
+    /// Timeout retransmissions of oversize segments that make a black hole whatever the threshold:
+    /// a sender whose large segments timed out twice, with nothing that large ever acknowledged,
+    /// has stopped sending them through.
+    static let blackHoleTimeouts = 2
 
     init(thresholds: DiagnosisThresholds) { self.thresholds = thresholds }
 
@@ -44,7 +53,7 @@ struct PathMTUDetector {
         }
         for me in 0...1 where c[me].segmentsAbovePeerMSS > 0 {
             let side = c[me]
-            aboveMSS[aboveMSS.bounded("\(side.endpoint)"), default: EndpointGroup()].add(
+            aboveMSS[aboveMSS.bounded(c.subject(me)), default: EndpointGroup()].add(
                 c, peer: c[1 - me].endpoint,
                 frames: side.firstSegmentAbovePeerMSS.map { [$0] } ?? [], value: side.segmentsAbovePeerMSS)
         }
@@ -56,10 +65,11 @@ struct PathMTUDetector {
         }
         guard c.icmpErrors == 0 else { return }
         for me in 0...1
-        where c[me].oversizeRetransmissions >= thresholds.blackHoleRetransmissions
+        where (c[me].oversizeRetransmissions >= thresholds.blackHoleRetransmissions
+               || c[me].oversizeTimeoutRetransmissions >= Self.blackHoleTimeouts)
             && c[me].largestUnacknowledgedRetransmission > c[me].analysis.largestAcked {
             // Changed in place: taken out and put back, the group's arrays would be copied.
-            blackHoles[blackHoles.bounded("\(c[me].endpoint)"), default: BlackHole()].add(c, me)
+            blackHoles[blackHoles.bounded(c.subject(me)), default: BlackHole()].add(c, me)
         }
     }
 
@@ -71,8 +81,8 @@ struct PathMTUDetector {
                 kind: .mtuBlackHole, severity: .error, endpoint: sender, peers: g.peers, count: g.count,
                 countUnit: "conversations", flows: g.flows, frames: g.frames,
                 facts: ["largest_segment_acknowledged": .int(hole.passed), "smallest_segment_never_acknowledged": .int(hole.failed),
-                        "oversize_retransmissions": .int(g.total)],
-                summary: "Packets above a certain size fail from \(sender): segments of \(hole.failed) bytes were retransmitted \(g.total) times and never acknowledged, while the largest segment that got through was \(hole.passed) bytes; no ICMP \"fragmentation needed\" was seen.",
+                        "oversize_retransmissions": .int(g.total), "oversize_timeout_retransmissions": .int(hole.timeouts)],
+                summary: "Packets above a certain size fail from \(sender): segments of \(hole.failed) bytes were retransmitted \(plural(g.total, "time")) (\(hole.timeouts) by timeout) and never acknowledged, while the largest segment that got through was \(hole.passed) bytes; no ICMP \"fragmentation needed\" was seen.",
                 explanation: "This is the MTU black hole pattern: a link on the path has a smaller MTU and the ICMP message that would tell the sender is lost or filtered.",
                 likelyCause: "A tunnel, VPN or overlay (GRE, IPsec, VXLAN, PPPoE) lowering the path MTU, with ICMP type 3 code 4 (IPv6: packet too big) blocked by a firewall.",
                 nextStep: "Find the path MTU (`ping -M do -s 1472 \(host(g.peers.first ?? "HOST"))`, lowering the size until it passes, or `tracepath`); allow ICMP fragmentation-needed / packet-too-big, or clamp the MSS on the tunnel (`iptables ... -j TCPMSS --clamp-mss-to-pmtu`)."))

@@ -38,6 +38,13 @@ public struct AnalysisReport: Sendable, Codable {
     public var capture: Capture
     public var findings: [Finding]
     public var verdict: Finding?
+    /// How far to trust the verdict: `low` when the capture itself misses packets (significant
+    /// `capture_loss`, `packets_dropped`) or is damaged, so that loss, stalls and unanswered
+    /// segments may be the recorder's; with the reason. Absent without a verdict.
+    public var verdictConfidence: Confidence?
+    public var verdictCaveat: String?
+
+    public enum Confidence: String, Sendable, Codable { case high, low }
     /// The conversations with the most trouble (retransmissions, resets, failures), then the largest.
     public var topFlows: [FlowSummary]
     public var thresholds: [String: Double]
@@ -46,6 +53,15 @@ public struct AnalysisReport: Sendable, Codable {
         self.capture = capture
         self.findings = findings
         verdict = Diagnosis.verdict(findings)
+        if let verdict {
+            // Doubt from the capture, unless the capture's trouble is the verdict itself.
+            let doubt = findings.first {
+                [.captureLoss, .packetsDropped, .captureDamaged].contains($0.kind) && $0.severity >= .warning
+                    && $0.kind != verdict.kind
+            }
+            verdictConfidence = doubt == nil ? .high : .low
+            verdictCaveat = doubt.map { "The capture itself is incomplete (\($0.kind.rawValue)): loss, stalls and unanswered segments may be the recorder's, not the network's." }
+        }
         self.topFlows = topFlows
         self.thresholds = thresholds.named
     }

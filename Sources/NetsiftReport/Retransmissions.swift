@@ -1,3 +1,4 @@
+import NetsiftDissect
 import NetsiftFlows
 
 /// Retransmissions, per server endpoint: the share of each conversation side's data segments sent
@@ -6,8 +7,8 @@ import NetsiftFlows
 struct RetransmissionDetector {
     let thresholds: DiagnosisThresholds
     struct Group {
-        /// Conversations with a side over the thresholds (each once), and the first of them
-        /// with their rates, worst listed first.
+        /// Conversations with a side over the thresholds (each once), and the worst of them with
+        /// their rates.
         var conversations = 0
         var flows: [(FlowReference, Double)] = []
         var peers: [String] = []
@@ -43,7 +44,7 @@ struct RetransmissionDetector {
         for me in 0...1 where c[me].retransmissions >= thresholds.minimumRetransmissions {
             let rate = Double(c[me].retransmissions) / Double(max(1, c[me].dataSegments))
             guard rate >= thresholds.retransmissionRate else { continue }
-            let key = server ?? groups.bounded("\(c.serverEndpoint)")
+            let key = server ?? groups.bounded(c.subject(c.serviceSide))
             server = key
             // Changed in place: a group taken out and put back shares its arrays, and each
             // append would copy them.
@@ -52,7 +53,13 @@ struct RetransmissionDetector {
         }
         guard let server else { return }
         groups[server]!.conversations += 1
-        if groups[server]!.flows.count < 4 * Finding.listLimit { groups[server]!.flows.append((c.reference, worst)) }
+        // The worst `listLimit` conversations by rate.
+        if groups[server]!.flows.count < Finding.listLimit {
+            groups[server]!.flows.append((c.reference, worst))
+        } else if let least = groups[server]!.flows.indices.min(by: { groups[server]!.flows[$0].1 < groups[server]!.flows[$1].1 }),
+                  groups[server]!.flows[least].1 < worst {
+            groups[server]!.flows[least] = (c.reference, worst)
+        }
         groups[server]!.peers.addPeer(c.clientEndpoint)
     }
 
@@ -78,7 +85,7 @@ struct RetransmissionDetector {
                         "retransmitted_bytes": .int(g.bytes), "conversations": .int(g.conversations),
                         "out_of_order": .int(g.outOfOrder), "peak_per_second": .int(g.peakPerSecond),
                         "peak_second_ns": .int(Int(g.peakSecond))],
-                summary: "\(plural(g.retransmissions, "segment")) retransmitted in conversations with \(server) (\(fixed1(rate * 100))% of data segments; \(timeouts) timeout, \(g.fast) fast, \(g.spurious) spurious).",
+                summary: "\(plural(g.retransmissions, "segment")) \(verb(g.retransmissions, "was")) retransmitted in conversations with \(server) (\(fixed1(rate * 100))% of data segments; \(timeouts) timeout, \(g.fast) fast, \(g.spurious) spurious).",
                 explanation: "Data had to be sent again: each retransmission costs at least a round trip, a timeout one 200 ms or more.",
                 likelyCause: cause,
                 nextStep: "Find where the loss happens: capture at both ends and compare; check interface errors and drops (`ip -s link`, `ethtool -S`) and queue drops (`tc -s qdisc`) on the path.")

@@ -21,18 +21,27 @@ struct TLSDetector {
         var frames: [Int] = []
         var peers: [String] = []
         var names: Set<String> = []
+        /// How the handshakes failed ("40\tserver": the alert and its sender; "reset": the
+        /// ending), counted; a few kinds at most, bounded all the same.
+        var details: [String: Int] = [:]
 
-        mutating func add(stream: Int, frame: Int, peer: Endpoint, serverName: String?) {
+        mutating func add(stream: Int, frame: Int, peer: Endpoint, serverName: String?, detail: String) {
             count += 1
+            if details.count < 50 || details[detail] != nil { details[detail, default: 0] += 1 }
             if flows.count < Finding.listLimit { flows.append(FlowReference(transport: "tcp", stream: stream)) }
             if frames.count < Finding.listLimit { frames.append(frame) }
             peers.addPeer(peer)
             if let serverName, names.count < 10 { names.insert(serverName) }
         }
+
+        /// The details, most frequent first.
+        var rankedDetails: [(key: String, value: Int)] {
+            details.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        }
     }
-    /// Keyed by server endpoint and alert description (and who sent it).
+    /// Keyed by server endpoint; the alerts (description and sender) counted in each.
     var alerts: [String: Group] = [:]
-    /// Keyed by server endpoint and how the handshake ended.
+    /// Keyed by server endpoint; how the handshakes ended counted in each.
     var aborted: [String: Group] = [:]
 
     mutating func add(_ message: TLSMessage, context: ApplicationContext) {
@@ -66,42 +75,53 @@ struct TLSDetector {
         guard let h = handshakes.removeValue(forKey: c.stream), let helloFrame = h.clientHelloFrame else { return }
         let server = "\(h.server)"
         if let alert = h.alert {
-            let key = alerts.bounded(server, detail: "\t\(alert.description)\t\(alert.fromClient ? "client" : "server")")
-            alerts[key, default: Group()].add(stream: c.stream, frame: alert.frame, peer: h.client, serverName: h.serverName)
+            alerts[alerts.bounded(server), default: Group()].add(
+                stream: c.stream, frame: alert.frame, peer: h.client, serverName: h.serverName,
+                detail: "\(alert.description)\t\(alert.fromClient ? "client" : "server")")
             return
         }
         guard !h.serverHello else { return }
         let serverSide = c[c.side(of: h.server)]
         let ending = serverSide.sentRST ? "reset" : serverSide.sentFIN ? "closed" : "silent"
-        aborted[aborted.bounded(server, detail: "\t\(ending)"), default: Group()].add(
-            stream: c.stream, frame: helloFrame, peer: h.client, serverName: h.serverName)
+        aborted[aborted.bounded(server), default: Group()].add(
+            stream: c.stream, frame: helloFrame, peer: h.client, serverName: h.serverName, detail: ending)
     }
 
     func findings() -> [Finding] {
         var out: [Finding] = []
-        for (key, g) in alerts {
-            let parts = key.split(separator: "\t").map(String.init)
-            let server = parts[0], code = UInt8(parts[1]) ?? 0, sender = parts[2]
+        for (server, g) in alerts {
+            // The most frequent alert speaks for the finding; the others are listed.
+            let ranked = g.rankedDetails
+            let parts = ranked[0].key.split(separator: "\t").map(String.init)
+            let code = UInt8(parts[0]) ?? 0, sender = parts[1]
             let name = TLSNames.alertDescription(code)
             let names = g.names.sorted().joined(separator: ", ")
+            let all = ranked.map { detail in
+                let parts = detail.key.split(separator: "\t")
+                return "\(TLSNames.alertDescription(UInt8(parts[0]) ?? 0)) (\(parts[0])) from \(parts[1]) ×\(detail.value)"
+            }.joined(separator: ", ")
             out.append(Finding(
                 kind: .tlsAlert, severity: .error, endpoint: server, peers: g.peers, count: g.count,
                 countUnit: "handshakes", flows: g.flows, frames: g.frames,
-                facts: ["alert": .string(name), "alert_code": .int(Int(code)), "sent_by": .string(sender)]
+                facts: ["alert": .string(name), "alert_code": .int(Int(code)), "sent_by": .string(sender),
+                        "alerts": .string(all)]
                     .merging(names.isEmpty ? [:] : ["server_names": .string(names)]) { a, _ in a },
-                summary: "TLS handshakes with \(server) failed: the \(sender) sent alert \(name) (\(code)) in \(plural(g.count, "handshake"))\(names.isEmpty ? "" : " (SNI \(names))").",
+                summary: ranked.count == 1
+                    ? "TLS handshakes with \(server) failed: the \(sender) sent alert \(name) (\(code)) in \(plural(g.count, "handshake"))\(names.isEmpty ? "" : " (SNI \(names))")."
+                    : "\(plural(g.count, "TLS handshake")) with \(server) failed with alerts: \(all)\(names.isEmpty ? "" : " (SNI \(names))").",
                 explanation: "A fatal alert during the handshake means the two sides could not agree on how to talk securely; no application data was exchanged.",
                 likelyCause: Self.cause(of: code),
                 nextStep: "Compare what the client offers with what the server accepts: `openssl s_client -connect \(server)\(g.names.first.map { " -servername \($0)" } ?? "") -tls1_2` (and -tls1_3), `netsift packets --json` on the ClientHello frame, and the server's TLS configuration and logs."))
         }
-        for (key, g) in aborted {
-            let parts = key.split(separator: "\t").map(String.init)
-            let server = parts[0], ending = parts[1]
+        for (server, g) in aborted {
+            let ranked = g.rankedDetails
+            let ending = ranked[0].key
             let how = ending == "reset" ? "reset the connection" : ending == "closed" ? "closed the connection" : "never answered"
             out.append(Finding(
                 kind: .tlsHandshakeAborted, severity: .error, endpoint: server, peers: g.peers, count: g.count,
                 countUnit: "handshakes", flows: g.flows, frames: g.frames,
-                facts: ["ending": .string(ending)]
+                facts: ["ending": .string(ending),
+                        "endings": .string(ranked.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))]
                     .merging(g.names.isEmpty ? [:] : ["server_names": .string(g.names.sorted().joined(separator: ", "))]) { a, _ in a },
                 summary: "\(server) \(how) after the ClientHello in \(plural(g.count, "TLS handshake")), with no ServerHello.",
                 explanation: "The server received the client's offer and gave up without a TLS alert, so the client is left with a bare connection error.",

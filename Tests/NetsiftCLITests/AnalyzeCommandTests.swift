@@ -40,6 +40,59 @@ import NetsiftTestSupport
         #expect(types.filter { $0 == "finding" }.count == findings.count)
     }
 
+    /// Eight services refusing connections make eight transport findings: the text shows the worst
+    /// five and counts the rest, `--all` shows them all, JSON always holds them all.
+    @Test func textShowsAHandfulPerLayerAndAllOnRequest() throws {
+        var bytes = Build.pcapHeader()
+        var second: UInt32 = 1_700_000_000
+        for port in UInt16(8001)...8008 {
+            for (count, fromClient, flags) in [(0, true, Build.syn), (1, false, Build.rst | Build.ack)] {
+                let client: UInt32 = 0x0A00_0001, server: UInt32 = 0x0A00_0002
+                let tcp = fromClient ? Build.tcp(40_000 + port, port, seq: 1000, flags: flags)
+                                     : Build.tcp(port, 40_000 + port, seq: 0, ack: 1001, flags: flags)
+                let ip = fromClient ? Build.ipv4(client, server, protocol: 6, tcp) : Build.ipv4(server, client, protocol: 6, tcp)
+                bytes += Build.pcapRecord(Build.ethernet(0x0800, ip), seconds: second, microseconds: UInt32(count))
+            }
+            second += 1
+        }
+        let url = try Build.file(bytes)
+        defer { try? FileManager.default.removeItem(at: url) }
+        // Findings before the verdict, which repeats one of them.
+        func shown(_ text: String) -> Int {
+            text.components(separatedBy: "Most likely problem")[0].components(separatedBy: "refused 1 connection attempt").count - 1
+        }
+        let text = try CLI.run(["analyze", url.path]).stdout
+        #expect(shown(text) == 5)
+        #expect(text.contains("and 3 more findings (--all)"))
+        let all = try CLI.run(["analyze", "--all", url.path]).stdout
+        #expect(shown(all) == 8)
+        #expect(!all.contains("(--all)"))
+        let report = try #require(try CLI.json(["analyze", "--format", "json", url.path]) as? [String: Any])
+        let findings = try #require(report["findings"] as? [[String: Any]])
+        #expect(findings.count == 8)
+        #expect(findings.allSatisfy { $0["endpoint_kind"] as? String == "service" })
+    }
+
+    /// A refused connection in a pcapng file whose recorder counted drops: the verdict stands, and
+    /// the text says its confidence is lowered.
+    @Test func verdictConfidenceLoweredWhenTheRecorderDropped() throws {
+        let segments = [Build.tcp(40_001, 81, seq: 1000, flags: Build.syn),
+                        Build.tcp(81, 40_001, seq: 0, ack: 1001, flags: Build.rst | Build.ack)]
+        var bytes = Build.pcapngSection() + Build.pcapngInterface()
+        for (index, tcp) in segments.enumerated() {
+            let ip = index == 0 ? Build.ipv4(0x0A00_0001, 0x0A00_0002, protocol: 6, tcp) : Build.ipv4(0x0A00_0002, 0x0A00_0001, protocol: 6, tcp)
+            bytes += Build.pcapngPacket(Build.ethernet(0x0800, ip), ticks: 1_700_000_000_000_000 + UInt64(index))
+        }
+        bytes += Build.pcapngStatistics(droppedByInterface: 0, droppedByOS: 4)
+        let url = try Build.file(bytes, suffix: "pcapng")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let text = try CLI.run(["analyze", url.path]).stdout
+        #expect(text.contains("the recorder counted 4 packets dropped (pcapng interface statistics)"))
+        let verdict = try #require(text.components(separatedBy: "Most likely problem\n").last)
+        #expect(verdict.hasPrefix("  10.0.0.2:81 refused 1 connection attempt"))
+        #expect(verdict.contains("Confidence lowered: The capture itself is incomplete (capture_loss)"))
+    }
+
     @Test func standardInputWorks() throws {
         let url = URL(fileURLWithPath: fixture("handshake-failures"))
         let result = try CLI.run(["analyze", "-"], stdin: url)

@@ -13,6 +13,31 @@ func diagnose(_ path: String, thresholds: DiagnosisThresholds = DiagnosisThresho
 }
 
 @Suite struct DiagnosisCorpusTests {
+    /// A capture_loss finding wherever tshark marks holes in the streams (oracle `tcp.analysis_counts`
+    /// lost_segment), counting the same "previous segment not captured" frames; none where it marks
+    /// neither holes nor ACKs of unseen data.
+    @Test func captureLossWhereTsharkSeesHoles() throws {
+        guard Corpus.directory != nil else {
+            print("⚠︎ \(Corpus.missingMessage)")
+            return
+        }
+        var withHoles = 0
+        for name in Corpus.captureNames {
+            guard let oracle = Corpus.oracle(name), let tcp = oracle["tcp"] as? [String: Any],
+                  let counts = tcp["analysis_counts"] as? [String: Int] else { continue }
+            let lost = counts["lost_segment"] ?? 0, unseen = counts["ack_lost_segment"] ?? 0
+            let loss = try diagnose(Corpus.path(name)!).first { $0.kind == .captureLoss }
+            if lost + unseen == 0 {
+                #expect(loss == nil, "\(name): \(loss?.summary ?? "")")
+            } else if lost > 0 {
+                #expect(loss?.facts["previous_segment_not_captured"] == .int(lost), "\(name)")
+                withHoles += 1
+            }
+        }
+        print("capture loss compared with tshark's lost segments on \(withHoles) captures with holes")
+        #expect(withHoles > 0)
+    }
+
     /// Handshake and MSS findings agree with tshark's per-stream facts (oracle `tcp.streams`):
     /// the servers whose SYNs went unanswered, the ones that refused with a reset, and those whose
     /// SYN and SYN/ACK MSS differ — with the number of conversations for each.

@@ -97,6 +97,15 @@ public enum Build {
         return le32(1) + le32(length) + le16(linkType) + le16(0) + le32(0) + options + le32(length)
     }
 
+    /// An Interface Statistics Block (§4.6) for interface 0, timestamp 0, with the recorder's drop
+    /// counters `isb_ifdrop` (code 5) and `isb_osdrop` (code 7), and opt_endofopt.
+    public static func pcapngStatistics(droppedByInterface: UInt64, droppedByOS: UInt64) -> [UInt8] {
+        let options = le16(5) + le16(8) + le64(droppedByInterface) + le16(7) + le16(8) + le64(droppedByOS)
+            + le16(0) + le16(0)
+        let length = UInt32(24 + options.count)
+        return le32(5) + le32(length) + le32(0) + le32(0) + le32(0) + options + le32(length)
+    }
+
     /// An Enhanced Packet Block (§4.3): interface, timestamp high and low words (microseconds by
     /// default), captured and original length, the frame padded to 4 bytes.
     public static func pcapngPacket(_ frame: [UInt8], interface: UInt32 = 0, ticks: UInt64) -> [UInt8] {
