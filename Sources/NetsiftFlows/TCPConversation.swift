@@ -110,6 +110,9 @@ public struct TCPConversation: Sendable, FlowEntry {
     public var originator = 0
     public var historyRecorder = HistoryRecorder()
 
+    /// The tunnel its first packet was found in, if any.
+    public var tunnel: FlowTunnel?
+
     public init(stream: Int, key: FlowKey, first: Endpoint, second: Endpoint, frame: Int, time: Int64) {
         self.stream = stream
         self.key = key
