@@ -99,7 +99,8 @@ public struct Dissector {
     /// full dissection of such a packet finds a TCP or UDP flow, it is this one: so a worker that
     /// follows only some flows can tell, for most packets, that one is not its own and skip it.
     /// A UDP datagram to or from a tunnel port is not plain: its flow is the one inside.
-    @inlinable
+    /// Always inlined: a sharded worker asks it of every packet.
+    @inlinable @inline(__always)
     public func plainFlow(_ packet: borrowing CapturedPacket) -> PlainFlow? {
         let frame = packet.bytes
         // Long enough for IPv4's ports; IPv6 checks its own length below.

@@ -136,14 +136,16 @@ public struct FlowKey: Hashable, Sendable {
 /// The tunnel a conversation's first packet was found in, for reports: its innermost tunnel's kind
 /// and identifier (which, for kinds that choose it per direction, is the first sender's), the
 /// endpoints of the datagram that carried it, and how many tunnels deep the conversation was.
-public struct FlowTunnel: Sendable, Equatable {
-    public var kind: TunnelKind
+/// A class, so that a conversation holds one word for it: conversations are copied whole when they
+/// end, and most are not in a tunnel.
+public final class FlowTunnel: Sendable {
+    public let kind: TunnelKind
     /// Every kind of tunnel around it, the innermost included.
-    public var kinds: TunnelKinds
-    public var identifier: UInt32?
-    public var outerSource: IPAddress
-    public var outerDestination: IPAddress
-    public var depth: Int
+    public let kinds: TunnelKinds
+    public let identifier: UInt32?
+    public let outerSource: IPAddress
+    public let outerDestination: IPAddress
+    public let depth: Int
 
     public init(_ encapsulation: Encapsulation) {
         kind = encapsulation.kind
