@@ -34,6 +34,9 @@ enum PacketText {
             if layers.contains(.arp) { return "ARP, length \(length)" }
             if layers.contains(.llc) { return "802.3 LLC, length \(length)" }
             if s.etherType != 0 { return "ethertype 0x\(String(s.etherType, radix: 16)), length \(length)" }
+            // A tunnel whose payload is not dissected (an ERSPAN type III frame type other than
+            // Ethernet, a GTP-U message that is not a user packet).
+            if s.encapsulation != nil { return "payload not dissected, length \(length)" }
             return "\(s.linkType.name), length \(length)"
         }
         let family = s.ipVersion == 6 ? "IP6" : "IP"

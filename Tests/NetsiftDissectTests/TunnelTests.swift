@@ -225,4 +225,49 @@ import NetsiftCapture
             }
         }
     }
+
+    /// Every byte of the headers of each tunnel capture's first frames set to values that matter
+    /// (0, 0xFF, a flag flipped, a length nudged), and every truncation: the walk ends, reports what
+    /// it must, and never crashes or loops (the depth and chain limits bound it).
+    @Test func mutatedTunnelFramesNeverCrash() throws {
+        guard Corpus.directory != nil else {
+            print("⚠︎ \(Corpus.missingMessage)")
+            return
+        }
+        var samples: [[UInt8]] = []
+        for name in Corpus.tunnelCaptureNames {
+            var reader = try CaptureReader(path: Corpus.path(name)!)
+            var taken = 0
+            _ = reader.forEachPacket { packet in
+                guard taken < 3 else { return }
+                taken += 1
+                samples.append((0..<packet.bytes.byteCount).map { packet.bytes.u8($0) })
+            }
+        }
+        #expect(samples.count >= 30, "only \(samples.count) tunnel frames")
+        var dissected = 0
+        var dissector = Dissector(tunnelPorts: TunnelPorts(vxlan: [8472])!)
+        func run(_ frame: [UInt8], wire: Int) {
+            frame.withUnsafeBytes { raw in
+                let packet = CapturedPacket(bytes: raw.bytes, originalLength: wire, timestamp: 0, interface: 0,
+                                            linkType: .ethernet)
+                dissector.dissect(packet) { summary, bytes in
+                    dissected += 1
+                    #expect(Int(summary.encapsulation?.depth ?? 0) <= Encapsulation.maximumDepth)
+                    #expect(summary.payload.upperBound <= bytes.byteCount && summary.transportHeader.upperBound <= bytes.byteCount)
+                }
+            }
+        }
+        for original in samples {
+            for length in stride(from: 0, to: original.count, by: 3) { run(Array(original.prefix(length)), wire: original.count) }
+            for position in 0..<min(original.count, 160) {
+                for value in [0, 0xFF, original[position] ^ 0x80, original[position] &+ 1] as [UInt8] {
+                    var mutated = original
+                    mutated[position] = value
+                    run(mutated, wire: mutated.count)
+                }
+            }
+        }
+        #expect(dissected > 10_000)
+    }
 }
