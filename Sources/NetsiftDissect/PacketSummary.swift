@@ -206,8 +206,10 @@ public struct EmbeddedFlow: Sendable, Equatable {
         }
         if ipVersion != 0 {
             if tunnels.depth == 0 {
-                tunnels.underlayIPLength = ipLength
+                // A reassembled datagram's header is its last fragment's: its length is not the
+                // datagram's.
                 tunnels.underlayFragmented = layers.contains(.reassembled)
+                tunnels.underlayIPLength = tunnels.underlayFragmented ? 0 : ipLength
             }
             tunnels.outerSource = source
             tunnels.outerDestination = destination

@@ -95,8 +95,8 @@ public struct Encapsulation: Sendable, Equatable {
     /// The UDP ports of the datagram that carried it (VXLAN, Geneve, GTP-U); 0 for other kinds.
     public var outerSourcePort: UInt16 = 0
     public var outerDestinationPort: UInt16 = 0
-    /// The outermost IP datagram's length (the one the underlay carries) and whether it was
-    /// reassembled from fragments.
+    /// The outermost IP datagram's length (the one the underlay carries; 0 when it was reassembled
+    /// from fragments) and whether it was.
     public var underlayIPLength = 0
     public var underlayFragmented = false
     public var vxlanVNI: UInt32?

@@ -149,6 +149,7 @@ public struct FlowTracker {
             counters.peakActive = max(counters.peakActive, tcp.count + udp.count)
         }
         let number = position!
+        if let tunnels = s.encapsulation { tcp.entries[number].noteTunnel(tunnels, innerLength: s.ipLength) }
         var result = tcp.entries[number].add(&s, from: source, frame: frame, time: time, wireLength: wireLength)
         if reused {
             result.flags.insert(.reusedPorts)
@@ -297,6 +298,16 @@ public struct FlowTracker {
 }
 
 extension TCPConversation {
+    /// A packet of this conversation came through tunnels: what they cost it in bytes.
+    mutating func noteTunnel(_ tunnels: Encapsulation, innerLength: Int) {
+        largestInnerPacket = max(largestInnerPacket, innerLength)
+        if tunnels.underlayFragmented {
+            underlayFragmentedPackets += 1
+        } else if tunnels.underlayIPLength > innerLength {
+            tunnelOverhead = max(tunnelOverhead, tunnels.underlayIPLength - innerLength)
+        }
+    }
+
     /// Puts the segment's payload in sequence order and feeds it to the application parsers,
     /// deciding the protocol at the first payload. Returns the change in held out-of-order bytes.
     mutating func reassemble(_ s: inout PacketSummary, bytes: RawSpan, from source: Endpoint, frame: Int, time: Int64,

@@ -10,6 +10,7 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     // Network
     case icmpFragmentationNeeded = "icmp_fragmentation_needed"
     case mtuBlackHole = "mtu_black_hole"
+    case overlayMTU = "overlay_mtu"
     // Transport
     case synUnanswered = "syn_unanswered"
     case connectionRefused = "connection_refused"
@@ -47,7 +48,7 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         switch self {
         case .captureDamaged, .malformedPackets, .packetsDropped, .flowLimit, .reassemblyLimit, .fragmentLimit,
              .parserLimit: .capture
-        case .icmpFragmentationNeeded, .mtuBlackHole: .network
+        case .icmpFragmentationNeeded, .mtuBlackHole, .overlayMTU: .network
         case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .mssMismatch,
              .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull: .transport
         case .dnsNXDomain, .dnsServFail, .dnsRefused, .dnsUnanswered, .dnsSlow, .dnsTruncatedNoRetry: .dns
