@@ -38,7 +38,7 @@ public struct AnalysisOptions: Sendable {
 
     /// A dissector with the fragment limits (every worker of a sharded run reassembles every
     /// fragment: which conversation a fragment belongs to is known only once it is whole).
-    func dissector() -> Dissector { Dissector(fragmentLimits: fragmentLimits) }
+    func dissector() -> Dissector { Dissector(fragmentLimits: fragmentLimits, tunnelPorts: decodeAs.tunnelPorts) }
 
     /// The tracker for one shard of the conversations. With several, the flow and reassembly
     /// limits are shared out, so that together they hold what one tracker would.

@@ -53,7 +53,9 @@ enum DisplayFilterFields {
         table.addTransport()
         table.addDNS()
         table.addTLSAndHTTP2()
+        table.addTunnels()
         table.addConversation()
+        table.addTunnelConversation()
         return table.fields
     }()
 }
@@ -181,9 +183,16 @@ private struct FieldTable {
 
     mutating func addIP() {
         // Addresses and protocol include the header an ICMP error quotes, as Wireshark's do.
+        // And, as Wireshark's match every IP layer of a tunneled packet, the innermost tunnel's outer
+        // header (the endpoints of a nested tunnel's middle levels are not kept).
         func addresses(_ name: String, _ type: FieldType, outer: LayerSet, embedded: LayerSet,
                        source: Bool, destination: Bool) {
             packet(name, type) { s, _, _, visit in
+                if let e = s.encapsulation, e.outerSource != .zero || e.outerDestination != .zero,
+                   e.outerSource.isIPv4 == (type == .ipv4) {
+                    if source, !visit(.address(e.outerSource)) { return }
+                    if destination, !visit(.address(e.outerDestination)) { return }
+                }
                 if s.layers.contains(outer) {
                     if source, !visit(.address(s.source)) { return }
                     if destination, !visit(.address(s.destination)) { return }
@@ -194,7 +203,9 @@ private struct FieldTable {
                 }
             }
         }
-        present("ip") { s, _ in s.layers.contains(.ipv4) || s.layers.contains(.embeddedIPv4) }
+        present("ip") { s, _ in
+            s.layers.contains(.ipv4) || s.layers.contains(.embeddedIPv4) || s.encapsulation?.outerLayers.contains(.ipv4) == true
+        }
         addresses("ip.src", .ipv4, outer: .ipv4, embedded: .embeddedIPv4, source: true, destination: false)
         addresses("ip.dst", .ipv4, outer: .ipv4, embedded: .embeddedIPv4, source: false, destination: true)
         addresses("ip.addr", .ipv4, outer: .ipv4, embedded: .embeddedIPv4, source: true, destination: true)
@@ -216,7 +227,9 @@ private struct FieldTable {
             if s.layers.contains(.embeddedIPv4), let quoted = s.embedded { _ = visit(.integer(Int64(quoted.ipProtocol))) }
         }
 
-        present("ipv6") { s, _ in s.layers.contains(.ipv6) || s.layers.contains(.embeddedIPv6) }
+        present("ipv6") { s, _ in
+            s.layers.contains(.ipv6) || s.layers.contains(.embeddedIPv6) || s.encapsulation?.outerLayers.contains(.ipv6) == true
+        }
         addresses("ipv6.src", .ipv6, outer: .ipv6, embedded: .embeddedIPv6, source: true, destination: false)
         addresses("ipv6.dst", .ipv6, outer: .ipv6, embedded: .embeddedIPv6, source: false, destination: true)
         addresses("ipv6.addr", .ipv6, outer: .ipv6, embedded: .embeddedIPv6, source: true, destination: true)
@@ -241,8 +254,13 @@ private struct FieldTable {
     // MARK: TCP, UDP, ICMP
 
     mutating func addTransport() {
+        // UDP ports include those of the datagram carrying a VXLAN, Geneve or GTP-U tunnel.
         func ports(_ name: String, outer: LayerSet, embedded: LayerSet, source: Bool, destination: Bool) {
             packet(name, .unsigned) { s, _, _, visit in
+                if outer == .udp, let e = s.encapsulation, e.outerSourcePort != 0 || e.outerDestinationPort != 0 {
+                    if source, !visit(.integer(Int64(e.outerSourcePort))) { return }
+                    if destination, !visit(.integer(Int64(e.outerDestinationPort))) { return }
+                }
                 if s.layers.contains(outer) {
                     if source, !visit(.integer(Int64(s.sourcePort))) { return }
                     if destination, !visit(.integer(Int64(s.destinationPort))) { return }
@@ -254,7 +272,9 @@ private struct FieldTable {
             }
         }
         for (proto, outer, embedded) in [("tcp", LayerSet.tcp, LayerSet.embeddedTCP), ("udp", .udp, .embeddedUDP)] {
-            present(proto) { s, _ in s.layers.contains(outer) || s.layers.contains(embedded) }
+            present(proto) { s, _ in
+                s.layers.contains(outer) || s.layers.contains(embedded) || s.encapsulation?.outerLayers.contains(outer) == true
+            }
             ports("\(proto).srcport", outer: outer, embedded: embedded, source: true, destination: false)
             ports("\(proto).dstport", outer: outer, embedded: embedded, source: false, destination: true)
             ports("\(proto).port", outer: outer, embedded: embedded, source: true, destination: true)
@@ -475,6 +495,87 @@ private struct FieldTable {
         http2Header("http2.headers.scheme", header: ":scheme")
         http2Header("http2.headers.status", header: ":status", .unsigned)
         http2Header("http2.headers.content_type", header: "content-type")
+    }
+
+    // MARK: Tunnels
+
+    /// Each tunnel protocol, its identifiers (the innermost occurrence's), and Netsift's own
+    /// `tunnel.*`, `outer.*` (the header carrying the innermost tunnel) and `inner.*` (the packet
+    /// the tunnels carry: present only in a tunneled packet).
+    mutating func addTunnels() {
+        for kind in TunnelKind.allCases {
+            present(kind.name) { s, _ in s.encapsulation?.kinds.contains(kind) == true }
+        }
+        number("vxlan.vni") { s in s.encapsulation?.vxlanVNI.map(Int64.init) }
+        number("geneve.vni") { s in s.encapsulation?.geneveVNI.map(Int64.init) }
+        number("gre.key") { s in s.encapsulation?.greKey.map(Int64.init) }
+        number("gre.seqnum") { s in s.encapsulation?.greSequence.map(Int64.init) }
+        number("mpls.label") { s in s.encapsulation?.mplsLabel.map(Int64.init) }
+        number("erspan.version") { s in s.encapsulation?.erspanVersion.map(Int64.init) }
+        number("erspan.spanid") { s in s.encapsulation?.erspanSpanID.map(Int64.init) }
+        number("gtp.teid") { s in s.encapsulation?.gtpTEID.map(Int64.init) }
+        present("tunnel") { s, _ in s.encapsulation != nil }
+        packet("tunnel.kind", .string) { s, _, _, visit in
+            if let e = s.encapsulation { _ = visit(.text(e.kind.name)) }
+        }
+        number("tunnel.depth") { s in s.encapsulation.map { Int64($0.depth) } }
+        for (family, type) in [("ip", FieldType.ipv4), ("ipv6", .ipv6)] {
+            let v4 = type == .ipv4
+            for (suffix, source, destination) in [("src", true, false), ("dst", false, true), ("addr", true, true)] {
+                packet("outer.\(family).\(suffix)", type) { s, _, _, visit in
+                    guard let e = s.encapsulation, e.outerSource != .zero || e.outerDestination != .zero,
+                          e.outerSource.isIPv4 == v4 else { return }
+                    if source, !visit(.address(e.outerSource)) { return }
+                    if destination { _ = visit(.address(e.outerDestination)) }
+                }
+                packet("inner.\(family).\(suffix)", type) { s, _, _, visit in
+                    guard s.encapsulation != nil, s.layers.contains(v4 ? .ipv4 : .ipv6) else { return }
+                    if source, !visit(.address(s.source)) { return }
+                    if destination { _ = visit(.address(s.destination)) }
+                }
+            }
+        }
+        for (proto, layer) in [("tcp", LayerSet.tcp), ("udp", .udp)] {
+            for (suffix, source, destination) in [("srcport", true, false), ("dstport", false, true), ("port", true, true)] {
+                packet("inner.\(proto).\(suffix)", .unsigned) { s, _, _, visit in
+                    guard s.encapsulation != nil, s.layers.contains(layer), !s.transportHeader.isEmpty else { return }
+                    if source, !visit(.integer(Int64(s.sourcePort))) { return }
+                    if destination { _ = visit(.integer(Int64(s.destinationPort))) }
+                }
+            }
+        }
+    }
+
+    /// The same over conversations: the tunnel their first packet was found in.
+    mutating func addTunnelConversation() {
+        func tunnel(_ name: String, _ type: FieldType, _ value: @escaping @Sendable (FlowSummary.Tunnel) -> FieldValue?) {
+            conversation(name, type) { f, visit in if let t = f.tunnel, let v = value(t) { _ = visit(v) } }
+        }
+        for kind in TunnelKind.allCases {
+            tunnel(kind.name, .protocolName) { t in t.kind == kind.name ? .integer(1) : nil }
+        }
+        let identifiers: [(String, TunnelKind)] = [("vxlan.vni", .vxlan), ("geneve.vni", .geneve), ("gre.key", .gre),
+                                                   ("mpls.label", .mpls), ("erspan.spanid", .erspan), ("gtp.teid", .gtpU)]
+        for (name, kind) in identifiers {
+            tunnel(name, .unsigned) { t in t.kind == kind.name ? t.identifier.map { .integer(Int64($0)) } : nil }
+        }
+        tunnel("tunnel", .protocolName) { _ in .integer(1) }
+        tunnel("tunnel.kind", .string) { t in .text(t.kind) }
+        tunnel("tunnel.depth", .unsigned) { t in .integer(Int64(t.depth)) }
+        for (family, isIPv6) in [("ip", false), ("ipv6", true)] {
+            @Sendable func address(_ text: String?) -> FieldValue? {
+                guard let text else { return nil }
+                return (isIPv6 ? FilterLiteral.ipv6(text) : FilterLiteral.ipv4(text)).map { .address($0) }
+            }
+            let type: FieldType = isIPv6 ? .ipv6 : .ipv4
+            tunnel("outer.\(family).src", type) { t in address(t.outerSource) }
+            tunnel("outer.\(family).dst", type) { t in address(t.outerDestination) }
+            conversation("outer.\(family).addr", type) { f, visit in
+                guard let t = f.tunnel else { return }
+                if let v = address(t.outerSource), !visit(v) { return }
+                if let v = address(t.outerDestination) { _ = visit(v) }
+            }
+        }
     }
 
     // MARK: Conversations

@@ -171,7 +171,7 @@ struct ShardedRun {
     /// reported once: by the worker of its plain conversation, or else by worker 0.
     static func track(_ captured: borrowing CapturedPacket, frame: Int, worker: Int, dissector: inout Dissector,
                       tracker: inout FlowTracker, into found: inout [ShardOutput]) {
-        let plain = Dissector.plainFlow(captured)
+        let plain = dissector.plainFlow(captured)
         if let plain, !tracker.shard.owns(FlowKey(plain)) {
             tracker.advance(to: captured.timestamp)
             tracker.drain { found.append(.finished(frame: frame, $0)) }

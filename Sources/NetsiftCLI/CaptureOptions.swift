@@ -47,7 +47,7 @@ struct FilterOption: ParsableArguments {
 /// The options of every command that follows conversations.
 struct FlowOptions: ParsableArguments {
     @Option(name: .customLong("decode-as"), help: ArgumentHelp(
-        "Parse a port as a protocol whatever its content, as Wireshark's -d: tcp.port==8443,http2 (dns, tls, http2).",
+        "Parse a port as a protocol whatever its content, as Wireshark's -d: tcp.port==8443,http2 (dns, tls, http2; udp.port==N,vxlan opens a tunnel).",
         valueName: "rule"))
     var decodeAs: [String] = []
 
@@ -83,7 +83,7 @@ struct FlowOptions: ParsableArguments {
 
     func validate() throws {
         guard DecodeAs(rules: decodeAs) != nil else {
-            throw ValidationError("--decode-as takes tcp.port==N,PROTOCOL or udp.port==N,PROTOCOL with PROTOCOL one of dns, tls, http2")
+            throw ValidationError("--decode-as takes tcp.port==N,PROTOCOL or udp.port==N,PROTOCOL with PROTOCOL one of dns, tls, http2, or udp.port==N,vxlan (at most \(TunnelPorts.maximumExtraVXLANPorts) VXLAN ports)")
         }
         guard maxFlows > 0, reassemblyDirectionMiB >= 0, reassemblyTotalMiB >= 0 else {
             throw ValidationError("--max-flows must be positive and the reassembly limits zero or more")

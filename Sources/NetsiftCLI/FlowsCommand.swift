@@ -95,10 +95,22 @@ enum FlowTable {
     static let columns = ["PROTO", "STREAM", "ORIG", "RESP", "STATE", "SERVICE", "START", "DURATION", "PKTS", "BYTES",
                           "RTT", "RETRANS", "HISTORY"]
 
+    /// A tunnel as the TUNNEL column shows it: `vxlan 42 10.0.0.1-10.0.0.2`.
+    static func tunnel(_ t: FlowSummary.Tunnel?) -> String {
+        guard let t else { return "-" }
+        var text = t.kind
+        if let identifier = t.identifier { text += " \(identifier)" }
+        if let source = t.outerSource, let destination = t.outerDestination { text += " \(source)-\(destination)" }
+        return text
+    }
+
+    /// The TUNNEL column comes after RESP, and only when a conversation was found in a tunnel.
     static func text(_ flows: [FlowSummary], counters: FlowCounters) -> String {
+        let tunneled = flows.contains { $0.tunnel != nil }
+        let columns = tunneled ? Array(Self.columns[0..<4]) + ["TUNNEL"] + Self.columns[4...] : Self.columns
         var rows = [columns]
         for f in flows {
-            rows.append([
+            var row = [
                 f.transport, String(f.stream), f.originator.endpoint, f.responder.endpoint, f.state.rawValue,
                 f.service ?? "-", formatUTC(f.start).dropFirst(11).prefix(15).description,
                 fixed(Double(f.durationNanoseconds) / 1e9, 3) + " s",
@@ -107,7 +119,9 @@ enum FlowTable {
                 f.handshakeRTTNanoseconds.map { fixed(Double($0) / 1e6, 3) + " ms" } ?? "-",
                 f.transport == "tcp" ? grouped(f.retransmittedBytes) : "-",
                 f.history.isEmpty ? "-" : f.history,
-            ])
+            ]
+            if tunneled { row.insert(tunnel(f.tunnel), at: 4) }
+            rows.append(row)
         }
         let widths = columns.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         var out = rows.map { row in
@@ -122,7 +136,8 @@ enum FlowTable {
     static func csv(_ flows: [FlowSummary]) -> String {
         let header = ["transport", "stream", "orig_addr", "orig_port", "resp_addr", "resp_port", "state", "service",
                       "start_ns", "duration_ns", "orig_pkts", "orig_bytes", "resp_pkts", "resp_bytes", "orig_payload",
-                      "resp_payload", "handshake_rtt_ns", "orig_mss", "resp_mss", "retrans_bytes", "history"]
+                      "resp_payload", "handshake_rtt_ns", "orig_mss", "resp_mss", "retrans_bytes", "history",
+                      "tunnel", "tunnel_id", "outer_src", "outer_dst"]
         var out = header.joined(separator: ",") + "\n"
         for f in flows {
             let fields: [String] = [
@@ -132,7 +147,8 @@ enum FlowTable {
                 String(f.responder.bytes), String(f.originator.payloadBytes), String(f.responder.payloadBytes),
                 f.handshakeRTTNanoseconds.map(String.init) ?? "", f.originator.mss.map(String.init) ?? "",
                 f.responder.mss.map(String.init) ?? "", f.transport == "tcp" ? String(f.retransmittedBytes) : "",
-                f.history,
+                f.history, f.tunnel?.kind ?? "", f.tunnel?.identifier.map(String.init) ?? "",
+                f.tunnel?.outerSource ?? "", f.tunnel?.outerDestination ?? "",
             ]
             out += fields.map(csvField).joined(separator: ",") + "\n"
         }

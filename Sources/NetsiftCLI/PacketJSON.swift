@@ -143,6 +143,7 @@ enum PacketJSON {
             }
             layers.append((v6 ? "icmpv6" : "icmp", .object(icmp)))
         }
+        if let tunnels = s.encapsulation { fields.append(("encapsulation", encapsulation(tunnels))) }
         fields.append(("layers", .object(layers)))
         if !application.isEmpty {
             fields.append(("application", .array(application.map { event in
@@ -172,6 +173,32 @@ enum PacketJSON {
             fields.append(("duplicate_ack_num", .int(conversation.duplicateAckNumber)))
         }
         return fields
+    }
+
+    /// The tunnels around the packet: the innermost one's kind and outer endpoints, every kind
+    /// passed through, and each kind's identifiers (those of its innermost occurrence).
+    static func encapsulation(_ e: Encapsulation) -> JSON {
+        var fields: [(String, JSON)] = [
+            ("kind", .string(e.kind.name)), ("depth", .int(Int(e.depth))),
+            ("tunnels", .array(TunnelKind.allCases.filter { e.kinds.contains($0) }.map { .string($0.name) })),
+        ]
+        if e.outerSource != .zero || e.outerDestination != .zero {
+            fields += [("outer_source", .string(e.outerSource.description)),
+                       ("outer_destination", .string(e.outerDestination.description)),
+                       ("outer_ip_length", .int(e.outerIPLength)), ("underlay_ip_length", .int(e.underlayIPLength)),
+                       ("underlay_reassembled", .bool(e.underlayFragmented))]
+        }
+        let identifiers: [(String, Int?)] = [
+            ("vxlan_vni", e.vxlanVNI.map(Int.init)), ("geneve_vni", e.geneveVNI.map(Int.init)),
+            ("geneve_options", e.kinds.contains(.geneve) ? Int(e.geneveOptionCount) : nil),
+            ("gre_key", e.greKey.map(Int.init)), ("gre_sequence", e.greSequence.map(Int.init)),
+            ("mpls_label", e.mplsLabel.map(Int.init)),
+            ("mpls_stack_depth", e.kinds.contains(.mpls) ? Int(e.mplsStackDepth) : nil),
+            ("erspan_version", e.erspanVersion.map(Int.init)), ("erspan_span_id", e.erspanSpanID.map(Int.init)),
+            ("gtp_teid", e.gtpTEID.map(Int.init)),
+        ]
+        for case let (name, value?) in identifiers { fields.append((name, .int(value))) }
+        return .object(fields)
     }
 
     static func mac(_ value: UInt64) -> String {

@@ -8,6 +8,7 @@ enum PacketText {
                      conversation: TrackedPacket?) -> String {
         let clock = formatUTC(time).split(separator: " ")[1]
         var text = "\(frame) \(clock) "
+        if let tunnels = s.encapsulation { text += tunnel(tunnels) + " | " }
         if s.vlanCount > 0 {
             text += s.vlanCount == 1 ? "vlan \(s.outerVLAN.id) " : "vlan \(s.outerVLAN.id)/\(s.innerVLAN.id) "
         }
@@ -33,6 +34,9 @@ enum PacketText {
             if layers.contains(.arp) { return "ARP, length \(length)" }
             if layers.contains(.llc) { return "802.3 LLC, length \(length)" }
             if s.etherType != 0 { return "ethertype 0x\(String(s.etherType, radix: 16)), length \(length)" }
+            // A tunnel whose payload is not dissected (an ERSPAN type III frame type other than
+            // Ethernet, a GTP-U message that is not a user packet).
+            if s.encapsulation != nil { return "payload not dissected, length \(length)" }
             return "\(s.linkType.name), length \(length)"
         }
         let family = s.ipVersion == 6 ? "IP6" : "IP"
@@ -68,6 +72,17 @@ enum PacketText {
             text.removeLast(1)   // the problem that stopped the IP layer follows
         }
         if layers.contains(.reassembled) { text += " (reassembled)" }
+        if s.encapsulation?.underlayFragmented == true { text += " (outer reassembled)" }
+        return text
+    }
+
+    /// The innermost tunnel: `VXLAN vni 42 10.0.0.1 > 10.0.0.2`, `MPLS label 29`, with the depth
+    /// when tunnels nest (`(3 deep)`).
+    static func tunnel(_ e: Encapsulation) -> String {
+        var text = e.kind.label
+        if let name = e.kind.identifierName, let identifier = e.identifier { text += " \(name) \(identifier)" }
+        if e.outerSource != .zero || e.outerDestination != .zero { text += " \(e.outerSource) > \(e.outerDestination)" }
+        if e.depth > 1 { text += " (\(e.depth) deep)" }
         return text
     }
 

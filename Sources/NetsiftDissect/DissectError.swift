@@ -2,7 +2,7 @@
 /// packet has.
 public enum Layer: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case link, ethernet, llc, vlan, linuxSLL, linuxSLL2, loopback, ipv4, ipv4Options, ipv6, ipv6Extension,
-         tcp, tcpOptions, udp, icmp, icmpv6
+         tcp, tcpOptions, udp, icmp, icmpv6, gre, vxlan, geneve, erspan, mpls, gtpU
 
     public var description: String {
         switch self {
@@ -22,6 +22,12 @@ public enum Layer: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .udp: "UDP"
         case .icmp: "ICMP"
         case .icmpv6: "ICMPv6"
+        case .gre: "GRE"
+        case .vxlan: "VXLAN"
+        case .geneve: "Geneve"
+        case .erspan: "ERSPAN"
+        case .mpls: "MPLS"
+        case .gtpU: "GTP-U"
         }
     }
 }
@@ -50,7 +56,8 @@ public struct DissectError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     public enum Field: UInt8, Sendable {
-        case headerLength, totalLength, payloadLength, dataOffset, udpLength, optionLength, extensionLength
+        case headerLength, totalLength, payloadLength, dataOffset, udpLength, optionLength, extensionLength,
+             optionsLength
         public var name: String {
             switch self {
             case .headerLength: "header length"
@@ -60,6 +67,7 @@ public struct DissectError: Error, Sendable, Equatable, CustomStringConvertible 
             case .udpLength: "length"
             case .optionLength: "option length"
             case .extensionLength: "extension header length"
+            case .optionsLength: "options length"
             }
         }
     }

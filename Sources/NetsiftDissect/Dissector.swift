@@ -28,11 +28,12 @@ public struct PlainFlow: Sendable, Equatable {
 /// bytes handed to `body`; the other fragments carry only their IP layer.
 public struct Dissector {
     public var fragments: FragmentReassembler
-    /// IP-in-IP (protocols 4 and 41) is followed this deep; the summary describes the innermost.
-    public static let maximumTunnelDepth = 4
+    /// The UDP ports whose datagrams are opened as tunnels (VXLAN, Geneve, GTP-U).
+    public let tunnelPorts: TunnelPorts
 
-    public init(fragmentLimits: FragmentLimits = FragmentLimits()) {
+    public init(fragmentLimits: FragmentLimits = FragmentLimits(), tunnelPorts: TunnelPorts = TunnelPorts()) {
         fragments = FragmentReassembler(limits: fragmentLimits)
+        self.tunnelPorts = tunnelPorts
     }
 
     /// Dissects `packet` and calls `body` once with the summary and the bytes its ranges refer to.
@@ -43,7 +44,8 @@ public struct Dissector {
     public mutating func dissect(_ packet: CapturedPacket, _ body: (inout PacketSummary, RawSpan) -> Void) {
         let frame = packet.bytes
         var plain = PacketSummary()
-        guard packet.linkType == .ethernet, Self.dissectPlain(frame, wire: packet.originalLength, into: &plain) else {
+        guard packet.linkType == .ethernet,
+              Self.dissectPlain(frame, wire: packet.originalLength, tunnelPorts: tunnelPorts, into: &plain) else {
             dissectLayers(packet, body)
             return
         }
@@ -58,7 +60,8 @@ public struct Dissector {
         summary.linkType = packet.linkType
         var complete: FragmentReassembler.Outcome = .stored
         do {
-            complete = try dissectFrame(frame, wire: packet.originalLength, time: packet.timestamp, into: &summary)
+            complete = try Self.dissectFrame(frame, wire: packet.originalLength, time: packet.timestamp, ports: tunnelPorts,
+                                             fragments: &fragments, into: &summary)
         } catch {
             summary.problem = error
         }
@@ -66,18 +69,22 @@ public struct Dissector {
             body(&summary, frame)
             return
         }
-        finishReassembled(summary, slot: slot, length: length, body)
+        finishReassembled(summary, slot: slot, length: length, time: packet.timestamp, body)
     }
 
-    /// A fragment completed a datagram: its transport layer is dissected from the reassembled bytes.
+    /// A fragment completed a datagram: what it carries is dissected from the reassembled bytes. A
+    /// tunnel inside may hold fragments of its own: those are not reassembled again (the reassembler
+    /// is lending out this datagram), each is described as a fragment.
     @usableFromInline
-    mutating func finishReassembled(_ first: PacketSummary, slot: Int, length: Int,
+    mutating func finishReassembled(_ first: PacketSummary, slot: Int, length: Int, time: Int64,
                                     _ body: (inout PacketSummary, RawSpan) -> Void) {
         var summary = first
+        let ports = tunnelPorts
         fragments.withDatagram(slot, length: length) { datagram in
             summary.layers.insert(.reassembled)
+            var notReassembled = NoReassembly()
             do throws(DissectError) {
-                try Self.dissectReassembled(datagram, into: &summary)
+                try Self.dissectReassembled(datagram, time: time, ports: ports, fragments: &notReassembled, into: &summary)
             } catch {
                 summary.problem = error
             }
@@ -91,8 +98,10 @@ public struct Dissector {
     /// or UDP. nil for anything else, and for a frame too short to hold the ports. Whenever the
     /// full dissection of such a packet finds a TCP or UDP flow, it is this one: so a worker that
     /// follows only some flows can tell, for most packets, that one is not its own and skip it.
-    @inlinable
-    public static func plainFlow(_ packet: borrowing CapturedPacket) -> PlainFlow? {
+    /// A UDP datagram to or from a tunnel port is not plain: its flow is the one inside.
+    /// Always inlined: a sharded worker asks it of every packet.
+    @inlinable @inline(__always)
+    public func plainFlow(_ packet: borrowing CapturedPacket) -> PlainFlow? {
         let frame = packet.bytes
         // Long enough for IPv4's ports; IPv6 checks its own length below.
         guard packet.linkType == .ethernet,
@@ -104,13 +113,15 @@ public struct Dissector {
             // destination), no fragment (offset 0 and no more fragments).
             guard frame.u8(ip) == 0x45, frame.be16(ip + 6) & 0x3FFF == 0 else { return nil }
             let proto = frame.u8(ip + 9)
-            guard proto == 6 || proto == 17 else { return nil }
+            guard proto == 6 || (proto == 17 && !tunnelPorts.mayTunnel(frame.be16(ip + 20), frame.be16(ip + 22)))
+            else { return nil }
             return PlainFlow(source: IPAddress(ipv4: frame.be32(ip + 12)), destination: IPAddress(ipv4: frame.be32(ip + 16)),
                              sourcePort: frame.be16(ip + 20), destinationPort: frame.be16(ip + 22), ipProtocol: proto)
         case EtherType.ipv6:
             let proto = frame.u8(ip + 6)
             guard frame.u8(ip) >> 4 == 6, proto == 6 || proto == 17,
-                  frame.byteCount >= ip + IPv6Header.length + 4 else { return nil }
+                  frame.byteCount >= ip + IPv6Header.length + 4,
+                  proto == 6 || !tunnelPorts.mayTunnel(frame.be16(ip + 40), frame.be16(ip + 42)) else { return nil }
             return PlainFlow(source: frame.ipv6Address(ip + 8), destination: frame.ipv6Address(ip + 24),
                              sourcePort: frame.be16(ip + 40), destinationPort: frame.be16(ip + 42), ipProtocol: proto)
         default:
@@ -125,7 +136,7 @@ public struct Dissector {
     /// of the instructions: one length check up front instead of one per layer, no error paths.
     /// Returns false, with `s` untouched, for any other packet.
     @inlinable
-    static func dissectPlain(_ frame: RawSpan, wire: Int, into s: inout PacketSummary) -> Bool {
+    static func dissectPlain(_ frame: RawSpan, wire: Int, tunnelPorts: TunnelPorts, into s: inout PacketSummary) -> Bool {
         let ip = EthernetHeader.length
         // The shortest plain packet: Ethernet, IPv4, UDP.
         guard frame.byteCount >= ip + IPv4Header.minimumLength + UDPHeader.length else { return false }
@@ -164,7 +175,8 @@ public struct Dissector {
             guard tcpHeaderLength >= TCPHeader.minimumLength, tcpHeaderLength <= captured else { return false }
         case 17:
             let declared = Int(frame.be16(transport + 4))
-            guard captured >= UDPHeader.length, declared >= UDPHeader.length, declared <= segmentWire else { return false }
+            guard captured >= UDPHeader.length, declared >= UDPHeader.length, declared <= segmentWire,
+                  !tunnelPorts.mayTunnel(frame.be16(transport), frame.be16(transport + 2)) else { return false }
             tcpHeaderLength = 0
         default:
             return false
@@ -231,25 +243,15 @@ public struct Dissector {
     // MARK: Link layer
 
     @inlinable
-    mutating func dissectFrame(_ frame: RawSpan, wire: Int, time: Int64,
-                               into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
+    static func dissectFrame<Store: FragmentStore>(_ frame: RawSpan, wire: Int, time: Int64, ports: TunnelPorts,
+                                                   fragments: inout Store,
+                                                   into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
         var offset: Int
         var etherType: UInt16
         switch s.linkType {
         case .ethernet:
-            s.layers.insert(.ethernet)
-            let ethernet = try EthernetHeader(frame, wire: wire)
-            s.sourceMAC = ethernet.source
-            s.destinationMAC = ethernet.destination
-            offset = EthernetHeader.length
-            etherType = ethernet.typeOrLength
-            if ethernet.isLengthField {
-                s.layers.insert(.llc)
-                let llc = try LLCHeader(frame.extracting(droppingFirst: offset), wire: wire - offset)
-                offset += llc.length
-                guard let type = llc.snapEtherType else { return .stored }
-                etherType = type
-            }
+            guard let next = try dissectEthernet(frame, at: 0, wire: wire, into: &s) else { return .stored }
+            (offset, etherType) = next
         case .linuxSLL:
             s.layers.insert(.linuxSLL)
             let sll = try LinuxSLLHeader(frame, wire: wire)
@@ -281,12 +283,41 @@ public struct Dissector {
         default:
             throw DissectError(.link, .unsupportedLinkType(Int(s.linkType.rawValue)))
         }
+        return try dissectEtherType(etherType, frame, at: offset, wire: wire, time: time, ports: ports,
+                                    fragments: &fragments, into: &s)
+    }
+
+    /// An Ethernet header at `offset` (the frame's, or one a tunnel carries), and the 802.2 LLC / SNAP
+    /// header of an 802.3 frame: where the network layer starts and its EtherType, nil when an LLC
+    /// frame carries no EtherType.
+    @inlinable
+    static func dissectEthernet(_ bytes: RawSpan, at offset: Int, wire: Int,
+                                into s: inout PacketSummary) throws(DissectError) -> (Int, UInt16)? {
+        s.layers.insert(.ethernet)
+        let ethernet = try EthernetHeader(bytes.extracting(droppingFirst: offset), wire: wire - offset)
+        s.sourceMAC = ethernet.source
+        s.destinationMAC = ethernet.destination
+        let next = offset + EthernetHeader.length
+        guard ethernet.isLengthField else { return (next, ethernet.typeOrLength) }
+        s.layers.insert(.llc)
+        let llc = try LLCHeader(bytes.extracting(droppingFirst: next), wire: wire - next)
+        guard let type = llc.snapEtherType else { return nil }
+        return (next + llc.length, type)
+    }
+
+    /// VLAN tags, then the network layer an EtherType announces.
+    @inlinable
+    static func dissectEtherType<Store: FragmentStore>(_ type: UInt16, _ bytes: RawSpan, at start: Int, wire: Int,
+                                                       time: Int64, ports: TunnelPorts, fragments: inout Store,
+                                                       into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
+        var offset = start
+        var etherType = type
         while EtherType.isVLAN(etherType) {
             guard s.vlanCount < VLANHeader.maximumDepth else {
                 throw DissectError(.vlan, .chainTooLong(limit: VLANHeader.maximumDepth))
             }
             s.layers.insert(.vlan)
-            let vlan = try VLANHeader(frame.extracting(droppingFirst: offset), wire: wire - offset)
+            let vlan = try VLANHeader(bytes.extracting(droppingFirst: offset), wire: wire - offset)
             let tag = VLANTag(tpid: etherType, priority: vlan.priority, dropEligible: vlan.dropEligible, id: vlan.id)
             if s.vlanCount == 0 { s.outerVLAN = tag }
             s.innerVLAN = tag
@@ -296,10 +327,16 @@ public struct Dissector {
         }
         s.etherType = etherType
         switch etherType {
-        case EtherType.ipv4: return try dissectIPv4(frame, at: offset, wire: wire, time: time, depth: 0, into: &s)
-        case EtherType.ipv6: return try dissectIPv6(frame, at: offset, wire: wire, time: time, depth: 0, into: &s)
-        case EtherType.arp: s.layers.insert(.arp)
-        default: break
+        case EtherType.ipv4:
+            return try dissectIPv4(bytes, at: offset, wire: wire, time: time, ports: ports, fragments: &fragments, into: &s)
+        case EtherType.ipv6:
+            return try dissectIPv6(bytes, at: offset, wire: wire, time: time, ports: ports, fragments: &fragments, into: &s)
+        case EtherType.mplsUnicast, EtherType.mplsMulticast:
+            return try dissectMPLS(bytes, at: offset, wire: wire, time: time, ports: ports, fragments: &fragments, into: &s)
+        case EtherType.arp:
+            s.layers.insert(.arp)
+        default:
+            break
         }
         return .stored
     }
@@ -307,8 +344,9 @@ public struct Dissector {
     // MARK: Network layer
 
     @inlinable
-    mutating func dissectIPv4(_ frame: RawSpan, at offset: Int, wire: Int, time: Int64, depth: Int,
-                              into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
+    static func dissectIPv4<Store: FragmentStore>(_ frame: RawSpan, at offset: Int, wire: Int, time: Int64,
+                                                  ports: TunnelPorts, fragments: inout Store,
+                                                  into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
         s.layers.insert(.ipv4)
         let ip = try IPv4Header(frame.extracting(droppingFirst: offset), wire: wire - offset)
         s.ipVersion = 4
@@ -346,39 +384,22 @@ public struct Dissector {
         }
         let wireEnd = min(datagramEnd, wire)
         let capturedEnd = min(wireEnd, frame.byteCount)
-        let payload = frame.extracting(start..<max(start, capturedEnd))
         if ip.isFragment {
             s.layers.insert(.fragment)
             // A fragment the snaplen cut cannot be part of a whole datagram.
             guard capturedEnd == wireEnd else { return .stored }
             return fragments.add(source: s.source, destination: s.destination, identification: s.ipIdentification,
                                  ipProtocol: s.ipProtocol, offset: ip.fragmentOffset, moreFragments: ip.moreFragments,
-                                 payload: payload, time: time)
+                                 payload: frame.extracting(start..<max(start, capturedEnd)), time: time)
         }
-        if let tunneled = try dissectTunnel(frame, at: start, wire: wireEnd, time: time, depth: depth, into: &s) {
-            return tunneled
-        }
-        try Self.dissectTransport(payload, wire: wireEnd - start, protocolNumber: s.ipProtocol, base: start, into: &s)
-        return .stored
-    }
-
-    /// IPv4 or IPv6 inside IP (protocol 4 or 41): dissected as the packet's network layer, so the
-    /// summary describes the innermost datagram. nil when the payload is not a tunnel.
-    @inlinable
-    mutating func dissectTunnel(_ frame: RawSpan, at start: Int, wire: Int, time: Int64, depth: Int,
-                                into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome? {
-        guard s.ipProtocol == 4 || s.ipProtocol == 41 else { return nil }
-        guard depth < Self.maximumTunnelDepth else {
-            throw DissectError(s.ipVersion == 4 ? .ipv4 : .ipv6, .chainTooLong(limit: Self.maximumTunnelDepth))
-        }
-        return s.ipProtocol == 4
-            ? try dissectIPv4(frame, at: start, wire: wire, time: time, depth: depth + 1, into: &s)
-            : try dissectIPv6(frame, at: start, wire: wire, time: time, depth: depth + 1, into: &s)
+        return try dissectIPPayload(frame, at: start, wireEnd: wireEnd, time: time, ports: ports,
+                                    fragments: &fragments, into: &s)
     }
 
     @inlinable
-    mutating func dissectIPv6(_ frame: RawSpan, at offset: Int, wire: Int, time: Int64, depth: Int,
-                              into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
+    static func dissectIPv6<Store: FragmentStore>(_ frame: RawSpan, at offset: Int, wire: Int, time: Int64,
+                                                  ports: TunnelPorts, fragments: inout Store,
+                                                  into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
         let packet = frame.extracting(droppingFirst: offset)
         s.layers.insert(.ipv6)
         let ip = try IPv6Header(packet, wire: wire - offset)
@@ -434,18 +455,41 @@ public struct Dissector {
         s.ipProtocol = chain.nextHeader
         let start = offset + chain.upperLayerOffset
         s.ipHeader = offset..<start
-        let capturedEnd = min(wireEnd, frame.byteCount)
-        if let tunneled = try dissectTunnel(frame, at: start, wire: wireEnd, time: time, depth: depth, into: &s) {
-            return tunneled
+        return try dissectIPPayload(frame, at: start, wireEnd: wireEnd, time: time, ports: ports,
+                                    fragments: &fragments, into: &s)
+    }
+
+    /// What an IP datagram carries from `start` (its last byte on the wire is before `wireEnd`): IP
+    /// itself (protocols 4 and 41), GRE, a tunnel over UDP, else the transport layer.
+    @inlinable
+    static func dissectIPPayload<Store: FragmentStore>(_ bytes: RawSpan, at start: Int, wireEnd: Int, time: Int64,
+                                                       ports: TunnelPorts, fragments: inout Store,
+                                                       into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
+        switch s.ipProtocol {
+        case 4:
+            try s.enterTunnel(.ipInIP)
+            return try dissectIPv4(bytes, at: start, wire: wireEnd, time: time, ports: ports, fragments: &fragments, into: &s)
+        case 41:
+            try s.enterTunnel(.ipInIP)
+            return try dissectIPv6(bytes, at: start, wire: wireEnd, time: time, ports: ports, fragments: &fragments, into: &s)
+        case 47:
+            return try dissectGRE(bytes, at: start, wire: wireEnd, time: time, ports: ports, fragments: &fragments, into: &s)
+        default:
+            let capturedEnd = min(wireEnd, bytes.byteCount)
+            try dissectTransport(bytes.extracting(start..<max(start, capturedEnd)), wire: wireEnd - start,
+                                 protocolNumber: s.ipProtocol, base: start, into: &s)
+            guard s.ipProtocol == 17, let kind = ports.tunnel(s.sourcePort, s.destinationPort) else { return .stored }
+            let payloadStart = s.payload.lowerBound
+            return try dissectUDPTunnel(kind, bytes, at: payloadStart, wire: payloadStart + s.payloadWireLength,
+                                        time: time, ports: ports, fragments: &fragments, into: &s)
         }
-        let payload = frame.extracting(start..<max(start, capturedEnd))
-        try Self.dissectTransport(payload, wire: wireEnd - start, protocolNumber: s.ipProtocol, base: start, into: &s)
-        return .stored
     }
 
     /// A reassembled datagram: for IPv6 its first bytes may still be extension headers.
     @inlinable
-    static func dissectReassembled(_ datagram: RawSpan, into s: inout PacketSummary) throws(DissectError) {
+    static func dissectReassembled<Store: FragmentStore>(_ datagram: RawSpan, time: Int64, ports: TunnelPorts,
+                                                         fragments: inout Store,
+                                                         into s: inout PacketSummary) throws(DissectError) {
         var start = 0
         var type = s.ipProtocol
         var count = 0
@@ -462,8 +506,136 @@ public struct Dissector {
             count += 1
         }
         s.ipProtocol = type
-        try dissectTransport(datagram.extracting(droppingFirst: start), wire: datagram.byteCount - start,
-                             protocolNumber: type, base: start, into: &s)
+        _ = try dissectIPPayload(datagram, at: start, wireEnd: datagram.byteCount, time: time, ports: ports,
+                                 fragments: &fragments, into: &s)
+    }
+
+    // MARK: Tunnels
+
+    /// GRE, and what its protocol type announces: Ethernet (transparent bridging, NVGRE), ERSPAN,
+    /// MPLS, IP, or anything else with an EtherType.
+    @inlinable
+    static func dissectGRE<Store: FragmentStore>(_ bytes: RawSpan, at start: Int, wire: Int, time: Int64,
+                                                 ports: TunnelPorts, fragments: inout Store,
+                                                 into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
+        let gre = try GREHeader(bytes.extracting(droppingFirst: start), wire: wire - start)
+        try s.enterTunnel(.gre)
+        s.encapsulation?.greKey = gre.key
+        s.encapsulation?.greSequence = gre.sequenceNumber
+        let next = start + gre.headerLength
+        guard !gre.hasRouting else { return .stored }
+        switch gre.protocolType {
+        case GREHeader.transparentEthernetBridging:
+            return try dissectBridged(bytes, at: next, wire: wire, time: time, ports: ports, fragments: &fragments, into: &s)
+        case GREHeader.erspanTypeII where gre.sequenceNumber == nil:
+            // ERSPAN type I: no header of its own, the mirrored frame follows GRE.
+            try s.enterTunnel(.erspan)
+            s.encapsulation?.erspanVersion = 0
+            return try dissectBridged(bytes, at: next, wire: wire, time: time, ports: ports, fragments: &fragments, into: &s)
+        case GREHeader.erspanTypeII, GREHeader.erspanTypeIII:
+            let erspan = try ERSPANHeader(bytes.extracting(droppingFirst: next), wire: wire - next,
+                                          typeIII: gre.protocolType == GREHeader.erspanTypeIII)
+            try s.enterTunnel(.erspan)
+            s.encapsulation?.erspanVersion = erspan.version
+            s.encapsulation?.erspanSpanID = erspan.spanID
+            guard erspan.carriesEthernet else { return .stored }
+            return try dissectBridged(bytes, at: next + erspan.headerLength, wire: wire, time: time, ports: ports,
+                                      fragments: &fragments, into: &s)
+        default:
+            return try dissectEtherType(gre.protocolType, bytes, at: next, wire: wire, time: time, ports: ports,
+                                        fragments: &fragments, into: &s)
+        }
+    }
+
+    /// VXLAN, Geneve or GTP-U in a UDP datagram whose payload starts at `start`.
+    @inlinable
+    static func dissectUDPTunnel<Store: FragmentStore>(_ kind: TunnelKind, _ bytes: RawSpan, at start: Int, wire: Int,
+                                                       time: Int64, ports: TunnelPorts, fragments: inout Store,
+                                                       into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
+        let payload = bytes.extracting(droppingFirst: start)
+        switch kind {
+        case .vxlan:
+            let vxlan = try VXLANHeader(payload, wire: wire - start)
+            try s.enterTunnel(.vxlan)
+            s.encapsulation?.vxlanVNI = vxlan.vni
+            return try dissectBridged(bytes, at: start + VXLANHeader.length, wire: wire, time: time, ports: ports,
+                                      fragments: &fragments, into: &s)
+        case .geneve:
+            let geneve = try GeneveHeader(payload, wire: wire - start)
+            try s.enterTunnel(.geneve)
+            s.encapsulation?.geneveVNI = geneve.vni
+            s.encapsulation?.geneveOptionCount = UInt8(geneve.optionCount)
+            let next = start + geneve.headerLength
+            if geneve.protocolType == GREHeader.transparentEthernetBridging {
+                return try dissectBridged(bytes, at: next, wire: wire, time: time, ports: ports, fragments: &fragments, into: &s)
+            }
+            return try dissectEtherType(geneve.protocolType, bytes, at: next, wire: wire, time: time, ports: ports,
+                                        fragments: &fragments, into: &s)
+        case .gtpU:
+            let gtp = try GTPUHeader(payload, wire: wire - start)
+            try s.enterTunnel(.gtpU)
+            s.encapsulation?.gtpTEID = gtp.teid
+            guard gtp.messageType == GTPUHeader.gPDU else { return .stored }
+            return try dissectGuessedIP(bytes, at: start + gtp.headerLength, wire: wire, time: time, ports: ports,
+                                        fragments: &fragments, into: &s)
+        default:
+            return .stored
+        }
+    }
+
+    /// An Ethernet frame a tunnel carries.
+    @inlinable
+    static func dissectBridged<Store: FragmentStore>(_ bytes: RawSpan, at start: Int, wire: Int, time: Int64,
+                                                     ports: TunnelPorts, fragments: inout Store,
+                                                     into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
+        guard let (offset, type) = try dissectEthernet(bytes, at: start, wire: wire, into: &s) else { return .stored }
+        return try dissectEtherType(type, bytes, at: offset, wire: wire, time: time, ports: ports,
+                                    fragments: &fragments, into: &s)
+    }
+
+    /// An MPLS label stack, then what its bottom label carries, guessed from the first nibble.
+    @inlinable
+    static func dissectMPLS<Store: FragmentStore>(_ bytes: RawSpan, at start: Int, wire: Int, time: Int64,
+                                                  ports: TunnelPorts, fragments: inout Store,
+                                                  into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
+        var offset = start
+        var depth = 0
+        var bottom: UInt32 = 0
+        while true {
+            guard depth < MPLSLabel.maximumStackDepth else {
+                throw DissectError(.mpls, .chainTooLong(limit: MPLSLabel.maximumStackDepth))
+            }
+            let entry = try MPLSLabel(bytes.extracting(droppingFirst: offset), wire: wire - offset)
+            offset += MPLSLabel.length
+            depth += 1
+            if entry.isBottomOfStack {
+                bottom = entry.label
+                break
+            }
+        }
+        try s.enterTunnel(.mpls)
+        s.encapsulation?.mplsLabel = bottom
+        s.encapsulation?.mplsStackDepth = UInt8(depth)
+        return try dissectGuessedIP(bytes, at: offset, wire: wire, time: time, ports: ports, fragments: &fragments, into: &s)
+    }
+
+    /// IPv4 or IPv6 by the version nibble, for tunnels that do not say what they carry (MPLS,
+    /// GTP-U); anything else is left undissected.
+    @inlinable
+    static func dissectGuessedIP<Store: FragmentStore>(_ bytes: RawSpan, at start: Int, wire: Int, time: Int64,
+                                                       ports: TunnelPorts, fragments: inout Store,
+                                                       into s: inout PacketSummary) throws(DissectError) -> FragmentReassembler.Outcome {
+        guard start < min(wire, bytes.byteCount) else { return .stored }
+        switch bytes.u8(start) >> 4 {
+        case 4:
+            s.etherType = EtherType.ipv4
+            return try dissectIPv4(bytes, at: start, wire: wire, time: time, ports: ports, fragments: &fragments, into: &s)
+        case 6:
+            s.etherType = EtherType.ipv6
+            return try dissectIPv6(bytes, at: start, wire: wire, time: time, ports: ports, fragments: &fragments, into: &s)
+        default:
+            return .stored
+        }
     }
 
     // MARK: Transport layer

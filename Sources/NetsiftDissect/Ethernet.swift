@@ -48,6 +48,8 @@ public enum EtherType {
     public static let qinq: UInt16 = 0x88A8
     public static let qinqLegacy: UInt16 = 0x9100
     public static let qinqLegacy2: UInt16 = 0x9200
+    public static let mplsUnicast: UInt16 = 0x8847
+    public static let mplsMulticast: UInt16 = 0x8848
 
     @inlinable static func isVLAN(_ type: UInt16) -> Bool {
         type == vlan || type == qinq || type == qinqLegacy || type == qinqLegacy2

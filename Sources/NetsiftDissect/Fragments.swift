@@ -174,3 +174,21 @@ public struct FragmentReassembler {
         return result.sorted { $0.lowerBound < $1.lowerBound }
     }
 }
+
+/// Where the dissector's walk puts IP fragments: the reassembler, or `NoReassembly`.
+@usableFromInline protocol FragmentStore {
+    mutating func add(source: IPAddress, destination: IPAddress, identification: UInt32, ipProtocol: UInt8,
+                      offset: Int, moreFragments: Bool, payload: RawSpan, time: Int64) -> FragmentReassembler.Outcome
+}
+
+extension FragmentReassembler: FragmentStore {}
+
+/// For the walk through a datagram the reassembler is lending out (a tunnel's inner packet after
+/// its outer fragments were put together): fragments found there are described, not kept.
+@usableFromInline struct NoReassembly: FragmentStore {
+    @inlinable init() {}
+    @inlinable func add(source: IPAddress, destination: IPAddress, identification: UInt32, ipProtocol: UInt8,
+                        offset: Int, moreFragments: Bool, payload: RawSpan, time: Int64) -> FragmentReassembler.Outcome {
+        .stored
+    }
+}

@@ -190,8 +190,44 @@ public struct EmbeddedFlow: Sendable, Equatable {
     public var payloadWireLength = 0
     /// The first problem met, if any; layers below it are complete, layers above it missing.
     public var problem: DissectError?
+    /// The tunnels this packet was found in (VXLAN, GRE...); nil for a packet that is not
+    /// encapsulated. Everything above describes the innermost packet.
+    public var encapsulation: Encapsulation?
 
     @inlinable public init() {}
+
+    /// A tunnel header was read: what was dissected so far becomes the outside of the packet the
+    /// tunnel carries, and the summary starts over for that packet (keeping the link type, the
+    /// first problem and the tunnels). Throws once `Encapsulation.maximumDepth` tunnels are open.
+    @inlinable mutating func enterTunnel(_ kind: TunnelKind) throws(DissectError) {
+        var tunnels = encapsulation ?? Encapsulation()
+        guard Int(tunnels.depth) < Encapsulation.maximumDepth else {
+            throw DissectError(kind == .ipInIP && ipVersion == 6 ? .ipv6 : kind.layer, .chainTooLong(limit: Encapsulation.maximumDepth))
+        }
+        if ipVersion != 0 {
+            if tunnels.depth == 0 {
+                // A reassembled datagram's header is its last fragment's: its length is not the
+                // datagram's.
+                tunnels.underlayFragmented = layers.contains(.reassembled)
+                tunnels.underlayIPLength = tunnels.underlayFragmented ? 0 : ipLength
+            }
+            tunnels.outerSource = source
+            tunnels.outerDestination = destination
+            tunnels.outerIPLength = ipLength
+        }
+        let udp = layers.contains(.udp)
+        tunnels.outerSourcePort = udp ? sourcePort : 0
+        tunnels.outerDestinationPort = udp ? destinationPort : 0
+        tunnels.depth += 1
+        tunnels.kinds.insert(TunnelKinds(kind))
+        tunnels.outerLayers.formUnion(layers)
+        tunnels.kind = kind
+        var inner = PacketSummary()
+        inner.linkType = linkType
+        inner.problem = problem
+        inner.encapsulation = tunnels
+        self = inner
+    }
 
     /// Whether the packet is worth a look on its own, apart from its conversation: its dissection
     /// met a problem, or it is an ICMP error quoting another packet's headers.

@@ -11,20 +11,31 @@ public enum Transport: String, Sendable, Codable {
 }
 
 /// "Decode As" rules, as Wireshark's `-d tcp.port==8443,http2`: a port whose traffic is parsed as
-/// a protocol whatever its content looks like.
+/// a protocol whatever its content looks like. `udp.port==N,vxlan` opens the datagrams on port N as
+/// VXLAN (the dissector's `TunnelPorts`), beside 4789 and 8472.
 public struct DecodeAs: Sendable, Equatable {
     public var tcpPorts: [UInt16: ApplicationProtocol] = [:]
     public var udpPorts: [UInt16: ApplicationProtocol] = [:]
+    public var vxlanPorts: [UInt16] = []
 
     public init() {}
 
     /// Adds a rule written `tcp.port==N,PROTOCOL` (Wireshark's form) or `tcp.port==N:PROTOCOL`;
-    /// `udp.port` likewise. nil when the rule is not of that form or names no protocol we parse.
+    /// `udp.port` likewise. nil when the rule is not of that form, names no protocol we parse, or
+    /// asks for more VXLAN ports than `TunnelPorts.maximumExtraVXLANPorts`.
     public init?(rules: [String]) {
         for rule in rules {
             let parts = rule.split(whereSeparator: { $0 == "," || $0 == ":" })
-            guard parts.count == 2, let name = ApplicationProtocol(rawValue: parts[1].lowercased()) else { return nil }
+            guard parts.count == 2 else { return nil }
             let selector = String(parts[0].filter { $0 != " " })
+            if parts[1].lowercased() == "vxlan" {
+                guard selector.hasPrefix("udp.port=="), let port = UInt16(selector.dropFirst("udp.port==".count)),
+                      port != 0 else { return nil }
+                if !vxlanPorts.contains(port) { vxlanPorts.append(port) }
+                guard TunnelPorts(vxlan: vxlanPorts) != nil else { return nil }
+                continue
+            }
+            guard let name = ApplicationProtocol(rawValue: parts[1].lowercased()) else { return nil }
             if selector.hasPrefix("tcp.port=="), let port = UInt16(selector.dropFirst("tcp.port==".count)) {
                 tcpPorts[port] = name
             } else if selector.hasPrefix("udp.port=="), let port = UInt16(selector.dropFirst("udp.port==".count)) {
@@ -34,6 +45,9 @@ public struct DecodeAs: Sendable, Equatable {
             }
         }
     }
+
+    /// The UDP ports the dissector opens as tunnels, these rules' VXLAN ports included.
+    public var tunnelPorts: TunnelPorts { TunnelPorts(vxlan: vxlanPorts) ?? TunnelPorts() }
 }
 
 /// Where and when an application message was seen: the frame that carried its last byte.

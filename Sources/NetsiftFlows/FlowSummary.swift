@@ -22,6 +22,27 @@ public struct FlowSummary: Sendable, Codable, Equatable {
         public var endpoint: String { address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)" }
     }
 
+    /// The tunnel a conversation was found in: its kind as tshark names the protocol ("vxlan",
+    /// "geneve", "gre", "erspan", "mpls", "gtp", "ip_in_ip"), its identifier (VNI, GRE key, ERSPAN
+    /// span id, bottom MPLS label, TEID) as its first packet carried it, the endpoints of the IP
+    /// datagram that carried it (absent for MPLS straight over Ethernet), how many tunnels deep.
+    public struct Tunnel: Sendable, Codable, Equatable {
+        public var kind: String
+        public var identifier: UInt32?
+        public var outerSource: String?
+        public var outerDestination: String?
+        public var depth: Int
+
+        public init(_ t: FlowTunnel) {
+            kind = t.kind.name
+            identifier = t.identifier
+            let carried = t.outerSource != .zero || t.outerDestination != .zero
+            outerSource = carried ? "\(t.outerSource)" : nil
+            outerDestination = carried ? "\(t.outerDestination)" : nil
+            depth = t.depth
+        }
+    }
+
     /// "tcp" or "udp".
     public var transport: String
     /// `tcp.stream` / `udp.stream`.
@@ -46,6 +67,8 @@ public struct FlowSummary: Sendable, Codable, Equatable {
     public var analysis: [String: Int]
     /// TCP: reassembly dropped bytes at its limit.
     public var reassemblyOverflow: Bool
+    /// The tunnel it was found in; absent for a conversation that was not encapsulated.
+    public var tunnel: Tunnel?
 
     public var packets: Int { originator.packets + responder.packets }
     public var bytes: Int { originator.bytes + responder.bytes }
@@ -81,6 +104,7 @@ public struct FlowSummary: Sendable, Codable, Equatable {
         for (flag, name) in TCPAnalysisFlags.names where c.count(flag) > 0 { analysis[name] = c.count(flag) }
         self.analysis = analysis
         reassemblyOverflow = c.reassemblyOverflowed
+        tunnel = c.tunnel.map(Tunnel.init)
     }
 
     public init(udp c: UDPConversation) {
@@ -102,5 +126,6 @@ public struct FlowSummary: Sendable, Codable, Equatable {
         handshakeRTTNanoseconds = nil
         analysis = [:]
         reassemblyOverflow = false
+        tunnel = c.tunnel.map(Tunnel.init)
     }
 }

@@ -115,13 +115,14 @@ public struct FlowTracker {
             return trackDatagram(&s, bytes: bytes, frame: frame, time: time, wireLength: wireLength, events: events)
         }
         if let quoted = s.embedded, quoted.ipProtocol == 6 {
-            noteICMPError(about: quoted, mtu: s.icmpMTU, frame: frame)
+            noteICMPError(about: quoted, mtu: s.icmpMTU, tunnel: TunnelKey(s.encapsulation), frame: frame)
             return nil
         }
         guard s.layers.contains(.tcp), !s.transportHeader.isEmpty else { return nil }
         let source = Endpoint(address: s.source, port: s.sourcePort)
         let destination = Endpoint(address: s.destination, port: s.destinationPort)
-        let (key, _) = FlowKey.make(source: source, destination: destination, ipProtocol: 6)
+        let (key, _) = FlowKey.make(source: source, destination: destination, ipProtocol: 6,
+                                    tunnel: TunnelKey(s.encapsulation))
         guard shard.owns(key) else { return nil }
         let syn = s.tcpFlags.contains(.syn), ack = s.tcpFlags.contains(.ack)
 
@@ -140,12 +141,15 @@ public struct FlowTracker {
         }
         if position == nil {
             if tcp.count >= flowLimits.maximumFlows { evictTCP() }
-            position = tcp.insert(TCPConversation(stream: counters.tcpConversations, key: key, first: source,
-                                                  second: destination, frame: frame, time: time))
+            var conversation = TCPConversation(stream: counters.tcpConversations, key: key, first: source,
+                                               second: destination, frame: frame, time: time)
+            conversation.tunnel = s.encapsulation.map(FlowTunnel.init)
+            position = tcp.insert(conversation)
             counters.tcpConversations += 1
             counters.peakActive = max(counters.peakActive, tcp.count + udp.count)
         }
         let number = position!
+        if let tunnels = s.encapsulation { tcp.entries[number].noteTunnel(tunnels, innerLength: s.ipLength) }
         var result = tcp.entries[number].add(&s, from: source, frame: frame, time: time, wireLength: wireLength)
         if reused {
             result.flags.insert(.reusedPorts)
@@ -162,10 +166,10 @@ public struct FlowTracker {
     }
 
     /// An ICMP error quoting a TCP segment: counted on the conversation it is about.
-    mutating func noteICMPError(about quoted: EmbeddedFlow, mtu: UInt32?, frame: Int) {
+    mutating func noteICMPError(about quoted: EmbeddedFlow, mtu: UInt32?, tunnel: TunnelKey, frame: Int) {
         let (key, _) = FlowKey.make(source: Endpoint(address: quoted.source, port: quoted.sourcePort),
                                     destination: Endpoint(address: quoted.destination, port: quoted.destinationPort),
-                                    ipProtocol: 6)
+                                    ipProtocol: 6, tunnel: tunnel)
         guard let position = tcp.find(key) else { return }
         tcp.entries[position].icmpErrors += 1
         if tcp.entries[position].firstICMPFrame == nil { tcp.entries[position].firstICMPFrame = frame }
@@ -254,13 +258,15 @@ public struct FlowTracker {
                                 events: (ApplicationEvent) -> Void) -> TrackedPacket? {
         let source = Endpoint(address: s.source, port: s.sourcePort)
         let destination = Endpoint(address: s.destination, port: s.destinationPort)
-        let (key, _) = FlowKey.make(source: source, destination: destination, ipProtocol: 17)
+        let (key, _) = FlowKey.make(source: source, destination: destination, ipProtocol: 17,
+                                    tunnel: TunnelKey(s.encapsulation))
         guard shard.owns(key) else { return nil }
         var position = udp.find(key)
         if position == nil {
             if udp.count >= flowLimits.maximumFlows { evictUDP() }
             var conversation = UDPConversation(stream: counters.udpConversations, key: key, first: source,
                                                second: destination, frame: frame, time: time)
+            conversation.tunnel = s.encapsulation.map(FlowTunnel.init)
             conversation.parsedAs = (udpProtocol(source: source.port, destination: destination.port),
                                      udpProtocol(source: destination.port, destination: source.port))
             position = udp.insert(conversation)
@@ -292,6 +298,16 @@ public struct FlowTracker {
 }
 
 extension TCPConversation {
+    /// A packet of this conversation came through tunnels: what they cost it in bytes.
+    mutating func noteTunnel(_ tunnels: Encapsulation, innerLength: Int) {
+        largestInnerPacket = max(largestInnerPacket, innerLength)
+        if tunnels.underlayFragmented {
+            underlayFragmentedPackets += 1
+        } else if tunnels.underlayIPLength > innerLength {
+            tunnelOverhead = max(tunnelOverhead, tunnels.underlayIPLength - innerLength)
+        }
+    }
+
     /// Puts the segment's payload in sequence order and feeds it to the application parsers,
     /// deciding the protocol at the first payload. Returns the change in held out-of-order bytes.
     mutating func reassemble(_ s: inout PacketSummary, bytes: RawSpan, from source: Endpoint, frame: Int, time: Int64,

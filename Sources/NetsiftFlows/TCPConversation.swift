@@ -150,6 +150,13 @@ public struct TCPConversation: Sendable, FlowEntry {
     public var icmpErrors = 0
     public var icmpMTU: UInt32?
     public var firstICMPFrame: Int?
+    /// For a conversation in a tunnel: the bytes the tunnels add around an inner IP packet (the
+    /// underlay datagram's length less the inner packet's, from packets whose underlay was not
+    /// fragmented), the largest inner IP packet, and how many packets crossed the underlay in
+    /// fragments (their tunnel packets exceeded its MTU).
+    public var tunnelOverhead = 0
+    public var largestInnerPacket = 0
+    public var underlayFragmentedPackets = 0
     /// Frames flagged, per analysis flag: indexed by the flag's bit, empty until a frame is
     /// flagged (counting is an increment, not a dictionary update, for every flagged frame).
     public var analysisCounts: [Int] = []
@@ -166,6 +173,9 @@ public struct TCPConversation: Sendable, FlowEntry {
     /// seen first; else the first packet's sender).
     public var originator = 0
     public var historyRecorder = HistoryRecorder()
+
+    /// The tunnel its first packet was found in, if any.
+    public var tunnel: FlowTunnel?
 
     public init(stream: Int, key: FlowKey, first: Endpoint, second: Endpoint, frame: Int, time: Int64) {
         self.stream = stream

@@ -28,6 +28,9 @@ public struct UDPConversation: Sendable, FlowEntry {
     /// the key's, the same for every datagram) rather than looked up per datagram.
     var parsedAs: (fromFirst: ApplicationProtocol?, fromSecond: ApplicationProtocol?) = (nil, nil)
 
+    /// The tunnel its first packet was found in, if any.
+    public var tunnel: FlowTunnel?
+
     public init(stream: Int, key: FlowKey, first: Endpoint, second: Endpoint, frame: Int, time: Int64) {
         self.stream = stream
         self.key = key

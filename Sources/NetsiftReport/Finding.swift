@@ -12,6 +12,7 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     // Network
     case icmpFragmentationNeeded = "icmp_fragmentation_needed"
     case mtuBlackHole = "mtu_black_hole"
+    case overlayMTU = "overlay_mtu"
     // Transport
     case synUnanswered = "syn_unanswered"
     case connectionRefused = "connection_refused"
@@ -51,7 +52,7 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         switch self {
         case .captureDamaged, .malformedPackets, .packetsDropped, .captureLoss, .flowLimit, .reassemblyLimit, .fragmentLimit,
              .parserLimit: .capture
-        case .icmpFragmentationNeeded, .mtuBlackHole: .network
+        case .icmpFragmentationNeeded, .mtuBlackHole, .overlayMTU: .network
         case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .stalledTransfer, .mssMismatch,
              .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull: .transport
         case .dnsNXDomain, .dnsServFail, .dnsRefused, .dnsUnanswered, .dnsSlow, .dnsTruncatedNoRetry: .dns
@@ -66,7 +67,7 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     /// before what only wastes resources; the capture's own troubles harm no user.
     public var harm: Int {
         switch self {
-        case .mtuBlackHole: 100   // the cause of the transfers it stalls, and the one to fix
+        case .mtuBlackHole, .overlayMTU: 100   // the cause of the transfers it stalls, and the one to fix
         case .stalledTransfer: 98
         case .synUnanswered: 90
         case .connectionRefused: 85

@@ -32,6 +32,19 @@ struct PathMTUDetector {
         }
     }
     var blackHoles: [String: BlackHole] = [:]
+    /// Conversations in a tunnel whose packets, with what the tunnels add, do not fit the underlay:
+    /// large segments retransmitted and never acknowledged while small ones pass, or tunnel
+    /// packets crossing the underlay in fragments. Per tunnel (kind and outer endpoints).
+    struct Overlay {
+        var group = EndpointGroup()
+        var kind = ""
+        var overhead = 0
+        var largestInner = 0
+        var stalledRetransmissions = 0
+        var fragmented = 0
+        var smallestICMPMTU: UInt32?
+    }
+    var overlays: [String: Overlay] = [:]
 
     /// Timeout retransmissions of oversize segments that make a black hole whatever the threshold:
     /// a sender whose large segments timed out twice, with nothing that large ever acknowledged,
@@ -63,6 +76,7 @@ struct PathMTUDetector {
                                                        value: c.icmpErrors)
             icmpMTU[server] = min(mtu, icmpMTU[server] ?? mtu)
         }
+        if let tunnel = c.tunnel, addOverlay(c, tunnel) { return }
         guard c.icmpErrors == 0 else { return }
         for me in 0...1
         where (c[me].oversizeRetransmissions >= thresholds.blackHoleRetransmissions
@@ -73,8 +87,54 @@ struct PathMTUDetector {
         }
     }
 
+    /// A tunneled conversation with the overlay MTU pattern, added to its tunnel's group; false
+    /// when it has none (its other MTU findings are then judged as for any conversation).
+    mutating func addOverlay(_ c: TCPConversation, _ tunnel: FlowTunnel) -> Bool {
+        let stalled = (0...1).filter {
+            c[$0].oversizeRetransmissions >= thresholds.blackHoleRetransmissions
+                && c[$0].largestUnacknowledgedRetransmission > c[$0].analysis.largestAcked
+        }
+        guard c.tunnelOverhead > 0, !stalled.isEmpty || c.underlayFragmentedPackets > 0 else { return false }
+        let label = overlays.bounded("\(tunnel.kind.label) \(tunnel.outerSource) <-> \(tunnel.outerDestination)")
+        let me = stalled.first ?? c.clientSide
+        // Changed in place: taken out and put back, the group's arrays would be copied.
+        overlays[label, default: Overlay()].group.add(c, peer: c[1 - me].endpoint,
+                                                      frames: Array(c[me].retransmissionFrames.prefix(4)))
+        overlays[label]!.kind = tunnel.kind.label
+        overlays[label]!.overhead = max(overlays[label]!.overhead, c.tunnelOverhead)
+        overlays[label]!.largestInner = max(overlays[label]!.largestInner, c.largestInnerPacket)
+        overlays[label]!.stalledRetransmissions += stalled.reduce(0) { $0 + c[$1].oversizeRetransmissions }
+        overlays[label]!.fragmented += c.underlayFragmentedPackets
+        if c.icmpErrors > 0, let mtu = c.icmpMTU {
+            overlays[label]!.smallestICMPMTU = min(mtu, overlays[label]!.smallestICMPMTU ?? mtu)
+        }
+        return true
+    }
+
     func findings() -> [Finding] {
         var out: [Finding] = []
+        for (tunnel, o) in overlays {
+            let g = o.group
+            // The underlay's MTU: what an ICMP error said, else Ethernet's 1500 (said as assumed).
+            let underlay = o.smallestICMPMTU.map(Int.init) ?? 1500
+            let podMTU = underlay - o.overhead
+            let symptom = o.stalledRetransmissions > 0
+                ? "large segments were retransmitted \(o.stalledRetransmissions) times and never acknowledged while small ones passed"
+                : "\(plural(o.fragmented, "packet")) crossed the underlay in fragments"
+            let underlayText = o.smallestICMPMTU == nil ? "a \(underlay)-byte underlay (assumed: Ethernet)"
+                                                        : "the \(underlay)-byte underlay ICMP reported"
+            out.append(Finding(
+                kind: .overlayMTU, severity: o.stalledRetransmissions > 0 ? .error : .warning, endpoint: tunnel,
+                peers: g.peers, count: g.count, countUnit: "conversations", flows: g.flows, frames: g.frames,
+                facts: ["tunnel": .string(o.kind), "overhead": .int(o.overhead), "largest_inner_packet": .int(o.largestInner),
+                        "underlay_mtu": .int(underlay), "recommended_inner_mtu": .int(podMTU),
+                        "oversize_retransmissions": .int(o.stalledRetransmissions),
+                        "fragmented_underlay_packets": .int(o.fragmented)],
+                summary: "Packets inside \(tunnel) do not fit the underlay: \(symptom). Inner packets of up to \(o.largestInner) bytes plus \(o.overhead) bytes of \(o.kind) encapsulation need \(o.largestInner + o.overhead); on \(underlayText) the inner MTU must be \(podMTU).",
+                explanation: "Every inner packet grows by the tunnel's headers on the underlay; when the endpoints (pods, VMs) use the underlay's own MTU, their largest packets no longer fit: they are fragmented, or dropped where fragmenting is not allowed and the ICMP that would say so is lost.",
+                likelyCause: "The overlay's MTU (CNI, VXLAN/Geneve device, VPC mirror target) set to the underlay's instead of the underlay's less \(o.overhead) bytes.",
+                nextStep: "Set the inner MTU to \(podMTU) (the CNI's MTU setting, e.g. Flannel's or Calico's `mtu`; `ip link set DEV mtu \(podMTU)` on the tunnel device), or raise the underlay's MTU (jumbo frames) by \(o.overhead); meanwhile clamp the MSS (`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu`)."))
+        }
         for (sender, hole) in blackHoles {
             let g = hole.group
             out.append(Finding(

@@ -14,8 +14,9 @@ import NetsiftTestSupport
         var dissector = Dissector()
         var summary = PacketSummary()
         summary.linkType = .ethernet
-        do {
-            _ = try dissector.dissectFrame(frame, wire: wire, time: 0, into: &summary)
+        do throws(DissectError) {
+            _ = try Dissector.dissectFrame(frame, wire: wire, time: 0, ports: dissector.tunnelPorts,
+                                           fragments: &dissector.fragments, into: &summary)
         } catch {
             summary.problem = error
         }
@@ -28,7 +29,7 @@ import NetsiftTestSupport
     static func compare(_ frame: RawSpan, wire: Int, _ label: @autoclosure () -> String) -> Bool {
         var plain = PacketSummary()
         plain.linkType = .ethernet
-        guard Dissector.dissectPlain(frame, wire: wire, into: &plain) else {
+        guard Dissector.dissectPlain(frame, wire: wire, tunnelPorts: TunnelPorts(), into: &plain) else {
             var untouched = PacketSummary()
             untouched.linkType = .ethernet
             #expect(String(reflecting: plain) == String(reflecting: untouched), "\(label()): declined but changed the summary")
@@ -54,7 +55,7 @@ import NetsiftTestSupport
             var frame = 0
             _ = reader.forEachPacket { packet in
                 frame += 1
-                let flow = Dissector.plainFlow(packet)
+                let flow = dissector.plainFlow(packet)
                 dissector.dissect(packet) { summary, _ in
                     if summary.isTCP || summary.isUDP, !summary.transportHeader.isEmpty, let flow {
                         named += 1
@@ -114,7 +115,7 @@ import NetsiftTestSupport
                 var summary = PacketSummary()
                 summary.linkType = packet.linkType
                 guard packet.linkType == .ethernet, !packet.isCut,
-                      Dissector.dissectPlain(packet.bytes, wire: packet.originalLength, into: &summary),
+                      Dissector.dissectPlain(packet.bytes, wire: packet.originalLength, tunnelPorts: TunnelPorts(), into: &summary),
                       summary.payloadWireLength > 0 || summary.tcpOptions.optionCount > 0,
                       wanted.remove("\(summary.ipVersion)-\(summary.ipProtocol)") != nil else { return }
                 samples.append((0..<packet.bytes.byteCount).map { packet.bytes.u8($0) })

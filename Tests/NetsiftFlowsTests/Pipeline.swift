@@ -21,7 +21,7 @@ struct PipelineRun {
             throw PipelineError.badDecodeAs
         }
         var reader = try CaptureReader(path: path)
-        var dissector = Dissector()
+        var dissector = Dissector(tunnelPorts: decodeAs.tunnelPorts)
         var tracker = FlowTracker(decodeAs: decodeAs, flowLimits: flowLimits)
         var tcpConversations: [TCPConversation] = [], udpConversations: [UDPConversation] = []
         func keep(_ flow: FinishedFlow) {

@@ -19,7 +19,7 @@ import NetsiftTestSupport
             return
         }
         var truePositives: [String: Int] = [:], falsePositives: [String: Int] = [:], falseNegatives: [String: Int] = [:]
-        for name in Corpus.captureNames {
+        for name in Corpus.captureNames + Corpus.tunnelCaptureNames {
             guard let oracle = Corpus.oracle(name), let tcp = oracle["tcp"] as? [String: Any] else { continue }
             let tracked = try PipelineRun(path: Corpus.path(name)!)
             let expected = tcp["analysis_frames"] as? [String: [Int]] ?? [:]
@@ -55,7 +55,7 @@ import NetsiftTestSupport
         }
         var statesChecked = 0
         defer { print("conn_state checked against tshark's handshake/FIN/RST facts on \(statesChecked) streams") }
-        for name in Corpus.captureNames {
+        for name in Corpus.captureNames + Corpus.tunnelCaptureNames {
             guard let oracle = Corpus.oracle(name), let tcp = oracle["tcp"] as? [String: Any],
                   let streams = tcp["streams"] as? [[String: Any]] else { continue }
             let conversations = try PipelineRun(path: Corpus.path(name)!).tcpConversations

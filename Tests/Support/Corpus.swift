@@ -32,6 +32,17 @@ public enum Corpus {
         return names.filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted()
     }
 
+    /// The tunnel captures of `next/` (container overlays, traffic mirroring, provider tunnels), named
+    /// by their path below the corpus ("next/tunnel-vxlan-http.pcap"); their oracles are in
+    /// `next/oracle/`.
+    public static var tunnelCaptureNames: [String] {
+        guard let dir = directory,
+              let names = try? FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("next").path)
+        else { return [] }
+        return names.filter { $0.hasPrefix("tunnel-") && ($0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng")) }
+            .sorted().map { "next/" + $0 }
+    }
+
     public static func path(_ name: String) -> String? {
         directory?.appendingPathComponent(name).path
     }
@@ -47,7 +58,9 @@ public enum Corpus {
     /// The oracle's JSON for one capture, as Foundation objects.
     public static func oracle(_ name: String) -> [String: Any]? {
         guard let dir = directory else { return nil }
-        let url = dir.appendingPathComponent("oracle/\(name).json")
+        let url = name.hasPrefix("next/")
+            ? dir.appendingPathComponent("next/oracle/\(name.dropFirst("next/".count)).json")
+            : dir.appendingPathComponent("oracle/\(name).json")
         guard let data = try? Data(contentsOf: url) else { return nil }
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     }
@@ -56,15 +69,16 @@ public enum Corpus {
     public static var fixturesDirectory: URL { projectRoot.appendingPathComponent("Fixtures") }
 
     /// Decode-As rules for captures whose ports tshark does not map by itself (`decode_as.tsv`):
-    /// capture name -> rules such as `tcp.port==8443,http2`.
+    /// capture file name -> rules such as `tcp.port==8443,http2` (from the corpus's and `next/`'s).
     public static var decodeAs: [String: [String]] {
-        guard let dir = directory,
-              let text = try? String(contentsOf: dir.appendingPathComponent("decode_as.tsv"), encoding: .utf8)
-        else { return [:] }
+        guard let dir = directory else { return [:] }
         var rules: [String: [String]] = [:]
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            let parts = line.split(separator: "\t", maxSplits: 1)
-            if parts.count == 2 { rules[String(parts[0]), default: []].append(String(parts[1])) }
+        for file in ["decode_as.tsv", "next/decode_as.tsv"] {
+            guard let text = try? String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                let parts = line.split(separator: "\t", maxSplits: 1)
+                if parts.count == 2 { rules[String(parts[0]), default: []].append(String(parts[1])) }
+            }
         }
         return rules
     }
