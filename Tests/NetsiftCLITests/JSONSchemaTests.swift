@@ -24,7 +24,12 @@ import Testing
             ("info", false, ["info", "--json"]), ("packets", true, ["packets", "--json"]),
         ]
         var outputs: [Int: [URL]] = [:]
-        for (number, capture) in Corpus.fixturesAndCaptures.enumerated() {
+        // The corpus's next/ captures too: tunnels, certificates, HTTP/1.x.
+        let next = Corpus.directory.map { $0.appendingPathComponent("next") }
+        let nextCaptures = next.flatMap { try? FileManager.default.contentsOfDirectory(atPath: $0.path) }?
+            .filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted()
+            .compactMap { next?.appendingPathComponent($0).path } ?? []
+        for (number, capture) in (Corpus.fixturesAndCaptures + nextCaptures).enumerated() {
             for (index, command) in commands.enumerated() {
                 let result = try CLI.run(command.arguments + [capture])
                 guard !result.stdout.isEmpty else { continue }   // not a capture at all: nothing printed
