@@ -433,6 +433,22 @@ private struct FieldTable {
             return true
         }
 
+        // X.509: every certificate of a Certificate message (or an SSL 2.0 SERVER-HELLO).
+        func certificates(_ name: String, _ type: FieldType,
+                          _ values: @escaping @Sendable (TLSCertificate, (FieldValue) -> Bool) -> Bool) {
+            tls(name, type) { tls, visit in
+                switch tls {
+                case .handshake(let message): (message.certificates ?? []).allSatisfy { values($0, visit) }
+                case .sslv2(let record): (record.certificates ?? []).allSatisfy { values($0, visit) }
+                default: true
+                }
+            }
+        }
+        certificates("x509af", .protocolName) { _, visit in visit(.integer(1)) }
+        // Wireshark counts versions from 0 (v3 is 2), as the DER does.
+        certificates("x509af.version", .unsigned) { c, visit in visit(.integer(Int64(c.version - 1))) }
+        certificates("x509ce.dNSName", .string) { c, visit in c.dnsNames.allSatisfy { visit(.text($0)) } }
+
         message("http2", .protocolName) { message, visit in
             if case .http2 = message { return visit(.integer(1)) }
             return true

@@ -33,6 +33,7 @@ public struct Diagnosis {
     var http2 = HTTP2Detector()
     var dns: DNSDetector
     var tls = TLSDetector()
+    var certificates = CertificateDetector()
     var limits = LimitDetector()
     var malformed = 0
     var malformedFrames: [Int] = []
@@ -77,6 +78,7 @@ public struct Diagnosis {
         closing.add(conversation)
         windows.add(conversation)
         tls.finished(conversation)
+        certificates.finished(conversation)
     }
 
     /// One application message.
@@ -85,7 +87,9 @@ public struct Diagnosis {
         switch event.message {
         case .http2(let message): http2.add(message, context: event.context)
         case .dns(let message): dns.add(message, context: event.context)
-        case .tls(let message): tls.add(message, context: event.context)
+        case .tls(let message):
+            tls.add(message, context: event.context)
+            certificates.add(message, context: event.context)
         default: break
         }
     }
@@ -143,6 +147,7 @@ public struct Diagnosis {
         all += windows.findings()
         all += dns.findings(asOf: ongoing ? end : nil)
         all += tls.findings()
+        all += certificates.findings()
         all += http2.findings()
         all += extra
         return all.sorted { a, b in a.layer != b.layer ? a.layer < b.layer : Finding.worstFirst(a, b) }

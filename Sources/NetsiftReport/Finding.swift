@@ -35,6 +35,13 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     // TLS
     case tlsAlert = "tls_alert"
     case tlsHandshakeAborted = "tls_handshake_aborted"
+    case tlsCertificateExpired = "tls_certificate_expired"
+    case tlsCertificateNotYetValid = "tls_certificate_not_yet_valid"
+    case tlsCertificateExpiring = "tls_certificate_expiring"
+    case tlsCertificateNameMismatch = "tls_certificate_name_mismatch"
+    case tlsCertificateSelfSigned = "tls_certificate_self_signed"
+    case tlsCertificateChainIncomplete = "tls_certificate_chain_incomplete"
+    case tlsCertificateWeak = "tls_certificate_weak"
     // HTTP/2
     case http2GoAway = "http2_goaway"
     case http2StreamReset = "http2_stream_reset"
@@ -51,7 +58,9 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .mssMismatch,
              .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull: .transport
         case .dnsNXDomain, .dnsServFail, .dnsRefused, .dnsUnanswered, .dnsSlow, .dnsTruncatedNoRetry: .dns
-        case .tlsAlert, .tlsHandshakeAborted: .tls
+        case .tlsAlert, .tlsHandshakeAborted, .tlsCertificateExpired, .tlsCertificateNotYetValid,
+             .tlsCertificateExpiring, .tlsCertificateNameMismatch, .tlsCertificateSelfSigned,
+             .tlsCertificateChainIncomplete, .tlsCertificateWeak: .tls
         case .http2GoAway, .http2StreamReset, .http2BadPreface, .httpErrorStatus, .grpcErrorStatus: .http
         }
     }

@@ -32,6 +32,14 @@ public enum Corpus {
         return names.filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted()
     }
 
+    /// The captures of `next/` (tunnels, certificates, HTTP/1.x), named `next/NAME`, sorted; they
+    /// join the corpus tests capability by capability.
+    public static var nextCaptureNames: [String] {
+        guard let dir = directory?.appendingPathComponent("next"),
+              let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return [] }
+        return names.filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted().map { "next/" + $0 }
+    }
+
     public static func path(_ name: String) -> String? {
         directory?.appendingPathComponent(name).path
     }
@@ -47,7 +55,10 @@ public enum Corpus {
     /// The oracle's JSON for one capture, as Foundation objects.
     public static func oracle(_ name: String) -> [String: Any]? {
         guard let dir = directory else { return nil }
-        let url = dir.appendingPathComponent("oracle/\(name).json")
+        // `next/NAME` has its oracle in next/oracle/NAME.json.
+        let url = name.hasPrefix("next/")
+            ? dir.appendingPathComponent("next/oracle/\(name.dropFirst(5)).json")
+            : dir.appendingPathComponent("oracle/\(name).json")
         guard let data = try? Data(contentsOf: url) else { return nil }
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     }
