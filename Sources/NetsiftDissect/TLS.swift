@@ -52,7 +52,7 @@ public struct TLSHandshake: Sendable, Equatable, Encodable {
         var line = "TLS \(TLSNames.handshakeType(type)) \(length) bytes"
         if let certificateCount { line += ", \(certificateCount) certificate\(certificateCount == 1 ? "" : "s")" }
         for (index, certificate) in (certificates ?? []).enumerated() {
-            line += "\n    [\(index)] " + certificate.summaryLine
+            line += "\n      [\(index)] " + certificate.summaryLine
         }
         return line
     }
@@ -114,7 +114,7 @@ public struct SSLv2Record: Sendable, Equatable, Encodable {
         guard let messageType else { return "SSLv2 encrypted record \(length) bytes" }
         var line = "SSLv2 \(TLSNames.sslv2MessageType(messageType)) \(length) bytes"
         for (index, certificate) in (certificates ?? []).enumerated() {
-            line += "\n    [\(index)] " + certificate.summaryLine
+            line += "\n      [\(index)] " + certificate.summaryLine
         }
         return line
     }

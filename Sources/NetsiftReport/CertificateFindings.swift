@@ -122,8 +122,10 @@ struct CertificateDetector {
                 let soon = certificate.notAfter - time <= warningDays * 86_400
                 out.append(Problem(kind: .tlsCertificateExpiring, severity: soon ? .warning : .info, position: index))
             }
-            // A root's own signature is never checked, so only the others' algorithms matter.
-            if certificate.hasWeakKey || (certificate.hasWeakSignature && !certificate.isSelfIssued) {
+            // A root's own signature is never checked, nor that of the chain's last certificate
+            // when clients hold it as a trust anchor (a cross-signed root): only the others count.
+            let signatureChecked = !certificate.isSelfIssued && (index < chain.count - 1 || chain.count == 1)
+            if certificate.hasWeakKey || (certificate.hasWeakSignature && signatureChecked) {
                 out.append(Problem(kind: .tlsCertificateWeak, severity: .warning, position: index))
             }
         }
@@ -182,7 +184,7 @@ struct CertificateDetector {
             return Finding(
                 kind: g.kind, severity: g.severity, endpoint: g.server, peers: g.peers, count: g.count,
                 countUnit: "handshakes", flows: g.flows, frames: g.frames, facts: facts,
-                summary: "\(g.server) sent an expired \(position) \(who) (expired \(UTCTimestamp.iso(c.notAfter)), \(days(g.seenAt - c.notAfter)) days before the capture) in \(handshakes)\(sni)\(alertClause).",
+                summary: "\(g.server) sent an expired \(position) \(who) (expired \(UTCTimestamp.iso(c.notAfter)), \(plural(Int(days(g.seenAt - c.notAfter)), "day")) before the capture) in \(handshakes)\(sni)\(alertClause).",
                 explanation: "Clients refuse a certificate past its notAfter date (browsers: NET::ERR_CERT_DATE_INVALID; OpenSSL: certificate has expired).",
                 likelyCause: g.position == 0
                     ? "The renewal job failed or did not run (certbot / cert-manager / ACME), or the new certificate was issued but the server was never reloaded."
@@ -202,7 +204,7 @@ struct CertificateDetector {
             return Finding(
                 kind: g.kind, severity: g.severity, endpoint: g.server, peers: g.peers, count: g.count,
                 countUnit: "handshakes", flows: g.flows, frames: g.frames, facts: facts,
-                summary: "\(g.server)'s \(position) \(who) expires \(UTCTimestamp.iso(c.notAfter)), \(left) days after the capture\(sni).",
+                summary: "\(g.server)'s \(position) \(who) expires \(UTCTimestamp.iso(c.notAfter)), \(plural(Int(left), "day")) after the capture\(sni).",
                 explanation: "It is still valid, but clients will refuse it once it expires.",
                 likelyCause: "Automatic renewal is not running, or renews too close to the deadline.",
                 nextStep: "Renew it now and check the renewal job (certbot renew --dry-run, cert-manager's Certificate status); confirm with \(check).")
@@ -235,7 +237,9 @@ struct CertificateDetector {
                 nextStep: "Check with \(check) (it says `unable to get local issuer certificate`); serve the full chain, leaf first then the intermediates.")
         default:   // .tlsCertificateWeak
             var reasons: [String] = []
-            if c.hasWeakSignature && !c.isSelfIssued { reasons.append("signed with \(c.signatureAlgorithm)") }
+            if c.hasWeakSignature && !c.isSelfIssued && (g.position < g.chainLength - 1 || g.chainLength == 1) {
+                ("signed with \(c.signatureAlgorithm)")
+            }
             if c.hasWeakKey { reasons.append("a \(c.publicKeyBits ?? 0)-bit \(c.publicKeyAlgorithm.uppercased()) key") }
             facts["signature_algorithm"] = .string(c.signatureAlgorithm)
             facts["public_key"] = .string(c.publicKeyAlgorithm + (c.publicKeyBits.map { " \($0)" } ?? ""))

@@ -46,12 +46,17 @@ import NetsiftDissect
         #expect(selfSigned.map(\.kind) == [.tlsCertificateSelfSigned])
         // A chain whose last certificate's issuer (the root) is left out is complete.
         #expect(CertificateDetector.problems([leaf, intermediate], at: 0, serverName: nil).isEmpty)
-        // Weak: SHA-1 on a CA-issued certificate, a 1024-bit key; a root's own SHA-1 does not count.
+        // Weak: SHA-1 on a CA-issued certificate, a 1024-bit key; a root's own MD5 does not count,
+        // nor the signature of the chain's last certificate (clients may hold it as an anchor).
         let weak = CertificateDetector.problems(
             [Self.certificate(cn: "a", issuer: "b", signature: "sha1WithRSAEncryption"),
              Self.certificate(cn: "b", issuer: "r", bits: 1024),
              Self.certificate(cn: "r", issuer: "r", signature: "md5WithRSAEncryption")], at: 0, serverName: nil)
         #expect(weak.map(\.position) == [0, 1])
+        let crossSigned = CertificateDetector.problems(
+            [Self.certificate(cn: "a", issuer: "b"), Self.certificate(cn: "b", issuer: "old root", signature: "sha1WithRSAEncryption")],
+            at: 0, serverName: nil)
+        #expect(crossSigned.isEmpty)
         #expect(weak.allSatisfy { $0.kind == .tlsCertificateWeak })
     }
 }
