@@ -238,7 +238,7 @@ struct CertificateDetector {
         default:   // .tlsCertificateWeak
             var reasons: [String] = []
             if c.hasWeakSignature && !c.isSelfIssued && (g.position < g.chainLength - 1 || g.chainLength == 1) {
-                ("signed with \(c.signatureAlgorithm)")
+                reasons.append("signed with \(c.signatureAlgorithm)")
             }
             if c.hasWeakKey { reasons.append("a \(c.publicKeyBits ?? 0)-bit \(c.publicKeyAlgorithm.uppercased()) key") }
             facts["signature_algorithm"] = .string(c.signatureAlgorithm)
