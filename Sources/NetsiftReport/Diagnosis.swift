@@ -16,6 +16,9 @@ public struct DiagnosisThresholds: Sendable, Equatable {
     public var blackHoleRetransmissions = 3
     /// A DNS answer slower than this, in milliseconds, is slow.
     public var dnsSlowMilliseconds = 500.0
+    /// HTTP/1.x responses whose time to first byte has a p95 or p99 above this, in milliseconds,
+    /// make a server slow.
+    public var httpSlowMilliseconds = 1_000.0
 
     public init() {}
 }
@@ -34,6 +37,7 @@ public struct Diagnosis {
     var dns: DNSDetector
     var tls = TLSDetector()
     var certificates = CertificateDetector()
+    var http1: HTTP1Detector
     var limits = LimitDetector()
     var malformed = 0
     var malformedFrames: [Int] = []
@@ -45,6 +49,7 @@ public struct Diagnosis {
         pathMTU = PathMTUDetector(thresholds: thresholds)
         closing = CloseDetector(thresholds: thresholds)
         dns = DNSDetector(thresholds: thresholds)
+        http1 = HTTP1Detector(slowMilliseconds: thresholds.httpSlowMilliseconds)
     }
 
     /// One packet's dissection: malformed packets are counted (a cut by the snaplen is not malformed).
@@ -86,6 +91,7 @@ public struct Diagnosis {
         limits.add(event.message)
         switch event.message {
         case .http2(let message): http2.add(message, context: event.context)
+        case .http1(let message): http1.add(message, context: event.context)
         case .dns(let message): dns.add(message, context: event.context)
         case .tls(let message):
             tls.add(message, context: event.context)
@@ -149,6 +155,7 @@ public struct Diagnosis {
         all += tls.findings()
         all += certificates.findings()
         all += http2.findings()
+        all += http1.findings()
         all += extra
         return all.sorted { a, b in a.layer != b.layer ? a.layer < b.layer : Finding.worstFirst(a, b) }
     }

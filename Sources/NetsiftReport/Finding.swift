@@ -47,6 +47,12 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case http2StreamReset = "http2_stream_reset"
     case http2BadPreface = "http2_bad_preface"
     case httpErrorStatus = "http_error_status"
+    // HTTP/1.x
+    case httpServerErrors = "http_server_errors"
+    case httpClientErrors = "http_client_errors"
+    case httpSlowResponses = "http_slow_responses"
+    case httpRedirectLoop = "http_redirect_loop"
+    case httpConnectFailed = "http_connect_failed"
     case grpcErrorStatus = "grpc_error_status"
 
     /// The layer the problem lives in.
@@ -61,7 +67,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .tlsAlert, .tlsHandshakeAborted, .tlsCertificateExpired, .tlsCertificateNotYetValid,
              .tlsCertificateExpiring, .tlsCertificateNameMismatch, .tlsCertificateSelfSigned,
              .tlsCertificateChainIncomplete, .tlsCertificateWeak: .tls
-        case .http2GoAway, .http2StreamReset, .http2BadPreface, .httpErrorStatus, .grpcErrorStatus: .http
+        case .http2GoAway, .http2StreamReset, .http2BadPreface, .httpErrorStatus, .grpcErrorStatus, .httpServerErrors,
+             .httpClientErrors, .httpSlowResponses, .httpRedirectLoop, .httpConnectFailed: .http
         }
     }
 }
@@ -82,7 +89,7 @@ public enum DiagnosisLayer: String, Sendable, Codable, CaseIterable, Comparable 
         case .transport: "Transport (TCP)"
         case .dns: "DNS"
         case .tls: "TLS"
-        case .http: "HTTP/2"
+        case .http: "HTTP"
         }
     }
 }
