@@ -80,7 +80,8 @@ struct CertificateDetector {
     mutating func finished(_ conversation: TCPConversation) {
         guard let h = handshakes.removeValue(forKey: conversation.stream), !h.chain.isEmpty else { return }
         let seconds = h.chainTime / 1_000_000_000
-        for problem in Self.problems(h.chain, at: seconds, serverName: h.serverName) {
+        for var problem in Self.problems(h.chain, at: seconds, serverName: h.serverName) {
+            if problem.kind == .tlsCertificateSelfSigned && h.alert != nil { problem.severity = .warning }
             let certificate = h.chain[problem.position]
             let server = "\(h.server)"
             let key = groups.bounded(server, detail: "\t\(problem.kind.rawValue)\t\(certificate.serialNumber)\t\(problem.position)")
@@ -91,6 +92,7 @@ struct CertificateDetector {
                                     seenAt: seconds)
             }
             groups[key]!.count += 1
+            groups[key]!.severity = max(groups[key]!.severity, problem.severity)
             if groups[key]!.flows.count < Finding.listLimit { groups[key]!.flows.append(conversation.reference) }
             if groups[key]!.frames.count < Finding.listLimit { groups[key]!.frames.append(h.chainFrame) }
             if let alert = h.alert {
@@ -134,7 +136,9 @@ struct CertificateDetector {
             out.append(Problem(kind: .tlsCertificateNameMismatch, severity: .error, position: 0))
         }
         if leaf.isSelfIssued {
-            out.append(Problem(kind: .tlsCertificateSelfSigned, severity: .warning, position: 0))
+            // Information when the client went on (an internal service, a pinned certificate); the
+            // finding is raised to a warning when the client answered with an alert (`finished`).
+            out.append(Problem(kind: .tlsCertificateSelfSigned, severity: .info, position: 0))
         } else if let missing = missingIssuer(chain) {
             out.append(Problem(kind: .tlsCertificateChainIncomplete, severity: .warning, position: missing))
         }
@@ -153,8 +157,10 @@ struct CertificateDetector {
         return nil
     }
 
+    /// In the order of their keys: a server may have several findings of one kind (one per
+    /// certificate), which the report's ordering does not tell apart.
     func findings() -> [Finding] {
-        groups.values.map(finding)
+        groups.sorted { $0.key < $1.key }.map { finding($0.value) }
     }
 
     func finding(_ g: Group) -> Finding {
@@ -163,7 +169,7 @@ struct CertificateDetector {
         let position = g.position == 0 ? "leaf certificate" : "certificate \(g.position) of the chain"
         let names = g.names.sorted()
         let sni = names.isEmpty ? "" : " (SNI \(names.joined(separator: ", ")))"
-        let alertText = g.alerts.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+        let alertText = g.alerts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
         var facts: [String: FactValue] = [
             "subject": .string(TLSCertificate.text(c.subject)), "issuer": .string(TLSCertificate.text(c.issuer)),
             "serial_number": .string(c.serialNumber), "not_before": .string(UTCTimestamp.iso(c.notBefore)),
@@ -176,7 +182,7 @@ struct CertificateDetector {
         let alertClause = alertText.isEmpty ? "" : "; the client then sent \(alertText)"
         let check = "`openssl s_client -connect \(g.server)\(names.first.map { " -servername \($0)" } ?? "") -showcerts`"
         let handshakes = plural(g.count, "handshake")
-        let days = { (seconds: Int64) in seconds / 86_400 }
+        let days = { (seconds: Int64) in (seconds + 43_200) / 86_400 }   // to the nearest day
 
         switch g.kind {
         case .tlsCertificateExpired:

@@ -199,7 +199,9 @@ public struct Finding: Sendable, Equatable, Codable {
         if a.severity != b.severity { return a.severity > b.severity }
         if a.count != b.count { return a.count > b.count }
         if a.layer != b.layer { return a.layer < b.layer }
-        return (a.kind.rawValue, a.endpoint ?? "") < (b.kind.rawValue, b.endpoint ?? "")
+        // The summary last: one server may have several findings of a kind (one per certificate),
+        // and the order must not depend on the order they were made in.
+        return (a.kind.rawValue, a.endpoint ?? "", a.summary) < (b.kind.rawValue, b.endpoint ?? "", b.summary)
     }
 }
 
