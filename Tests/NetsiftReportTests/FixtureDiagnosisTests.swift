@@ -214,4 +214,24 @@ import NetsiftTestSupport
             }
         }
     }
+
+    /// The proxy's 5xx and 4xx as curl and the pipelining client saw them, and the 504's wait as
+    /// curl measured it (time_starttransfer).
+    @Test func proxyErrorsAsCurlSawThem() throws {
+        let (findings, facts) = try fixture("http-proxy")
+        let requests = try #require(facts["requests"] as? [[String: Any]])
+        let statuses = requests.compactMap { $0["status"] as? Int }
+        let serverErrors = try #require(findings.first { $0.kind == .httpServerErrors })
+        #expect(serverErrors.count == statuses.filter { $0 >= 500 }.count)
+        let clientErrors = try #require(findings.first { $0.kind == .httpClientErrors })
+        #expect(clientErrors.count == statuses.filter { (400..<500).contains($0) }.count)
+        #expect(clientErrors.facts["requests"] == .int(statuses.count))
+        let slow = try #require(requests.first { $0["status"] as? Int == 504 }?["time_starttransfer_s"] as? Double)
+        guard case .double(let waited)? = serverErrors.facts["longest_wait_ms"] else {
+            Issue.record("no longest_wait_ms")
+            return
+        }
+        #expect(abs(waited - slow * 1000) < 50, "netsift \(waited) ms, curl \(slow) s")
+        #expect(findings.contains { $0.kind == .httpSlowResponses && $0.severity == .warning })
+    }
 }
