@@ -158,7 +158,7 @@ public enum HTTP1Problem: Error, Sendable, Equatable, Encodable, CustomStringCon
     /// More requests waiting for their responses than `HTTP1Connection.pendingLimit`.
     case tooManyPending(limit: Int)
 
-    /// Malformed in Wireshark's sense, or a limit of ours (`headTooLong`, `tooManyPending`).
+    /// A limit of ours (`headTooLong`, `tooManyPending`) rather than malformed HTTP.
     public var isLimit: Bool {
         switch self {
         case .headTooLong, .tooManyPending: true

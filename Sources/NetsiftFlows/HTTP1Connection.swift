@@ -28,9 +28,13 @@ public enum HTTP1Message: Sendable, Equatable, Encodable {
         switch self {
         case .request(let head, let body):
             "HTTP " + head.summaryLine + (body > 0 ? ", body \(body) bytes" : "")
-        case .response(let head, let body, let request, _):
-            "HTTP " + head.summaryLine + (body > 0 ? ", body \(body) bytes" : "")
-                + (request.map { " (answers \($0.method) \($0.target), frame \($0.frame))" } ?? "")
+        case .response(let head, let body, let request, let firstByte):
+            // The status line starts with the version ("HTTP/1.1 200 OK"): no protocol prefix.
+            head.summaryLine + (body > 0 ? ", body \(body) bytes" : "")
+                + (request.map {
+                    " (answers \($0.method) \($0.target), frame \($0.frame); first byte after "
+                        + "\(Double((firstByte - $0.time) / 1_000) / 1_000) ms)"
+                } ?? "")
         case .tunnel(let tls): "HTTP tunnel established" + (tls ? ": TLS inside" : "")
         case .problem(let problem): "HTTP " + (problem.isLimit ? "" : "malformed: ") + problem.description
         }
