@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         // NIOCore's ByteBuffer, which NIOHPACK's decoder reads (already resolved through swift-nio-http2).
         .package(url: "https://github.com/apple/swift-nio", from: "2.82.0"),
+        // X.509 certificates in TLS Certificate messages (never hand-written DER).
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         // `swift package generate-documentation`: the library's DocC documentation.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -36,7 +39,12 @@ let package = Package(
         .target(name: "NetsiftCapture", dependencies: ["CPcap"], swiftSettings: swiftSettings),
         .target(
             name: "NetsiftDissect",
-            dependencies: ["NetsiftCapture", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "NetsiftCapture",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -453,6 +453,49 @@ private struct FieldTable {
             return true
         }
 
+        // X.509: every certificate of a Certificate message (or an SSL 2.0 SERVER-HELLO).
+        func certificates(_ name: String, _ type: FieldType,
+                          _ values: @escaping @Sendable (TLSCertificate, (FieldValue) -> Bool) -> Bool) {
+            tls(name, type) { tls, visit in
+                switch tls {
+                case .handshake(let message): (message.certificates ?? []).allSatisfy { values($0, visit) }
+                case .sslv2(let record): (record.certificates ?? []).allSatisfy { values($0, visit) }
+                default: true
+                }
+            }
+        }
+        certificates("x509af.signedCertificate_element", .label) { _, visit in visit(.integer(1)) }
+        // Wireshark counts versions from 0 (v3 is 2), as the DER does.
+        certificates("x509af.version", .unsigned) { c, visit in visit(.integer(Int64(c.version - 1))) }
+        certificates("x509ce.dNSName", .string) { c, visit in c.dnsNames.allSatisfy { visit(.text($0)) } }
+
+        // HTTP/1.x: one message per request or response head (Wireshark's `http` fields).
+        func http1(_ name: String, _ type: FieldType, _ value: @escaping @Sendable (HTTP1Head) -> FieldValue?) {
+            message(name, type) { message, visit in
+                switch message {
+                case .http1(.request(let head, _)), .http1(.response(let head, _, _, _)):
+                    if let v = value(head) { return visit(v) }
+                    return true
+                default: return true
+                }
+            }
+        }
+        message("http", .protocolName) { message, visit in
+            if case .http1 = message { return visit(.integer(1)) }
+            return true
+        }
+        http1("http.request", .label) { $0.isRequest ? .integer(1) : nil }
+        http1("http.response", .label) { $0.isRequest ? nil : .integer(1) }
+        http1("http.request.method", .string) { $0.method.map { .text($0) } }
+        http1("http.request.uri", .string) { $0.target.map { .text($0) } }
+        http1("http.host", .string) { $0.host.map { .text($0) } }
+        http1("http.response.code", .unsigned) { $0.status.map { .integer(Int64($0)) } }
+        http1("http.location", .string) { $0.field("location").map { .text($0) } }
+        http1("http.server", .string) { $0.field("server").map { .text($0) } }
+        http1("http.content_length", .unsigned) { head in
+            if case .length(let n) = head.contentLength { .integer(Int64(n)) } else { nil }
+        }
+
         message("http2", .protocolName) { message, visit in
             if case .http2 = message { return visit(.integer(1)) }
             return true
@@ -615,7 +658,7 @@ private struct FieldTable {
         for (_, name) in TCPAnalysisFlags.names {
             flow("tcp.analysis.\(name)") { f in f.analysis[name].map { _ in .integer(1) } }
         }
-        for proto in ["dns", "tls", "http2"] {
+        for proto in ["dns", "tls", "http2", "http"] {
             flow(proto) { f in f.service == proto ? .integer(1) : nil }
         }
         flow("tls.handshake.extensions_server_name") { f in f.serverName.map { .text($0) } }

@@ -115,6 +115,7 @@ extension ApplicationMessage {
         case .dns(let message): try? JSONOutput.encode(message, pretty: false)
         case .http2(let message): try? JSONOutput.encode(message, pretty: false)
         case .tls(let message): try? JSONOutput.encode(message, pretty: false)
+        case .http1(let message): try? JSONOutput.encode(message, pretty: false)
         }
     }
 }

@@ -173,6 +173,9 @@ struct DiagnosisOptions: ParsableArguments {
     @Option(help: "A DNS answer slower than this many milliseconds is slow.")
     var dnsSlowMs = DiagnosisThresholds().dnsSlowMilliseconds
 
+    @Option(help: "HTTP/1.x responses whose time to first byte has a p95 or p99 above this many milliseconds make a server slow.")
+    var httpSlowMs = DiagnosisThresholds().httpSlowMilliseconds
+
     /// The thresholds and how many conversations the report shows, set in `options`.
     func apply(to options: inout AnalysisOptions) {
         options.top = top
@@ -182,6 +185,7 @@ struct DiagnosisOptions: ParsableArguments {
         options.thresholds.timeWaitConnections = timeWaitConnections
         options.thresholds.blackHoleRetransmissions = blackHoleRetransmissions
         options.thresholds.dnsSlowMilliseconds = dnsSlowMs
+        options.thresholds.httpSlowMilliseconds = httpSlowMs
     }
 }
 

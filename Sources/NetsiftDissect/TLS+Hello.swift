@@ -1,3 +1,4 @@
+import SwiftASN1
 import NetsiftCapture
 
 // The hello messages, decoded from a complete handshake message body into owned values.
@@ -395,57 +396,35 @@ func walkExtensions(_ bytes: RawSpan, _ c: inout TLSCursor,
 }
 
 /// A Certificate message of TLS 1.2 and earlier (RFC 5246 §7.4.2): `certificate_list`, each
-/// `ASN.1Cert` a DER certificate. Returns how many certificates there are; a list or certificate
-/// whose length runs past what contains it, or a certificate whose outer DER SEQUENCE or one of
-/// its elements claims more bytes than the certificate has, is a problem (Wireshark's X.509
-/// dissector raises a malformed-packet exception on the same bytes).
-func checkCertificates(_ bytes: RawSpan, body: Range<Int>) -> (count: Int, problem: TLSProblem?) {
+/// `ASN.1Cert` a DER certificate, decoded in order. A list or certificate whose length runs past
+/// what contains it, or a certificate that is not DER (swift-asn1 cannot parse it: Wireshark's
+/// X.509 dissector raises a malformed-packet exception on the same bytes), is a problem, and
+/// ends the list; a certificate that is DER but not an X.509 certificate is reported and skipped.
+func decodeCertificates(_ bytes: RawSpan, body: Range<Int>) -> (count: Int, certificates: [TLSCertificate],
+                                                                  problems: [TLSProblem]) {
     var c = TLSCursor(offset: body.lowerBound, end: body.upperBound, message: 11)
     var count = 0
+    var certificates: [TLSCertificate] = []
+    var problems: [TLSProblem] = []
     do throws(TLSProblem) {
         var list = try c.vector(bytes, lengthBytes: 3, .certificateList)
         while list.remaining > 0 {
             let certificate = try list.vector(bytes, lengthBytes: 3, .certificate)
             count += 1
-            guard DER.fits(bytes, certificate.offset..<certificate.end) else {
-                return (count, .certificateEncoding(index: count))
+            var der = [UInt8]()
+            der.append(bytes, certificate.offset..<certificate.end)
+            guard (try? SwiftASN1.DER.parse(der)) != nil else {
+                problems.append(.certificateEncoding(index: count))
+                break
+            }
+            do {
+                certificates.append(try TLSCertificate.decode(der: der[...]))
+            } catch {
+                problems.append(.certificateUnreadable(index: count, reason: "\(error)"))
             }
         }
     } catch {
-        return (count, error)
+        problems.append(error)
     }
-    return (count, nil)
-}
-
-/// Just enough DER (X.690 §8.1) to check that a certificate's lengths are consistent: the outer
-/// element and each element directly inside it end within their container.
-enum DER {
-    /// The element at `offset`: where its contents start and where it ends, or nil when its
-    /// length encoding or contents run past `end`. An indefinite length (BER, 0x80) counts as
-    /// running to `end`.
-    static func element(_ bytes: RawSpan, at offset: Int, end: Int) -> (contents: Int, end: Int)? {
-        guard end - offset >= 2 else { return nil }
-        let first = bytes.u8(offset + 1)
-        if first < 0x80 {
-            let stop = offset + 2 + Int(first)
-            return stop <= end ? (offset + 2, stop) : nil
-        }
-        if first == 0x80 { return (offset + 2, end) }
-        let count = Int(first & 0x7F)
-        guard count <= 4, offset + 2 + count <= end else { return nil }
-        var length = 0
-        for i in 0..<count { length = length << 8 | Int(bytes.u8(offset + 2 + i)) }
-        let contents = offset + 2 + count
-        return length <= end - contents ? (contents, contents + length) : nil
-    }
-
-    static func fits(_ bytes: RawSpan, _ range: Range<Int>) -> Bool {
-        guard let outer = element(bytes, at: range.lowerBound, end: range.upperBound) else { return false }
-        var offset = outer.contents
-        while offset < outer.end {
-            guard let inner = element(bytes, at: offset, end: outer.end) else { return false }
-            offset = inner.end
-        }
-        return true
-    }
+    return (count, certificates, problems)
 }

@@ -37,16 +37,23 @@ public struct TLSHandshake: Sendable, Equatable, Encodable {
     public var length: Int
     /// Certificate (TLS 1.2 and earlier): how many certificates the chain holds.
     public var certificateCount: Int?
+    /// Certificate: the certificates that could be decoded, leaf first (as sent).
+    public var certificates: [TLSCertificate]?
 
-    public init(type: UInt8, length: Int, certificateCount: Int? = nil) {
+    public init(type: UInt8, length: Int, certificateCount: Int? = nil, certificates: [TLSCertificate]? = nil) {
         self.type = type
         self.length = length
         self.certificateCount = certificateCount
+        self.certificates = certificates
     }
 
+    /// One line, then (for a Certificate message) one indented line per certificate of the chain.
     public var summaryLine: String {
         var line = "TLS \(TLSNames.handshakeType(type)) \(length) bytes"
         if let certificateCount { line += ", \(plural(certificateCount, "certificate"))" }
+        for (index, certificate) in (certificates ?? []).enumerated() {
+            line += "\n      [\(index)] " + certificate.summaryLine
+        }
         return line
     }
 }
@@ -94,15 +101,22 @@ public struct TLSRecord: Sendable, Equatable, Encodable {
 public struct SSLv2Record: Sendable, Equatable, Encodable {
     public var messageType: UInt8?
     public var length: Int
+    /// SERVER-HELLO: the server's certificate, when it could be decoded.
+    public var certificates: [TLSCertificate]?
 
-    public init(messageType: UInt8?, length: Int) {
+    public init(messageType: UInt8?, length: Int, certificates: [TLSCertificate]? = nil) {
         self.messageType = messageType
         self.length = length
+        self.certificates = certificates
     }
 
     public var summaryLine: String {
         guard let messageType else { return "SSLv2 encrypted record \(length) bytes" }
-        return "SSLv2 \(TLSNames.sslv2MessageType(messageType)) \(length) bytes"
+        var line = "SSLv2 \(TLSNames.sslv2MessageType(messageType)) \(length) bytes"
+        for (index, certificate) in (certificates ?? []).enumerated() {
+            line += "\n      [\(index)] " + certificate.summaryLine
+        }
+        return line
     }
 }
 
@@ -122,8 +136,10 @@ public enum TLSProblem: Error, Sendable, Equatable, Encodable, CustomStringConve
     case vectorPastEnd(message: UInt8, field: TLSField, length: Int, available: Int)
     /// An alert record whose length is not a whole number of 2-byte alerts.
     case alertLength(Int)
-    /// A certificate (1-based) whose DER lengths run past its bytes.
+    /// A certificate (1-based) that is not DER (lengths that run past its bytes, bad encodings).
     case certificateEncoding(index: Int)
+    /// A certificate (1-based) that is DER but not an X.509 certificate swift-certificates reads.
+    case certificateUnreadable(index: Int, reason: String)
     /// A handshake message longer than `TLSStreamParser.maximumHandshakeLength`: skipped unparsed.
     case handshakeTooLong(type: UInt8, length: Int)
 
@@ -132,7 +148,7 @@ public enum TLSProblem: Error, Sendable, Equatable, Encodable, CustomStringConve
     /// that never was TLS (a server answering a TLS client in plain text) is not malformed TLS.
     public var isMalformed: Bool {
         switch self {
-        case .handshakeTooLong, .notTLS: false
+        case .handshakeTooLong, .notTLS, .certificateUnreadable: false
         default: true
         }
     }
@@ -162,7 +178,9 @@ public enum TLSProblem: Error, Sendable, Equatable, Encodable, CustomStringConve
         case .alertLength(let length):
             "alert record of \(length) bytes (alerts are 2 bytes)"
         case .certificateEncoding(let index):
-            "Certificate: certificate \(index) has DER lengths that run past its bytes"
+            "Certificate: certificate \(index) is not DER (its lengths run past its bytes)"
+        case .certificateUnreadable(let index, let reason):
+            "Certificate: certificate \(index) is not a readable X.509 certificate (\(reason))"
         case .handshakeTooLong(let type, let length):
             "\(TLSNames.handshakeType(type)) of \(length) bytes > \(TLSStreamParser.maximumHandshakeLength), skipped"
         }
@@ -458,7 +476,17 @@ public struct TLSStreamParser: Sendable {
             }
             return
         }
-        report(.sslv2(SSLv2Record(messageType: type, length: recordLength)))
+        // SERVER-HELLO (SSL 2.0 spec, Appendix A): type, session-id-hit, certificate type, version
+        // (2), certificate length (2), cipher-specs length (2), connection-id length (2), then the
+        // certificate (type 1: one X.509 certificate).
+        var certificates: [TLSCertificate]?
+        if type == 4, buffer.count >= 11, buffer[2] == 1 {
+            let length = Int(buffer[5]) << 8 | Int(buffer[6])
+            if length > 0, 11 + length <= buffer.count {
+                certificates = (try? TLSCertificate.decode(der: buffer[11..<11 + length])).map { [$0] } ?? []
+            }
+        }
+        report(.sslv2(SSLv2Record(messageType: type, length: recordLength, certificates: certificates)))
         // CLIENT-MASTER-KEY and SERVER-HELLO are the last cleartext messages of each side.
         if type == 2 || type == 4 { encrypted = true }
     }
@@ -540,9 +568,10 @@ public struct TLSStreamParser: Sendable {
                     if !hello.isHelloRetryRequest { encrypted = true }
                 }
             case 11 where !tls13:
-                let check = checkCertificates(bytes, body: body)
-                report(.handshake(TLSHandshake(type: type, length: body.count, certificateCount: check.count)))
-                if let problem = check.problem { problems.append(problem) }
+                let chain = decodeCertificates(bytes, body: body)
+                report(.handshake(TLSHandshake(type: type, length: body.count, certificateCount: chain.count,
+                                               certificates: chain.certificates)))
+                problems += chain.problems
             default:
                 report(.handshake(TLSHandshake(type: type, length: body.count)))
             }
@@ -585,6 +614,8 @@ extension TLSProblem {
                                                 "available": available])
         case .alertLength(let length): try tagged.encode("alertLength", ["length": length])
         case .certificateEncoding(let index): try tagged.encode("certificateEncoding", ["index": index])
+        case .certificateUnreadable(let index, let reason):
+            try tagged.encode("certificateUnreadable", ["index": index, "reason": reason])
         case .handshakeTooLong(let type, let length): try tagged.encode("handshakeTooLong", ["type": type, "length": length])
         }
     }

@@ -3,6 +3,8 @@ import NetsiftDissect
 /// The application protocols Netsift parses above TCP and UDP.
 public enum ApplicationProtocol: String, Sendable, Codable, CaseIterable {
     case dns, tls, http2
+    /// HTTP/1.x ("http", as Wireshark and Zeek name it).
+    case http1 = "http"
 }
 
 /// The transport an application message came over.
@@ -78,6 +80,7 @@ public enum ApplicationMessage: Sendable {
     /// HTTP/2 says a gap itself (`HTTP2Problem.gap`, with what it stops).
     case http2(HTTP2Message)
     case tls(TLSMessage)
+    case http1(HTTP1Message)
 }
 
 extension ApplicationMessage {
@@ -88,6 +91,7 @@ extension ApplicationMessage {
         case .dns: "dns"
         case .http2: "http2"
         case .tls: "tls"
+        case .http1: "http"
         }
     }
 
@@ -98,6 +102,7 @@ extension ApplicationMessage {
         case .dns(let message): message.summaryLine
         case .http2(let message): message.summaryLine
         case .tls(let message): message.summaryLine
+        case .http1(let message): message.summaryLine
         }
     }
 }
@@ -113,6 +118,7 @@ enum ApplicationParsers: Sendable {
     case http2(HTTP2Connection)
     /// TLS, one parser per TCP side (`client` is the side that opened the connection).
     case tls(client: TLSStreamParser, server: TLSStreamParser)
+    case http1(HTTP1Connection)
 
     /// Still reading the conversation's bytes: deciding its protocol, or parsing it.
     var wantsBytes: Bool {
@@ -120,6 +126,7 @@ enum ApplicationParsers: Sendable {
         case .unparsed: false
         case .dns(let client, let server): !(client.lostSync && server.lostSync)
         case .tls(let client, let server): !(client.isStopped && server.isStopped)
+        case .http1(let connection): connection.wantsBytes
         case .undecided, .http2: true
         }
     }
@@ -130,6 +137,8 @@ enum ApplicationParsers: Sendable {
         if let rule = decodeAs.tcpPorts[ports.0] ?? decodeAs.tcpPorts[ports.1] { return rule }
         if DNSFlavor(sourcePort: ports.0, destinationPort: ports.1) != nil { return .dns }
         if HTTP2Connection.detect(firstBytes: firstBytes) { return .http2 }
+        // An HTTP/1.x request or response on any port (an h2c upgrade request went to HTTP/2 above).
+        if HTTP1Head.looksLikeHTTP1(firstBytes) { return .http1 }
         // TLS on any port, from its first record (or an SSLv2-format ClientHello), or after STARTTLS.
         if TLSStreamParser.looksLikeTLS(firstBytes) || STARTTLSPorts.contains(ports.0)
             || STARTTLSPorts.contains(ports.1) { return .tls }
@@ -150,6 +159,7 @@ enum ApplicationParsers: Sendable {
             }
             return .tls(client: client, server: server)
         case .http2: return .http2(HTTP2Connection())
+        case .http1: return .http1(HTTP1Connection())
         }
     }
 
@@ -182,6 +192,17 @@ enum ApplicationParsers: Sendable {
                 connection.gap(fromClient: context.fromClient, frame: context.frame, time: context.time, emit: wrap)
             }
             self = .http2(connection)
+        case .http1(var connection):
+            self = .unparsed  // `connection` is then the only copy: no copy-on-write of its buffers
+            if let bytes {
+                connection.consume(fromClient: context.fromClient, bytes, frame: context.frame, time: context.time) {
+                    emit(ApplicationEvent(context: context, message: .http1($0)))
+                }
+            } else {
+                connection.gap(fromClient: context.fromClient)
+                emit(ApplicationEvent(context: context, message: .streamGap(.http1)))
+            }
+            self = .http1(connection)
         case .tls(var client, var server):
             self = .unparsed   // drop the enum's references so the parsers' buffers are not copied
             guard let bytes else {

@@ -290,7 +290,7 @@ public struct FlowTracker {
             let flavor = DNSFlavor(sourcePort: s.sourcePort, destinationPort: s.destinationPort) ?? .dns
             let message = DNSMessage(bytes.extracting(s.payload), wireLength: s.payloadWireLength, flavor: flavor)
             events(ApplicationEvent(context: context, message: .dns(message)))
-        case .tls, .http2:
+        case .tls, .http2, .http1:
             _ = (context, bytes.extracting(s.payload), events)
         }
         return tracked

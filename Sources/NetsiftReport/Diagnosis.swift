@@ -16,6 +16,9 @@ public struct DiagnosisThresholds: Sendable, Equatable {
     public var blackHoleRetransmissions = 3
     /// A DNS answer slower than this, in milliseconds, is slow.
     public var dnsSlowMilliseconds = 500.0
+    /// HTTP/1.x responses whose time to first byte has a p95 or p99 above this, in milliseconds,
+    /// make a server slow.
+    public var httpSlowMilliseconds = 1_000.0
 
     public init() {}
 }
@@ -35,6 +38,8 @@ public struct Diagnosis {
     var http2 = HTTP2Detector()
     var dns: DNSDetector
     var tls = TLSDetector()
+    var certificates = CertificateDetector()
+    var http1: HTTP1Detector
     var limits = LimitDetector()
     var malformed = 0
     var malformedFrames: [Int] = []
@@ -46,6 +51,7 @@ public struct Diagnosis {
         pathMTU = PathMTUDetector(thresholds: thresholds)
         closing = CloseDetector(thresholds: thresholds)
         dns = DNSDetector(thresholds: thresholds)
+        http1 = HTTP1Detector(slowMilliseconds: thresholds.httpSlowMilliseconds)
     }
 
     /// One packet's dissection: malformed packets are counted (a cut by the snaplen is not malformed).
@@ -81,6 +87,7 @@ public struct Diagnosis {
         closing.add(conversation)
         windows.add(conversation)
         tls.finished(conversation)
+        certificates.finished(conversation)
     }
 
     /// One application message.
@@ -88,8 +95,11 @@ public struct Diagnosis {
         limits.add(event.message)
         switch event.message {
         case .http2(let message): http2.add(message, context: event.context)
+        case .http1(let message): http1.add(message, context: event.context)
         case .dns(let message): dns.add(message, context: event.context)
-        case .tls(let message): tls.add(message, context: event.context)
+        case .tls(let message):
+            tls.add(message, context: event.context)
+            certificates.add(message, context: event.context)
         default: break
         }
     }
@@ -153,7 +163,9 @@ public struct Diagnosis {
         all += windows.findings()
         all += dns.findings(asOf: ongoing ? end : nil)
         all += tls.findings()
+        all += certificates.findings()
         all += http2.findings()
+        all += http1.findings()
         all += extra
         return all.sorted { a, b in a.layer != b.layer ? a.layer < b.layer : Finding.worstFirst(a, b) }
     }

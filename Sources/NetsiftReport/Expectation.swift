@@ -603,7 +603,8 @@ extension DiagnosisThresholds {
         get {
             ["retransmission_rate": retransmissionRate, "minimum_retransmissions": Double(minimumRetransmissions),
              "close_wait_seconds": closeWaitSeconds, "time_wait_connections": Double(timeWaitConnections),
-             "black_hole_retransmissions": Double(blackHoleRetransmissions), "dns_slow_ms": dnsSlowMilliseconds]
+             "black_hole_retransmissions": Double(blackHoleRetransmissions), "dns_slow_ms": dnsSlowMilliseconds,
+             "http_slow_ms": httpSlowMilliseconds]
         }
         set {
             retransmissionRate = newValue["retransmission_rate"] ?? retransmissionRate
@@ -612,6 +613,7 @@ extension DiagnosisThresholds {
             timeWaitConnections = newValue["time_wait_connections"].map { Int($0) } ?? timeWaitConnections
             blackHoleRetransmissions = newValue["black_hole_retransmissions"].map { Int($0) } ?? blackHoleRetransmissions
             dnsSlowMilliseconds = newValue["dns_slow_ms"] ?? dnsSlowMilliseconds
+            httpSlowMilliseconds = newValue["http_slow_ms"] ?? httpSlowMilliseconds
         }
     }
 }

@@ -40,11 +40,24 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     // TLS
     case tlsAlert = "tls_alert"
     case tlsHandshakeAborted = "tls_handshake_aborted"
+    case tlsCertificateExpired = "tls_certificate_expired"
+    case tlsCertificateNotYetValid = "tls_certificate_not_yet_valid"
+    case tlsCertificateExpiring = "tls_certificate_expiring"
+    case tlsCertificateNameMismatch = "tls_certificate_name_mismatch"
+    case tlsCertificateSelfSigned = "tls_certificate_self_signed"
+    case tlsCertificateChainIncomplete = "tls_certificate_chain_incomplete"
+    case tlsCertificateWeak = "tls_certificate_weak"
     // HTTP/2
     case http2GoAway = "http2_goaway"
     case http2StreamReset = "http2_stream_reset"
     case http2BadPreface = "http2_bad_preface"
     case httpErrorStatus = "http_error_status"
+    // HTTP/1.x
+    case httpServerErrors = "http_server_errors"
+    case httpClientErrors = "http_client_errors"
+    case httpSlowResponses = "http_slow_responses"
+    case httpRedirectLoop = "http_redirect_loop"
+    case httpConnectFailed = "http_connect_failed"
     case grpcErrorStatus = "grpc_error_status"
 
     /// The layer the problem lives in.
@@ -56,8 +69,11 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .stalledTransfer, .mssMismatch,
              .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull: .transport
         case .dnsNXDomain, .dnsServFail, .dnsRefused, .dnsUnanswered, .dnsSlow, .dnsTruncatedNoRetry: .dns
-        case .tlsAlert, .tlsHandshakeAborted: .tls
-        case .http2GoAway, .http2StreamReset, .http2BadPreface, .httpErrorStatus, .grpcErrorStatus: .http
+        case .tlsAlert, .tlsHandshakeAborted, .tlsCertificateExpired, .tlsCertificateNotYetValid,
+             .tlsCertificateExpiring, .tlsCertificateNameMismatch, .tlsCertificateSelfSigned,
+             .tlsCertificateChainIncomplete, .tlsCertificateWeak: .tls
+        case .http2GoAway, .http2StreamReset, .http2BadPreface, .httpErrorStatus, .grpcErrorStatus, .httpServerErrors,
+             .httpClientErrors, .httpSlowResponses, .httpRedirectLoop, .httpConnectFailed: .http
         }
     }
 
@@ -71,18 +87,27 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .stalledTransfer: 98
         case .synUnanswered: 90
         case .connectionRefused: 85
+        // A certificate that makes clients refuse the server is the cause of the alert that follows.
+        case .tlsCertificateExpired, .tlsCertificateNotYetValid, .tlsCertificateNameMismatch,
+             .tlsCertificateChainIncomplete: 82
         case .tlsHandshakeAborted, .tlsAlert: 80
         case .dnsServFail, .dnsUnanswered: 78
         case .dnsRefused: 75
-        case .http2GoAway: 70
+        case .httpServerErrors: 72
+        case .http2GoAway, .httpRedirectLoop: 70
+        case .httpConnectFailed: 65
         case .retransmissions: 60
         case .synAckUnacknowledged: 55
         case .zeroWindow: 50
-        case .grpcErrorStatus, .httpErrorStatus, .http2StreamReset: 45
+        case .httpSlowResponses: 48
+        case .grpcErrorStatus, .httpErrorStatus, .http2StreamReset, .tlsCertificateSelfSigned: 45
         case .closeWait: 40
         case .dnsSlow, .dnsTruncatedNoRetry: 35
         case .icmpFragmentationNeeded, .timeWaitPressure: 30
+        case .httpClientErrors: 30
+        case .tlsCertificateExpiring: 25
         case .dnsNXDomain, .http2BadPreface, .windowFull, .mssMismatch, .segmentsAboveMSS: 20
+        case .tlsCertificateWeak: 15
         case .captureDamaged, .malformedPackets, .packetsDropped, .captureLoss: 10
         case .flowLimit, .reassemblyLimit, .fragmentLimit, .parserLimit: 5
         }
@@ -124,7 +149,7 @@ public enum DiagnosisLayer: String, Sendable, Codable, CaseIterable, Comparable 
         case .transport: "Transport (TCP)"
         case .dns: "DNS"
         case .tls: "TLS"
-        case .http: "HTTP/2"
+        case .http: "HTTP"
         }
     }
 }
@@ -256,7 +281,9 @@ public struct Finding: Sendable, Equatable, Codable {
         if a.severity != b.severity { return a.severity > b.severity }
         if a.count != b.count { return a.count > b.count }
         if a.layer != b.layer { return a.layer < b.layer }
-        return (a.kind.rawValue, a.endpoint ?? "") < (b.kind.rawValue, b.endpoint ?? "")
+        // The summary last: one server may have several findings of a kind (one per certificate),
+        // and the order must not depend on the order they were made in.
+        return (a.kind.rawValue, a.endpoint ?? "", a.summary) < (b.kind.rawValue, b.endpoint ?? "", b.summary)
     }
 }
 

@@ -11,6 +11,8 @@ struct LimitDetector {
     var http2ConnectionsOverStreamLimit = 0
     var http2UpgradeHeadsOverLimit = 0
     var tlsHandshakesOverLimit = 0
+    var http1HeadsOverLimit = 0
+    var http1RequestsOverPendingLimit = 0
 
     /// Notes a parser's report that it reached one of its limits.
     mutating func add(_ message: ApplicationMessage) {
@@ -27,6 +29,10 @@ struct LimitDetector {
             }
         case .tls(.problem(.handshakeTooLong)):
             tlsHandshakesOverLimit += 1
+        case .http1(.problem(.headTooLong)):
+            http1HeadsOverLimit += 1
+        case .http1(.problem(.tooManyPending)):
+            http1RequestsOverPendingLimit += 1
         default:
             break
         }
@@ -67,6 +73,8 @@ struct LimitDetector {
             ("http2_connections_over_stream_limit", http2ConnectionsOverStreamLimit),
             ("http2_upgrade_heads_over_limit", http2UpgradeHeadsOverLimit),
             ("tls_handshake_messages_over_limit", tlsHandshakesOverLimit),
+            ("http1_heads_over_limit", http1HeadsOverLimit),
+            ("http1_requests_over_pending_limit", http1RequestsOverPendingLimit),
             ("dns_queries_evicted", dnsQueriesEvicted),
         ].filter { $0.1 > 0 }
         if !parserFacts.isEmpty {
@@ -74,7 +82,7 @@ struct LimitDetector {
             all.append(Finding(kind: .parserLimit, severity: .info, count: total, countUnit: "times",
                                facts: Dictionary(uniqueKeysWithValues: parserFacts.map { ($0.0, .int($0.1)) }),
                                summary: "Application parsers skipped data at their buffer limits \(plural(total, "time")).",
-                               explanation: "Netsift buffers at most 256 KiB per HTTP/2 frame or header block, 1,024 streams per HTTP/2 connection, 64 KiB per h2c upgrade head or TLS handshake message, and 65,536 DNS queries awaiting an answer; what is beyond was counted, not parsed.",
+                               explanation: "Netsift buffers at most 256 KiB per HTTP/2 frame or header block, 1,024 streams per HTTP/2 connection, 64 KiB per h2c upgrade head, HTTP/1.x head or TLS handshake message, 1,024 HTTP/1.x requests awaiting their responses per connection, and 65,536 DNS queries awaiting an answer; what is beyond was counted, not parsed.",
                                likelyCause: "Very large frames or certificate chains, very busy connections, or hostile traffic.",
                                nextStep: "Look at the conversations concerned with `netsift packets --json`; the facts say which limit was reached."))
         }

@@ -14,7 +14,9 @@ import NetsiftTestSupport
         let (path, facts) = try facts("http-tcp")
         let result = try CLI.run(["packets", path])
         #expect(result.status == 0)
-        let lines = result.stdout.split(separator: "\n")
+        // One line per packet; the application messages (the HTTP request and response) follow
+        // their packet's line, indented.
+        let lines = result.stdout.split(separator: "\n").filter { !$0.hasPrefix(" ") }
         #expect(lines.count == facts["packet_count"] as? Int)
         // tshark counted the SYNs (without ACK) when the fixture was recorded.
         #expect(lines.filter { $0.contains("Flags [S],") }.count == facts["tcp_syn_frames"] as? Int)

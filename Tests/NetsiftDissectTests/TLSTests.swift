@@ -349,11 +349,17 @@ let chromeLikeHandshake =
         // 9-byte certificate 30 05 30 84 ff ff ff fa 04: a SEQUENCE of 5 bytes holding a SEQUENCE
         // whose 4-byte length needs 4 bytes and has 3.
         let messages = tlsMessages("16 0303 0013 0b 00000f 00000c 000009 3005 3084ffffff fa04")
-        #expect(messages == [.handshake(TLSHandshake(type: 11, length: 15, certificateCount: 1)),
+        #expect(messages == [.handshake(TLSHandshake(type: 11, length: 15, certificateCount: 1, certificates: [])),
                              .problem(.certificateEncoding(index: 1))])
-        // A well-formed shape: SEQUENCE { SEQUENCE { NULL }, INTEGER 5 }.
+        // Well-formed DER that is no certificate: SEQUENCE { SEQUENCE { NULL }, INTEGER 5 } is
+        // reported as unreadable, which is not malformed TLS.
         let good = tlsMessages("16 0303 0013 0b 00000f 00000c 000009 3007 3002 0500 020105")
-        #expect(good == [.handshake(TLSHandshake(type: 11, length: 15, certificateCount: 1))])
+        #expect(good.first == .handshake(TLSHandshake(type: 11, length: 15, certificateCount: 1, certificates: [])))
+        guard good.count == 2, case .problem(let problem) = good[1], case .certificateUnreadable(index: 1, _) = problem else {
+            Issue.record("expected an unreadable certificate: \(good)")
+            return
+        }
+        #expect(!problem.isMalformed)
     }
 
     @Test func recordLongerThanTLSAllowsStopsTheDirection() {

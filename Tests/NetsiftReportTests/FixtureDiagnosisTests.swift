@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import NetsiftDissect
 import NetsiftReport
 import NetsiftTestSupport
 
@@ -18,9 +19,14 @@ import NetsiftTestSupport
         Set(findings.filter { $0.severity >= severity }.map(\.kind))
     }
 
+    /// Nothing above information. The fixtures' throwaway certificate (lib.sh make_cert:
+    /// self-signed, valid 30 days) is reported as such, as information: the clients accepted it.
+    static let fixtureCertificateKinds: Set<FindingKind> = [.tlsCertificateSelfSigned, .tlsCertificateExpiring]
+
     @Test func cleanTrafficRaisesNothing() throws {
         let (findings, _) = try fixture("clean-traffic")
-        #expect(findings.isEmpty, "\(findings.map(\.summary))")
+        let others = findings.filter { !($0.severity == .info && Self.fixtureCertificateKinds.contains($0.kind)) }
+        #expect(others.isEmpty, "\(others.map(\.summary))")
         let (plain, _) = try fixture("http-tcp")
         #expect(plain.isEmpty, "\(plain.map(\.summary))")
     }
@@ -240,6 +246,54 @@ import NetsiftTestSupport
         }
         #expect(findings.filter { $0.layer == .tls }.count == connections.count)
         let (handshakes, _) = try fixture("tls-handshakes")
-        #expect(handshakes.isEmpty, "\(handshakes.map(\.summary))")
+        let others = handshakes.filter { !($0.severity == .info && Self.fixtureCertificateKinds.contains($0.kind)) }
+        #expect(others.isEmpty, "\(others.map(\.summary))")
+    }
+
+    /// Each certificate s_client refused (or that expires soon) is a finding at its server, tied to
+    /// the alert tshark saw the client send.
+    @Test func certificatesAsOpenSSLJudgedThem() throws {
+        let (findings, facts) = try fixture("tls-certificates")
+        let connections = try #require(facts["tls_connections"] as? [[String: Any]])
+        let alerts = try #require(facts["cleartext_alerts"] as? [[String: Any]])
+        let kinds: [String: FindingKind] = [
+            "expired": .tlsCertificateExpired, "name_mismatch": .tlsCertificateNameMismatch,
+            "self_signed": .tlsCertificateSelfSigned, "missing_intermediate": .tlsCertificateChainIncomplete,
+            "expiring_in_10_days": .tlsCertificateExpiring,
+        ]
+        for connection in connections {
+            let server = connection["server"] as? String
+            let kind = try #require(kinds[connection["case"] as? String ?? ""])
+            let finding = findings.first { $0.kind == kind && $0.endpoint == server }
+            #expect(finding != nil, "\(kind) at \(server ?? "?")")
+            let port = connection["client_port"] as? Int
+            if let alert = alerts.first(where: { $0["from_port"] as? Int == port })?["description"] as? Int {
+                #expect(finding?.facts["client_alerts"] == .string("\(TLSNames.alertDescription(UInt8(alert))) ×1"))
+                #expect(finding?.severity ?? .info >= .warning)
+            } else {
+                #expect(connection["handshake_completed"] as? Bool == true)
+                #expect(finding?.severity == .warning && finding?.facts["days_left"] == .int(10))
+            }
+        }
+    }
+
+    /// The proxy's 5xx and 4xx as curl and the pipelining client saw them, and the 504's wait as
+    /// curl measured it (time_starttransfer).
+    @Test func proxyErrorsAsCurlSawThem() throws {
+        let (findings, facts) = try fixture("http-proxy")
+        let requests = try #require(facts["requests"] as? [[String: Any]])
+        let statuses = requests.compactMap { $0["status"] as? Int }
+        let serverErrors = try #require(findings.first { $0.kind == .httpServerErrors })
+        #expect(serverErrors.count == statuses.filter { $0 >= 500 }.count)
+        let clientErrors = try #require(findings.first { $0.kind == .httpClientErrors })
+        #expect(clientErrors.count == statuses.filter { (400..<500).contains($0) }.count)
+        #expect(clientErrors.facts["requests"] == .int(statuses.count))
+        let slow = try #require(requests.first { $0["status"] as? Int == 504 }?["time_starttransfer_s"] as? Double)
+        guard case .double(let waited)? = serverErrors.facts["longest_wait_ms"] else {
+            Issue.record("no longest_wait_ms")
+            return
+        }
+        #expect(abs(waited - slow * 1000) < 50, "netsift \(waited) ms, curl \(slow) s")
+        #expect(findings.contains { $0.kind == .httpSlowResponses && $0.severity == .warning })
     }
 }

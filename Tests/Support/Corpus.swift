@@ -43,6 +43,14 @@ public enum Corpus {
             .sorted().map { "next/" + $0 }
     }
 
+    /// The captures of `next/` (tunnels, certificates, HTTP/1.x), named `next/NAME`, sorted; they
+    /// join the corpus tests capability by capability.
+    public static var nextCaptureNames: [String] {
+        guard let dir = directory?.appendingPathComponent("next"),
+              let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return [] }
+        return names.filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted().map { "next/" + $0 }
+    }
+
     public static func path(_ name: String) -> String? {
         directory?.appendingPathComponent(name).path
     }
