@@ -67,7 +67,12 @@ public enum Evidence {
                 written[reference, default: 0] += 1
                 wanted += indexes
             }
-            for index in Set(wanted) { writers[index].write(packet, from: interfaces) }
+            guard !wanted.isEmpty else { return }
+            // A packet two findings want is written to each once (in place: no set per packet).
+            wanted.sort()
+            for (position, index) in wanted.enumerated() where position == 0 || wanted[position - 1] != index {
+                writers[index].write(packet, from: interfaces)
+            }
         }
         for writer in writers { writer.close() }
         if case .rejected(let error) = end { throw error }

@@ -12,7 +12,7 @@ import NetsiftReport
 /// (`LiveEvent`), and when it stops the full report.
 ///
 ///     var live = LiveAnalysis(options: options)
-///     let result = live.run(capture, interval: 5_000_000_000, shouldStop: { stopReason() }) { event in
+///     let result = live.run(capture, interval: 5_000_000_000, shouldStop: { _ in stopReason() }) { event in
 ///         print(event.interval.packets, event.findings.count)
 ///     }
 public struct LiveAnalysis {
@@ -44,11 +44,12 @@ public struct LiveAnalysis {
         case duration, count, SIGINT, SIGTERM, error
     }
 
-    /// Reads `capture` until `shouldStop` (asked at least every 100 ms) gives a reason or the
+    /// Reads `capture` until `shouldStop` (asked with the packets read so far, after every packet and
+    /// at least every 100 ms) gives a reason or the
     /// capture fails; `each` sees every packet first (to write it out), `event` gets a summary
     /// every `interval` ns (none when 0). Then every conversation still active is over, and the
     /// result holds the capture's statistics and the full report.
-    public mutating func run(_ capture: LiveCapture, interval: Int64, shouldStop: (LiveAnalysis) -> Stop?,
+    public mutating func run(_ capture: LiveCapture, interval: Int64, shouldStop: (_ packets: Int) -> Stop?,
                              each: (borrowing CapturedPacket) -> Void = { _ in },
                              event: (LiveEvent) -> Void) -> LiveResult {
         let started = Clock.monotonic
@@ -60,7 +61,8 @@ public struct LiveAnalysis {
                 event(summarise(capture.statistics, elapsed: now - started))
                 while nextSummary <= now { nextSummary += interval }
             }
-            guard let reason = shouldStop(self) else { return false }
+            // Asked after every packet: only the count is handed out (lending `self` would copy it).
+            guard let reason = shouldStop(pipeline.packets) else { return false }
             stoppedBy = reason
             return true
         }) { captured in

@@ -125,10 +125,10 @@ struct Live: ParsableCommand {
         diagnosisOptions.apply(to: &analysisOptions)
         var live = LiveAnalysis(options: analysisOptions)
         let deadline = duration.map { Clock.monotonic + Int64($0 * 1e9) }
-        let result = live.run(capture, interval: Int64(interval * 1e9), shouldStop: { live in
+        let result = live.run(capture, interval: Int64(interval * 1e9), shouldStop: { packets in
             if let signal = StopSignal.received { return signal == SIGTERM ? .SIGTERM : .SIGINT }
             if let deadline, Clock.monotonic >= deadline { return .duration }
-            if let count, live.pipeline.packets >= count { return .count }
+            if let count, packets >= count { return .count }
             return nil
         }, each: { writer?.write($0) }) { event in
             show(event)

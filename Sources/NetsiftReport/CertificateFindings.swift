@@ -183,13 +183,17 @@ struct CertificateDetector {
         let check = "`openssl s_client -connect \(g.server)\(names.first.map { " -servername \($0)" } ?? "") -showcerts`"
         let handshakes = plural(g.count, "handshake")
         let days = { (seconds: Int64) in (seconds + 43_200) / 86_400 }   // to the nearest day
+        // Every kind's finding but its words (the facts as each case leaves them).
+        func finding(summary: String, explanation: String, likelyCause: String, nextStep: String) -> Finding {
+            Finding(kind: g.kind, severity: g.severity, endpoint: g.server, peers: g.peers, count: g.count,
+                    countUnit: "handshakes", flows: g.flows, frames: g.frames, facts: facts, summary: summary,
+                    explanation: explanation, likelyCause: likelyCause, nextStep: nextStep)
+        }
 
         switch g.kind {
         case .tlsCertificateExpired:
             facts["days_expired"] = .int(Int(days(g.seenAt - c.notAfter)))
-            return Finding(
-                kind: g.kind, severity: g.severity, endpoint: g.server, peers: g.peers, count: g.count,
-                countUnit: "handshakes", flows: g.flows, frames: g.frames, facts: facts,
+            return finding(
                 summary: "\(g.server) sent an expired \(position) \(who) (expired \(UTCTimestamp.iso(c.notAfter)), \(plural(Int(days(g.seenAt - c.notAfter)), "day")) before the capture) in \(handshakes)\(sni)\(alertClause).",
                 explanation: "Clients refuse a certificate past its notAfter date (browsers: NET::ERR_CERT_DATE_INVALID; OpenSSL: certificate has expired).",
                 likelyCause: g.position == 0
@@ -197,9 +201,7 @@ struct CertificateDetector {
                     : "The server bundles an old intermediate: the CA renewed it and the chain file was not updated.",
                 nextStep: "Check with \(check) and `openssl x509 -noout -dates`; renew the certificate (or update the chain file) and reload the server.")
         case .tlsCertificateNotYetValid:
-            return Finding(
-                kind: g.kind, severity: g.severity, endpoint: g.server, peers: g.peers, count: g.count,
-                countUnit: "handshakes", flows: g.flows, frames: g.frames, facts: facts,
+            return finding(
                 summary: "\(g.server) sent a \(position) \(who) not valid until \(UTCTimestamp.iso(c.notBefore)), after the capture's time, in \(handshakes)\(sni)\(alertClause).",
                 explanation: "Clients refuse a certificate before its notBefore date.",
                 likelyCause: "A clock wrong on the client (or on the machine that captured), or a certificate issued with a future start date.",
@@ -207,26 +209,20 @@ struct CertificateDetector {
         case .tlsCertificateExpiring:
             let left = days(c.notAfter - g.seenAt)
             facts["days_left"] = .int(Int(left))
-            return Finding(
-                kind: g.kind, severity: g.severity, endpoint: g.server, peers: g.peers, count: g.count,
-                countUnit: "handshakes", flows: g.flows, frames: g.frames, facts: facts,
+            return finding(
                 summary: "\(g.server)'s \(position) \(who) expires \(UTCTimestamp.iso(c.notAfter)), \(plural(Int(left), "day")) after the capture\(sni).",
                 explanation: "It is still valid, but clients will refuse it once it expires.",
                 likelyCause: "Automatic renewal is not running, or renews too close to the deadline.",
                 nextStep: "Renew it now and check the renewal job (certbot renew --dry-run, cert-manager's Certificate status); confirm with \(check).")
         case .tlsCertificateNameMismatch:
             facts["common_name"] = c.subjectCommonName.map { .string($0) }
-            return Finding(
-                kind: g.kind, severity: g.severity, endpoint: g.server, peers: g.peers, count: g.count,
-                countUnit: "handshakes", flows: g.flows, frames: g.frames, facts: facts,
+            return finding(
                 summary: "\(g.server) answered \(names.isEmpty ? "the client's SNI" : names.joined(separator: ", ")) with a certificate for \(c.dnsNames.isEmpty ? who : c.dnsNames.prefix(5).joined(separator: ", ")) in \(handshakes)\(alertClause).",
                 explanation: "The name the client asked for (SNI) matches none of the certificate's names under RFC 6125 (a wildcard covers exactly one left-most label).",
                 likelyCause: "The wrong certificate on a virtual host (a default server answering an unknown SNI), a name missing from the certificate's SANs (www. vs the bare domain), or a client using an address or name the certificate was never issued for.",
                 nextStep: "Compare with \(check); add the name to the certificate's SANs or fix the server's SNI / virtual-host mapping.")
         case .tlsCertificateSelfSigned:
-            return Finding(
-                kind: g.kind, severity: g.severity, endpoint: g.server, peers: g.peers, count: g.count,
-                countUnit: "handshakes", flows: g.flows, frames: g.frames, facts: facts,
+            return finding(
                 summary: "\(g.server) sent a self-signed certificate \(who) in \(handshakes)\(sni)\(alertClause).",
                 explanation: "No public CA vouches for it: clients that do not pin or trust it explicitly refuse it (unknown_ca / self-signed certificate).",
                 likelyCause: "A default or test certificate left in place, or an internal service whose clients lack the private CA.",
@@ -234,9 +230,7 @@ struct CertificateDetector {
         case .tlsCertificateChainIncomplete:
             let issuer = c.issuerCommonName ?? TLSCertificate.text(c.issuer)
             facts["missing_issuer"] = .string(TLSCertificate.text(c.issuer))
-            return Finding(
-                kind: g.kind, severity: g.severity, endpoint: g.server, peers: g.peers, count: g.count,
-                countUnit: "handshakes", flows: g.flows, frames: g.frames, facts: facts,
+            return finding(
                 summary: "\(g.server) sent a chain of \(g.chainLength) without \(issuer), the issuer of its \(position) \(who), in \(handshakes)\(sni)\(alertClause).",
                 explanation: "Clients that do not already hold that intermediate cannot build a path to a trusted root (unknown_ca, unable to get local issuer certificate); browsers that cache intermediates hide the problem.",
                 likelyCause: "The intermediate certificate is not configured: the server serves cert.pem instead of fullchain.pem (nginx ssl_certificate, Apache SSLCertificateChainFile), unless \(issuer) is a root clients trust directly.",
