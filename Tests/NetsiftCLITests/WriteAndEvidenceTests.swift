@@ -79,6 +79,7 @@ import Testing
         let facts = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath:
             Corpus.fixturesDirectory.appendingPathComponent("handshake-failures/facts.json").path))) as? [String: Any])
         let connections = try #require(facts["connections"] as? [[String: Any]])
+        var byConnection = 0
         for finding in findings {
             let file = try #require(finding["evidence"] as? String, "\(finding["kind"] ?? "")")
             #expect(file.hasPrefix(folder + "/"))
@@ -90,12 +91,15 @@ import Testing
             if let endpoint = finding["endpoint"] as? String,
                let connection = connections.first(where: { $0["server"] as? String == endpoint }),
                let port = connection["client_port"] as? Int {
+                byConnection += 1
                 let packets = try CLI.run(["packets", "--json", file]).stdout.split(separator: "\n")
                 #expect(!packets.isEmpty)
                 #expect(packets.allSatisfy { $0.contains("\"source_port\":\(port)") || $0.contains("\"destination_port\":\(port)") },
                         "\(file): only the client port \(port)'s conversation")
             }
         }
+        // The three failed connections each have their finding at the server curl reported.
+        #expect(byConnection == connections.count)
         let text = try CLI.run(["analyze", "--evidence", folder, capture])
         #expect(text.stdout.contains("evidence: \(folder)/01-"))
         #expect(try CLI.run(["analyze", "--evidence", folder, "-"]).status == 64)
