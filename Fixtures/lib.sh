@@ -15,15 +15,20 @@ set -euo pipefail
 FIXTURE_DIR=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 WORK=$(mktemp -d)
 mkdir "$WORK/run"   # what the tools reported, for extra_facts
-CLIENT=nsft-c-$$
-SERVER=nsft-s-$$
-ROUTER=nsft-r-$$
+# NSFT_NETNS_PREFIX: the namespaces' prefix (default nsft), for several people making fixtures at once.
+PREFIX=${NSFT_NETNS_PREFIX:-nsft}
+CLIENT=$PREFIX-c-$$
+SERVER=$PREFIX-s-$$
+ROUTER=$PREFIX-r-$$
 PIDS=()
 
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    for ns in "$CLIENT" "$SERVER" "$ROUTER"; do ip netns del "$ns" 2>/dev/null || true; done
+    for ns in "$CLIENT" "$SERVER" "$ROUTER"; do
+        ip netns del "$ns" 2>/dev/null || true
+        rm -rf "/etc/netns/$ns"   # resolv.conf a script gave the namespace (client_resolv_conf)
+    done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -41,6 +46,12 @@ listening() {
     exit 1
 }
 in_router() { ip netns exec "$ROUTER" "$@"; }
+# client_resolv_conf: the client namespace's own /etc/resolv.conf, read from stdin (`ip netns exec`
+# bind-mounts /etc/netns/NAMESPACE/resolv.conf over it); cleanup removes it.
+client_resolv_conf() {
+    mkdir -p "/etc/netns/$CLIENT"
+    cat > "/etc/netns/$CLIENT/resolv.conf"
+}
 # background NAMESPACE COMMAND...: starts COMMAND in the namespace; cleanup stops it. (`ip netns
 # exec` execs the command, so $! is the command itself, not a subshell.)
 background() {

@@ -31,6 +31,9 @@ struct DNSDetector {
     var groups: [FindingKind: [String: Group]] = [:]
     /// Servers an ICMP destination-unreachable spoke for (bounded), with the code and a frame.
     var unreachable: [String: (code: UInt8, frame: Int)] = [:]
+    /// Search-list expansions and parallel-query timeouts: the NXDOMAIN answers and lost queries
+    /// they explain are not judged again here.
+    var resolvers = DNSResolverDetector()
 
     init(thresholds: DiagnosisThresholds) { self.thresholds = thresholds }
 
@@ -52,6 +55,14 @@ struct DNSDetector {
     mutating func record(_ t: DNSTransaction) {
         let server = queries.bounded("\(t.server)")
         queries[server, default: 0] += t.outcome == .responseOnly ? 0 : 1
+        var released: [DNSTransaction] = []
+        resolvers.add(t) { released.append($0) }
+        for t in released { judge(t) }
+    }
+
+    /// An exchange no resolver pattern explains, judged on its own.
+    mutating func judge(_ t: DNSTransaction) {
+        let server = queries.bounded("\(t.server)")
         func note(_ kind: FindingKind) { groups[kind, default: [:]][server, default: Group()].add(t) }
         switch t.outcome {
         case .unanswered, .evicted:
@@ -78,7 +89,10 @@ struct DNSDetector {
             detector.transactions.finish { rest.append($0) }
         }
         for t in rest { detector.record(t) }
-        var out: [Finding] = []
+        var held: [DNSTransaction] = []
+        detector.resolvers.flush { held.append($0) }
+        for t in held { detector.judge(t) }
+        var out: [Finding] = detector.resolvers.findings()
         for (kind, byServer) in detector.groups {
             for (server, g) in byServer {
                 let total = max(g.count, detector.queries[server] ?? 0)

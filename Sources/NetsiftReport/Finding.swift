@@ -37,6 +37,10 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case dnsUnanswered = "dns_unanswered"
     case dnsSlow = "dns_slow"
     case dnsTruncatedNoRetry = "dns_truncated_no_retry"
+    /// Names resolved only after NXDOMAIN answers for their search-list expansions (ndots).
+    case dnsSearchExpansion = "dns_search_expansion"
+    /// A and AAAA sent together, one answer lost, the lookup waiting for the resolver's timeout.
+    case dnsParallelQueryTimeout = "dns_parallel_query_timeout"
     // TLS
     case tlsAlert = "tls_alert"
     case tlsHandshakeAborted = "tls_handshake_aborted"
@@ -68,7 +72,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .icmpFragmentationNeeded, .mtuBlackHole, .overlayMTU: .network
         case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .stalledTransfer, .mssMismatch,
              .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull: .transport
-        case .dnsNXDomain, .dnsServFail, .dnsRefused, .dnsUnanswered, .dnsSlow, .dnsTruncatedNoRetry: .dns
+        case .dnsNXDomain, .dnsServFail, .dnsRefused, .dnsUnanswered, .dnsSlow, .dnsTruncatedNoRetry, .dnsSearchExpansion,
+             .dnsParallelQueryTimeout: .dns
         case .tlsAlert, .tlsHandshakeAborted, .tlsCertificateExpired, .tlsCertificateNotYetValid,
              .tlsCertificateExpiring, .tlsCertificateNameMismatch, .tlsCertificateSelfSigned,
              .tlsCertificateChainIncomplete, .tlsCertificateWeak: .tls
@@ -102,7 +107,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .httpSlowResponses: 48
         case .grpcErrorStatus, .httpErrorStatus, .http2StreamReset, .tlsCertificateSelfSigned: 45
         case .closeWait: 40
-        case .dnsSlow, .dnsTruncatedNoRetry: 35
+        case .dnsParallelQueryTimeout: 52   // seconds lost by every lookup it hits
+        case .dnsSlow, .dnsTruncatedNoRetry, .dnsSearchExpansion: 35
         case .icmpFragmentationNeeded, .timeWaitPressure: 30
         case .httpClientErrors: 30
         case .tlsCertificateExpiring: 25

@@ -225,6 +225,47 @@ import NetsiftTestSupport
         #expect(kinds(findings, atLeast: .warning) == [.dnsServFail, .dnsRefused, .dnsUnanswered])
     }
 
+    /// A pod's resolver (glibc with a pod's resolv.conf) through dnsmasq: the search-list
+    /// expansions before each name resolved, and the AAAA query the server dropped once.
+    @Test func clusterDNSSearchExpansionsAndTheFiveSecondTimeout() throws {
+        let (findings, facts) = try fixture("dns-cluster")
+        let timeline = try #require(facts["dns_timeline"] as? [[String: Any]])
+        let resolv = try #require(facts["resolv_conf"] as? [String: Any])
+        let suffixes = try #require(resolv["search"] as? [String])
+        func queries(_ name: String, _ type: Int) -> [Int64] {
+            timeline.filter { $0["response"] as? Bool == false && $0["qname"] as? String == name && $0["qtype"] as? Int == type }
+                .map { ($0["time_ns"] as! NSNumber).int64Value }
+        }
+        // tshark's NXDOMAIN answers for a name with a search suffix appended: the expansions.
+        let expansions = timeline.filter { m in
+            m["rcode"] as? Int == 3 && suffixes.contains { (m["qname"] as? String)?.hasSuffix("." + $0) == true }
+        }
+        #expect(expansions.count == 8)
+        let search = try #require(findings.first { $0.kind == .dnsSearchExpansion })
+        #expect(search.endpoint == "10.77.0.1")
+        #expect(search.facts["expansion_queries"] == .int(expansions.count))
+        #expect(search.facts["lookups"] == .int(4), "A and AAAA of two names")
+        #expect(search.facts["search_suffixes"] == .string(suffixes.joined(separator: " ")))
+        // Time lost per lookup: from the first expansion's A query to the final name's A query.
+        let lost = queries("api.example.org", 1)[0] - queries("api.example.org.\(suffixes[0])", 1)[0]
+            + queries("kubernetes.default.svc.cluster.local", 1)[0] - queries("kubernetes.default.default.svc.cluster.local", 1)[0]
+        #expect(search.facts["time_lost_ms"] == .double(Double(lost / 1000) / 1000))
+        #expect(search.facts["names"]?.description.contains("api.example.org (6 NXDOMAINs before 2 answers") == true)
+        #expect(search.facts["names"]?.description.contains("kubernetes.default.svc.cluster.local (2 NXDOMAINs") == true)
+        // The AAAA query dropped once (iptables said how many), asked again after glibc's timeout.
+        #expect(facts["server_dropped_queries"] as? Int == 1)
+        let aaaa = queries("slow.example.org", 28)
+        #expect(aaaa.count == 2)
+        let timeout = try #require(findings.first { $0.kind == .dnsParallelQueryTimeout })
+        #expect(timeout.endpoint == "10.77.0.2:53")
+        #expect(timeout.peers == ["10.77.0.1"])
+        #expect(timeout.count == 1)
+        #expect(timeout.facts["lost_types"] == .string("AAAA ×1"))
+        #expect(timeout.facts["median_wait_ms"] == .double(Double((aaaa[1] - aaaa[0]) / 1000) / 1000))
+        // What the patterns explain is not reported again as plain NXDOMAIN or unanswered queries.
+        #expect(kinds(findings) == [.dnsSearchExpansion, .dnsParallelQueryTimeout])
+    }
+
     @Test func tlsFailuresAsTheToolsReportedThem() throws {
         let (findings, facts) = try fixture("tls-failures")
         let connections = try #require(facts["tls_connections"] as? [[String: Any]])
