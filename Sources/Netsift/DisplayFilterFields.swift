@@ -469,6 +469,21 @@ private struct FieldTable {
         certificates("x509af.version", .unsigned) { c, visit in visit(.integer(Int64(c.version - 1))) }
         certificates("x509ce.dNSName", .string) { c, visit in c.dnsNames.allSatisfy { visit(.text($0)) } }
 
+        // OCSP: the response a server stapled in a CertificateStatus message.
+        func ocsp(_ name: String, _ type: FieldType,
+                  _ values: @escaping @Sendable (TLSOCSPResponse, (FieldValue) -> Bool) -> Bool) {
+            tls(name, type) { tls, visit in
+                if case .handshake(let message) = tls, let response = message.ocspResponse { return values(response, visit) }
+                return true
+            }
+        }
+        ocsp("ocsp", .protocolName) { _, visit in visit(.integer(1)) }
+        ocsp("ocsp.responseStatus", .unsigned) { r, visit in visit(.integer(Int64(r.responseStatusCode))) }
+        ocsp("ocsp.certStatus", .unsigned) { r, visit in r.statuses.allSatisfy { visit(.integer(Int64($0.statusCode))) } }
+        ocsp("ocsp.revocationReason", .unsigned) { r, visit in
+            r.statuses.allSatisfy { s in s.revocationReasonCode.map { visit(.integer(Int64($0))) } ?? true }
+        }
+
         // HTTP/1.x: one message per request or response head (Wireshark's `http` fields).
         func http1(_ name: String, _ type: FieldType, _ value: @escaping @Sendable (HTTP1Head) -> FieldValue?) {
             message(name, type) { message, visit in

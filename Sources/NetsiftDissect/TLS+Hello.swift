@@ -115,6 +115,9 @@ public struct TLSServerHello: Sendable, Equatable, Encodable {
 
     /// The version in use: the selected version, else the legacy one.
     public var negotiatedVersion: UInt16 { selectedVersion ?? legacyVersion }
+    /// TLS 1.3 (or one of its drafts) was chosen: everything after this hello is encrypted,
+    /// the certificate included.
+    public var negotiatesTLS13: Bool { TLSStreamParser.isTLS13(negotiatedVersion) && !isHelloRetryRequest }
 
     /// RFC 8446 §4.1.3: the random that marks a HelloRetryRequest.
     static let helloRetryRequestRandom = "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"
@@ -143,6 +146,7 @@ public enum TLSField: String, Sendable, Encodable {
     case clientShares = "client_shares", group, keyExchange = "key_exchange"
     case keModes = "ke_modes", cookie
     case certificateList = "certificate_list", certificate = "ASN.1Cert"
+    case statusType = "status_type", ocspResponse = "OCSPResponse"
     case cipherSpecs = "cipher_specs", challenge
     case alert
 }
@@ -427,4 +431,23 @@ func decodeCertificates(_ bytes: RawSpan, body: Range<Int>) -> (count: Int, cert
         problems.append(error)
     }
     return (count, certificates, problems)
+}
+
+/// CertificateStatus (RFC 6066 §8): status_type (1, ocsp), then the DER OCSPResponse in a 3-byte
+/// length vector. nil with no problem for another status type (none is defined).
+func decodeCertificateStatus(_ bytes: RawSpan, body: Range<Int>) -> (response: TLSOCSPResponse?, problems: [TLSProblem]) {
+    var c = TLSCursor(offset: body.lowerBound, end: body.upperBound, message: 22)
+    do throws(TLSProblem) {
+        guard try c.u8(bytes, .statusType) == 1 else { return (nil, []) }
+        let response = try c.vector(bytes, lengthBytes: 3, .ocspResponse)
+        var der = [UInt8]()
+        der.append(bytes, response.offset..<response.end)
+        do {
+            return (try TLSOCSPResponse.decode(der: der[...]), [])
+        } catch {
+            return (nil, [.ocspResponseUnreadable(reason: "\(error)")])
+        }
+    } catch {
+        return (nil, [error])
+    }
 }

@@ -39,12 +39,16 @@ public struct TLSHandshake: Sendable, Equatable, Encodable {
     public var certificateCount: Int?
     /// Certificate: the certificates that could be decoded, leaf first (as sent).
     public var certificates: [TLSCertificate]?
+    /// CertificateStatus (TLS 1.2 and earlier): the stapled OCSP response, when it could be decoded.
+    public var ocspResponse: TLSOCSPResponse?
 
-    public init(type: UInt8, length: Int, certificateCount: Int? = nil, certificates: [TLSCertificate]? = nil) {
+    public init(type: UInt8, length: Int, certificateCount: Int? = nil, certificates: [TLSCertificate]? = nil,
+                ocspResponse: TLSOCSPResponse? = nil) {
         self.type = type
         self.length = length
         self.certificateCount = certificateCount
         self.certificates = certificates
+        self.ocspResponse = ocspResponse
     }
 
     /// One line, then (for a Certificate message) one indented line per certificate of the chain.
@@ -54,6 +58,7 @@ public struct TLSHandshake: Sendable, Equatable, Encodable {
         for (index, certificate) in (certificates ?? []).enumerated() {
             line += "\n      [\(index)] " + certificate.summaryLine
         }
+        if let ocspResponse { line += "\n      " + ocspResponse.summaryLine }
         return line
     }
 }
@@ -142,13 +147,15 @@ public enum TLSProblem: Error, Sendable, Equatable, Encodable, CustomStringConve
     case certificateUnreadable(index: Int, reason: String)
     /// A handshake message longer than `TLSStreamParser.maximumHandshakeLength`: skipped unparsed.
     case handshakeTooLong(type: UInt8, length: Int)
+    /// A CertificateStatus whose OCSP response is not one swift-asn1 reads as RFC 6960's.
+    case ocspResponseUnreadable(reason: String)
 
     /// Malformed in Wireshark's sense (a length that runs past its container, a record no TLS
     /// could send). A message over our buffer limit is legal TLS, only not parsed; a direction
     /// that never was TLS (a server answering a TLS client in plain text) is not malformed TLS.
     public var isMalformed: Bool {
         switch self {
-        case .handshakeTooLong, .notTLS, .certificateUnreadable: false
+        case .handshakeTooLong, .notTLS, .certificateUnreadable, .ocspResponseUnreadable: false
         default: true
         }
     }
@@ -181,6 +188,8 @@ public enum TLSProblem: Error, Sendable, Equatable, Encodable, CustomStringConve
             "Certificate: certificate \(index) is not DER (its lengths run past its bytes)"
         case .certificateUnreadable(let index, let reason):
             "Certificate: certificate \(index) is not a readable X.509 certificate (\(reason))"
+        case .ocspResponseUnreadable(let reason):
+            "CertificateStatus: the OCSP response is not readable (\(reason))"
         case .handshakeTooLong(let type, let length):
             "\(TLSNames.handshakeType(type)) of \(length) bytes > \(TLSStreamParser.maximumHandshakeLength), skipped"
         }
@@ -572,6 +581,10 @@ public struct TLSStreamParser: Sendable {
                 report(.handshake(TLSHandshake(type: type, length: body.count, certificateCount: chain.count,
                                                certificates: chain.certificates)))
                 problems += chain.problems
+            case 22 where !tls13:
+                let status = decodeCertificateStatus(bytes, body: body)
+                report(.handshake(TLSHandshake(type: type, length: body.count, ocspResponse: status.response)))
+                problems += status.problems
             default:
                 report(.handshake(TLSHandshake(type: type, length: body.count)))
             }
@@ -617,6 +630,7 @@ extension TLSProblem {
         case .certificateUnreadable(let index, let reason):
             try tagged.encode("certificateUnreadable", ["index": index, "reason": reason])
         case .handshakeTooLong(let type, let length): try tagged.encode("handshakeTooLong", ["type": type, "length": length])
+        case .ocspResponseUnreadable(let reason): try tagged.encode("ocspResponseUnreadable", ["reason": reason])
         }
     }
 }

@@ -196,6 +196,17 @@ public struct HTTP2Stream: Sendable, Equatable, Encodable {
     public var reset: Reset?
     /// The error code of the GOAWAY that left this stream unprocessed.
     public var goAwayErrorCode: HTTP2ErrorCode?
+    /// When the request's last frame (the client's END_STREAM) came, and when the response's
+    /// header block with the final status came, at which frame: time to first byte is between.
+    public var requestEndTime: Int64?
+    public var responseTime: Int64?
+    public var responseFrame: Int?
+
+    /// From the request's end to the response's final header block, in nanoseconds.
+    public var timeToFirstByte: Int64? {
+        guard let requestEndTime, let responseTime else { return nil }
+        return responseTime &- requestEndTime
+    }
 
     init(streamID: UInt32, origin: Origin, frame: Int, time: Int64) {
         self.streamID = streamID

@@ -399,6 +399,7 @@ extension HTTP2Connection {
                 stream.scheme = "http"
                 // RFC 7540 §3.2: stream 1 is half-closed from the client once the upgrade happens.
                 stream.clientEndStream = true
+                stream.requestEndTime = context.time
                 streams[1] = stream
                 highestStreamID[0] = 1
             case .upgradeResponse(let status):
@@ -570,19 +571,24 @@ extension HTTP2Connection {
                 }
                 sides[side].fragments.clear()
             }
-            if let decoded { apply(decoded, fromClient: side == 0) }
+            if let decoded { apply(decoded, fromClient: side == 0, context) }
             let target = block.promisedStreamID ?? block.streamID
             streams[target]?.lastFrame = context.frame
             streams[target]?.lastTime = context.time
             if block.endStream {
-                if side == 0 { streams[target]?.clientEndStream = true } else { streams[target]?.serverEndStream = true }
+                if side == 0 {
+                    streams[target]?.clientEndStream = true
+                    if streams[target]?.requestEndTime == nil { streams[target]?.requestEndTime = context.time }
+                } else {
+                    streams[target]?.serverEndStream = true
+                }
                 if let stream = finishIfEnded(target) { ended.append(stream) }
             }
             return decoded
         }
 
         /// Records what a decoded block says about its stream.
-        mutating func apply(_ block: HTTP2HeaderBlock, fromClient: Bool) {
+        mutating func apply(_ block: HTTP2HeaderBlock, fromClient: Bool, _ context: Context) {
             let id = block.promisedStreamID ?? block.streamID
             guard var stream = streams[id] else { return }
             func field(_ name: String) -> String? {
@@ -600,6 +606,10 @@ extension HTTP2Connection {
             } else {
                 // 1xx answers are interim (RFC 9110 §15.2); the final status is the first other one.
                 if let status = block.value(":status").flatMap({ Int($0) }), !(100..<200).contains(status) {
+                    if stream.status == nil {
+                        stream.responseTime = context.time
+                        stream.responseFrame = context.frame
+                    }
                     stream.status = status
                     stream.responseContentType = field("content-type") ?? stream.responseContentType
                 }
@@ -621,7 +631,10 @@ extension HTTP2Connection {
             guard streams[id] != nil else { return }
             if side == 0 {
                 streams[id]!.requestDataBytes += count
-                if endStream { streams[id]!.clientEndStream = true }
+                if endStream {
+                    streams[id]!.clientEndStream = true
+                    if streams[id]!.requestEndTime == nil { streams[id]!.requestEndTime = context.time }
+                }
             } else {
                 streams[id]!.responseDataBytes += count
                 if endStream { streams[id]!.serverEndStream = true }

@@ -17,8 +17,16 @@ struct CertificateDetector {
         var chainFrame = 0
         var chainTime: Int64 = 0
         var alert: (description: UInt8, frame: Int)?
+        /// The OCSP response the server stapled (CertificateStatus), and its frame.
+        var ocsp: TLSOCSPResponse?
+        var ocspFrame = 0
     }
     var handshakes: [Int: Handshake] = [:]
+    /// TLS 1.3 handshakes, whose certificates travel encrypted, and their servers (bounded): said
+    /// once in the report, not once per connection.
+    var encryptedHandshakes = 0
+    var encryptedServers: [String] = []
+    var encryptedFrames: [Int] = []
 
     /// One problem's occurrences, grouped per server, kind and certificate.
     struct Group {
@@ -36,6 +44,9 @@ struct CertificateDetector {
         var peers: [String] = []
         var names: Set<String> = []
         var alerts: [String: Int] = [:]
+        /// For the OCSP findings: the stapled status of the certificate and the response's time.
+        var ocsp: TLSOCSPResponse.Status?
+        var ocspProducedAt: Int64?
     }
     var groups: [String: Group] = [:]
 
@@ -53,6 +64,15 @@ struct CertificateDetector {
             if handshakes[stream]!.serverName == nil { handshakes[stream]!.serverName = hello.serverName }
         case .handshake(let handshake) where !context.fromClient && handshake.type == 11:
             addChain(handshake.certificates ?? [], context: context)
+        case .handshake(let handshake) where !context.fromClient && handshake.type == 22:
+            guard let response = handshake.ocspResponse, handshakes[stream] != nil,
+                  handshakes[stream]!.ocsp == nil else { return }
+            handshakes[stream]!.ocsp = response
+            handshakes[stream]!.ocspFrame = context.frame
+        case .serverHello(let hello) where !context.fromClient && hello.negotiatesTLS13:
+            encryptedHandshakes += 1
+            encryptedServers.addPeer(context.source)
+            if encryptedFrames.count < Finding.listLimit { encryptedFrames.append(context.frame) }
         case .sslv2(let record) where !context.fromClient:
             addChain(record.certificates ?? [], context: context)   // an SSL 2.0 SERVER-HELLO
         case .alert(let alert) where context.fromClient:
@@ -80,7 +100,7 @@ struct CertificateDetector {
     mutating func finished(_ conversation: TCPConversation) {
         guard let h = handshakes.removeValue(forKey: conversation.stream), !h.chain.isEmpty else { return }
         let seconds = h.chainTime / 1_000_000_000
-        for var problem in Self.problems(h.chain, at: seconds, serverName: h.serverName) {
+        for var problem in Self.problems(h.chain, at: seconds, serverName: h.serverName, ocsp: h.ocsp) {
             if problem.kind == .tlsCertificateSelfSigned && h.alert != nil { problem.severity = .warning }
             let certificate = h.chain[problem.position]
             let server = "\(h.server)"
@@ -90,7 +110,10 @@ struct CertificateDetector {
                                     server: key.hasPrefix(Finding.otherEndpoints) ? Finding.otherEndpoints : server,
                                     certificate: certificate, position: problem.position, chainLength: h.chain.count,
                                     seenAt: seconds)
+                groups[key]!.ocsp = problem.ocsp
+                groups[key]!.ocspProducedAt = h.ocsp?.producedAt
             }
+            if problem.ocsp != nil, groups[key]!.frames.count < Finding.listLimit { groups[key]!.frames.append(h.ocspFrame) }
             groups[key]!.count += 1
             groups[key]!.severity = max(groups[key]!.severity, problem.severity)
             if groups[key]!.flows.count < Finding.listLimit { groups[key]!.flows.append(conversation.reference) }
@@ -109,13 +132,24 @@ struct CertificateDetector {
         var severity: Severity
         /// The certificate's index in the chain (0: the leaf).
         var position: Int
+        /// The stapled OCSP status the problem comes from.
+        var ocsp: TLSOCSPResponse.Status? = nil
     }
 
     /// What is wrong with `chain` (leaf first) at `time` (seconds since 1970) for a client that
     /// asked for `serverName`.
-    static func problems(_ chain: [TLSCertificate], at time: Int64, serverName: String?) -> [Problem] {
+    static func problems(_ chain: [TLSCertificate], at time: Int64, serverName: String?,
+                         ocsp: TLSOCSPResponse? = nil) -> [Problem] {
         var out: [Problem] = []
         for (index, certificate) in chain.enumerated() {
+            // What the stapled OCSP response says about this certificate (matched by serial number).
+            if let status = ocsp?.statuses.first(where: { $0.serialNumber == certificate.serialNumber }) {
+                if status.status == "revoked" {
+                    out.append(Problem(kind: .tlsCertificateRevoked, severity: .error, position: index, ocsp: status))
+                } else if let next = status.nextUpdate, time > next {
+                    out.append(Problem(kind: .tlsOCSPResponseStale, severity: .warning, position: index, ocsp: status))
+                }
+            }
             if time > certificate.notAfter {
                 out.append(Problem(kind: .tlsCertificateExpired, severity: .error, position: index))
             } else if time < certificate.notBefore {
@@ -160,7 +194,18 @@ struct CertificateDetector {
     /// In the order of their keys: a server may have several findings of one kind (one per
     /// certificate), which the report's ordering does not tell apart.
     func findings() -> [Finding] {
-        groups.sorted { $0.key < $1.key }.map { finding($0.value) }
+        var out = groups.sorted { $0.key < $1.key }.map { finding($0.value) }
+        if encryptedHandshakes > 0 {
+            let servers = encryptedServers.count
+            out.append(Finding(
+                kind: .tlsCertificatesEncrypted, severity: .info, peers: encryptedServers, count: encryptedHandshakes,
+                countUnit: "handshakes", frames: encryptedFrames, facts: ["servers": .int(servers)],
+                summary: "\(plural(encryptedHandshakes, "TLS 1.3 handshake")) with \(plural(servers, "server")) (\(encryptedServers.prefix(5).joined(separator: ", "))\(servers > 5 ? ", …" : "")) sent their certificates encrypted: the certificate checks cover TLS 1.2 and earlier only.",
+                explanation: "TLS 1.3 encrypts everything after the ServerHello, the Certificate message included, so a capture cannot show those chains, their dates or names.",
+                likelyCause: "TLS 1.3, as negotiated by current clients and servers: nothing wrong.",
+                nextStep: "To check those certificates, ask the servers directly: `openssl s_client -connect HOST:PORT -servername NAME -showcerts` (or capture with the session keys: SSLKEYLOGFILE)."))
+        }
+        return out
     }
 
     func finding(_ g: Group) -> Finding {
@@ -190,7 +235,32 @@ struct CertificateDetector {
                     explanation: explanation, likelyCause: likelyCause, nextStep: nextStep)
         }
 
+        if let status = g.ocsp {
+            facts["ocsp_status"] = .string(status.status)
+            facts["ocsp_this_update"] = .string(UTCTimestamp.iso(status.thisUpdate))
+            if let next = status.nextUpdate { facts["ocsp_next_update"] = .string(UTCTimestamp.iso(next)) }
+            if let time = status.revocationTime { facts["revocation_time"] = .string(UTCTimestamp.iso(time)) }
+            if let reason = status.revocationReason { facts["revocation_reason"] = .string(reason) }
+            if let produced = g.ocspProducedAt { facts["ocsp_produced_at"] = .string(UTCTimestamp.iso(produced)) }
+        }
+
         switch g.kind {
+        case .tlsCertificateRevoked:
+            let reason = g.ocsp?.revocationReason.map { " (\($0))" } ?? ""
+            let when = g.ocsp?.revocationTime.map { " on \(UTCTimestamp.iso($0))" } ?? ""
+            return finding(
+                summary: "\(g.server) stapled an OCSP response saying its \(position) \(who) was revoked\(when)\(reason), in \(handshakes)\(sni)\(alertClause).",
+                explanation: "The CA's responder says the certificate must no longer be trusted; clients that check the stapled status refuse it (Firefox: SEC_ERROR_REVOKED_CERTIFICATE; OpenSSL: certificate revoked).",
+                likelyCause: "The certificate was revoked (a compromised key, a reissue) and the server still serves the old one: the new certificate was never deployed, or the server was not reloaded.",
+                nextStep: "Deploy the replacement certificate and reload the server; confirm with \(check.dropLast()) -status` (OCSP Response Status and Cert Status).")
+        case .tlsOCSPResponseStale:
+            let next = g.ocsp?.nextUpdate.map { UTCTimestamp.iso($0) } ?? "?"
+            facts["days_stale"] = .int(Int(days(g.seenAt - (g.ocsp?.nextUpdate ?? g.seenAt))))
+            return finding(
+                summary: "\(g.server) stapled a stale OCSP response for its \(position) \(who): next update \(next), \(plural(Int(days(g.seenAt - (g.ocsp?.nextUpdate ?? g.seenAt))), "day")) before the capture, in \(handshakes)\(sni)\(alertClause).",
+                explanation: "An OCSP response is good until its nextUpdate; after it clients ignore the staple (and fetch the status themselves, slowly) or, with Must-Staple, refuse the connection.",
+                likelyCause: "The server stopped refreshing its staple: it cannot reach the CA's OCSP responder (egress firewall, DNS, proxy), or a staple file (ssl_stapling_file, -status_file) is updated by hand.",
+                nextStep: "Check the server's stapling logs and its access to the responder (`openssl ocsp -issuer CA.pem -cert CERT.pem -url URL`); confirm with \(check.dropLast()) -status`.")
         case .tlsCertificateExpired:
             facts["days_expired"] = .int(Int(days(g.seenAt - c.notAfter)))
             return finding(

@@ -16,8 +16,8 @@ public struct DiagnosisThresholds: Sendable, Equatable {
     public var blackHoleRetransmissions = 3
     /// A DNS answer slower than this, in milliseconds, is slow.
     public var dnsSlowMilliseconds = 500.0
-    /// HTTP/1.x responses whose time to first byte has a p95 or p99 above this, in milliseconds,
-    /// make a server slow.
+    /// HTTP/1.x and HTTP/2 responses whose time to first byte has a p95 or p99 above this, in
+    /// milliseconds, make a server slow.
     public var httpSlowMilliseconds = 1_000.0
 
     public init() {}
@@ -39,7 +39,8 @@ public struct Diagnosis {
     var dns: DNSDetector
     var tls = TLSDetector()
     var certificates = CertificateDetector()
-    var http1: HTTP1Detector
+    var http1 = HTTP1Detector()
+    var responseTimes: ResponseTimeDetector
     var limits = LimitDetector()
     var malformed = 0
     var malformedFrames: [Int] = []
@@ -51,7 +52,7 @@ public struct Diagnosis {
         pathMTU = PathMTUDetector(thresholds: thresholds)
         closing = CloseDetector(thresholds: thresholds)
         dns = DNSDetector(thresholds: thresholds)
-        http1 = HTTP1Detector(slowMilliseconds: thresholds.httpSlowMilliseconds)
+        responseTimes = ResponseTimeDetector(slowMilliseconds: thresholds.httpSlowMilliseconds)
     }
 
     /// One packet's dissection: malformed packets are counted (a cut by the snaplen is not malformed).
@@ -94,8 +95,12 @@ public struct Diagnosis {
     public mutating func add(_ event: ApplicationEvent) {
         limits.add(event.message)
         switch event.message {
-        case .http2(let message): http2.add(message, context: event.context)
-        case .http1(let message): http1.add(message, context: event.context)
+        case .http2(let message):
+            http2.add(message, context: event.context)
+            responseTimes.add(message, context: event.context)
+        case .http1(let message):
+            http1.add(message, context: event.context)
+            responseTimes.add(message, context: event.context)
         case .dns(let message): dns.add(message, context: event.context)
         case .tls(let message):
             tls.add(message, context: event.context)
@@ -166,6 +171,7 @@ public struct Diagnosis {
         all += certificates.findings()
         all += http2.findings()
         all += http1.findings()
+        all += responseTimes.findings()
         all += extra
         return all.sorted { a, b in a.layer != b.layer ? a.layer < b.layer : Finding.worstFirst(a, b) }
     }

@@ -51,6 +51,12 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case tlsCertificateSelfSigned = "tls_certificate_self_signed"
     case tlsCertificateChainIncomplete = "tls_certificate_chain_incomplete"
     case tlsCertificateWeak = "tls_certificate_weak"
+    /// The stapled OCSP response says the certificate is revoked.
+    case tlsCertificateRevoked = "tls_certificate_revoked"
+    /// The stapled OCSP response is past its nextUpdate.
+    case tlsOCSPResponseStale = "tls_ocsp_response_stale"
+    /// TLS 1.3 handshakes, whose certificates the capture cannot show: said once per report.
+    case tlsCertificatesEncrypted = "tls_certificates_encrypted"
     // HTTP/2
     case http2GoAway = "http2_goaway"
     case http2StreamReset = "http2_stream_reset"
@@ -76,7 +82,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
              .dnsParallelQueryTimeout: .dns
         case .tlsAlert, .tlsHandshakeAborted, .tlsCertificateExpired, .tlsCertificateNotYetValid,
              .tlsCertificateExpiring, .tlsCertificateNameMismatch, .tlsCertificateSelfSigned,
-             .tlsCertificateChainIncomplete, .tlsCertificateWeak: .tls
+             .tlsCertificateChainIncomplete, .tlsCertificateWeak, .tlsCertificateRevoked, .tlsOCSPResponseStale,
+             .tlsCertificatesEncrypted: .tls
         case .http2GoAway, .http2StreamReset, .http2BadPreface, .httpErrorStatus, .grpcErrorStatus, .httpServerErrors,
              .httpClientErrors, .httpSlowResponses, .httpRedirectLoop, .httpConnectFailed: .http
         }
@@ -94,7 +101,7 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .connectionRefused: 85
         // A certificate that makes clients refuse the server is the cause of the alert that follows.
         case .tlsCertificateExpired, .tlsCertificateNotYetValid, .tlsCertificateNameMismatch,
-             .tlsCertificateChainIncomplete: 82
+             .tlsCertificateChainIncomplete, .tlsCertificateRevoked: 82
         case .tlsHandshakeAborted, .tlsAlert: 80
         case .dnsServFail, .dnsUnanswered: 78
         case .dnsRefused: 75
@@ -111,11 +118,11 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .dnsSlow, .dnsTruncatedNoRetry, .dnsSearchExpansion: 35
         case .icmpFragmentationNeeded, .timeWaitPressure: 30
         case .httpClientErrors: 30
-        case .tlsCertificateExpiring: 25
+        case .tlsCertificateExpiring, .tlsOCSPResponseStale: 25
         case .dnsNXDomain, .http2BadPreface, .windowFull, .mssMismatch, .segmentsAboveMSS: 20
         case .tlsCertificateWeak: 15
         case .captureDamaged, .malformedPackets, .packetsDropped, .captureLoss: 10
-        case .flowLimit, .reassemblyLimit, .fragmentLimit, .parserLimit: 5
+        case .flowLimit, .reassemblyLimit, .fragmentLimit, .parserLimit, .tlsCertificatesEncrypted: 5
         }
     }
 }

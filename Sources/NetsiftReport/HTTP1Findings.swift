@@ -2,11 +2,9 @@ import NetsiftDissect
 import NetsiftFlows
 
 /// HTTP/1.x trouble, per server: 5xx answers (the gateway statuses explained, with how long the
-/// proxy waited), 4xx rates per path, slow responses (p95/p99 time to first byte over the
-/// threshold, with the slowest requests), redirect loops, refused CONNECTs.
+/// proxy waited), 4xx rates per path, redirect loops, refused CONNECTs. (Slow responses, for
+/// HTTP/1.x and HTTP/2 alike, are `ResponseTimeDetector`'s.)
 struct HTTP1Detector {
-    let slowMilliseconds: Double
-
     /// Responses of one server with one status class, by detail ("504 GET /api").
     struct Group {
         var count = 0
@@ -49,57 +47,6 @@ struct HTTP1Detector {
     var paths: [String: [String: PathCount]] = [:]
     static let pathLimit = 200
 
-    /// Times to first byte per server, in a log-scale histogram (bounded whatever the count), and
-    /// the slowest requests.
-    struct Latency {
-        var histogram = [Int](repeating: 0, count: Self.buckets)
-        var count = 0
-        var slowest: [(ttfb: Int64, text: String, frame: Int, stream: Int)] = []
-
-        /// Bucket i holds times up to 1.1^i µs: 10 % resolution from 1 µs to over an hour.
-        static let buckets = 240
-        static let upperBoundsMicros: [Double] = {
-            var bounds: [Double] = []
-            var bound = 1.0
-            for _ in 0..<buckets {
-                bounds.append(bound)
-                bound *= 1.1
-            }
-            return bounds
-        }()
-        static func bucket(_ ns: Int64) -> Int {
-            let micros = Double(ns) / 1_000
-            var low = 0, high = buckets - 1
-            while low < high {   // the first bound at or above `micros`
-                let middle = (low + high) / 2
-                if upperBoundsMicros[middle] >= micros { high = middle } else { low = middle + 1 }
-            }
-            return low
-        }
-        static func upperBound(_ bucket: Int) -> Double { upperBoundsMicros[bucket] / 1_000 }   // ms
-
-        mutating func add(_ ttfb: Int64, text: @autoclosure () -> String, frame: Int, stream: Int) {
-            histogram[Self.bucket(ttfb)] += 1
-            count += 1
-            if slowest.count < 5 || ttfb > slowest.last!.ttfb {
-                slowest.append((ttfb, text(), frame, stream))
-                slowest.sort { $0.ttfb > $1.ttfb }
-                if slowest.count > 5 { slowest.removeLast() }
-            }
-        }
-
-        /// The time (ms) at or under which `fraction` of the responses came, to 10 %.
-        func percentile(_ fraction: Double) -> Double {
-            let target = Int((Double(count) * fraction).rounded(.up))
-            var seen = 0
-            for (index, n) in histogram.enumerated() {
-                seen += n
-                if seen >= target { return Self.upperBound(index) }
-            }
-            return Self.upperBound(Self.buckets - 1)
-        }
-    }
-    var latencies: [String: Latency] = [:]
 
     /// Redirects each client followed, to find a Location chain that comes back to where it began.
     struct Redirects {
@@ -109,10 +56,6 @@ struct HTTP1Detector {
     var redirects: [String: Redirects] = [:]
     var loops: [String: Group] = [:]
     static let redirectMemory = 32
-
-    init(slowMilliseconds: Double) {
-        self.slowMilliseconds = slowMilliseconds
-    }
 
     mutating func add(_ message: HTTP1Message, context: ApplicationContext) {
         guard case .response(let head, _, let request, let firstByteTime) = message, let status = head.status,
@@ -145,12 +88,6 @@ struct HTTP1Detector {
         }
         perPath[pathKey] = count
         paths[key] = perPath
-
-        if wait >= 0 {
-            latencies[latencies.bounded(serverKey), default: Latency()].add(
-                wait, text: "\(request.method) \(request.target.prefix(80)) \(status)", frame: context.frame,
-                stream: context.stream)
-        }
 
         if (300...399).contains(status), let location = head.field("location") {
             let host = request.host ?? serverKey
@@ -223,23 +160,6 @@ struct HTTP1Detector {
                 explanation: "4xx says the request was refused as sent: a path that does not exist (404), missing or wrong credentials (401/403), a malformed request (400).",
                 likelyCause: "Clients calling a path that moved or was never deployed, expired credentials, or a proxy or ingress routing to the wrong backend.",
                 nextStep: "Compare those paths with the routes the server (or ingress) has; look them up in its access log."))
-        }
-        for (server, latency) in latencies {
-            let p95 = latency.percentile(0.95), p99 = latency.percentile(0.99)
-            guard p95 > slowMilliseconds || p99 > slowMilliseconds else { continue }
-            let slow = latency.slowest.map { "\($0.text) \(Self.milliseconds($0.ttfb)) ms" }.joined(separator: ", ")
-            out.append(Finding(
-                kind: .httpSlowResponses, severity: .warning, endpoint: server, count: latency.count,
-                countUnit: "responses",
-                flows: Array(Set(latency.slowest.map { FlowReference(transport: "tcp", stream: $0.stream) }))
-                    .sorted { $0.stream < $1.stream },
-                frames: latency.slowest.map(\.frame),
-                facts: ["p95_ms": .double(Self.rounded(p95)), "p99_ms": .double(Self.rounded(p99)),
-                        "threshold_ms": .double(slowMilliseconds), "slowest": .string(slow)],
-                summary: "\(server) is slow to answer: time to first byte p95 ≤ \(Self.rounded(p95)) ms, p99 ≤ \(Self.rounded(p99)) ms over \(plural(latency.count, "response")) (threshold \(Int(slowMilliseconds)) ms); slowest: \(slow).",
-                explanation: "Time to first byte runs from the request's last byte to the response's first: the server's (or its upstream's) thinking time, plus one network round trip.",
-                likelyCause: "A slow backend or database behind the server, saturation (queueing: look at the concurrency), or a proxy waiting on a slow upstream.",
-                nextStep: "Trace the slowest requests listed in the server's logs (upstream_response_time in nginx) and check its load and its backends."))
         }
         for (server, g) in loops {
             out.append(Finding(

@@ -81,4 +81,46 @@ import NetsiftTestSupport
             }
         }
     }
+
+    /// Stapled OCSP responses made by openssl ocsp: what the CertificateStatus messages carry
+    /// equals what `openssl ocsp -resp_text` printed of each response (facts.json).
+    @Test func stapledOCSPResponsesAsOpenSSLPrintedThem() throws {
+        let folder = Corpus.fixturesDirectory.appendingPathComponent("tls-ocsp")
+        let facts = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: folder.appendingPathComponent("facts.json"))) as? [String: Any])
+        let connections = try #require(facts["tls_connections"] as? [[String: Any]])
+        var byPort: [Int: TLSOCSPResponse] = [:]
+        for event in try PipelineRun(path: folder.appendingPathComponent("tls-ocsp.pcap").path).events {
+            guard case .tls(.handshake(let handshake)) = event.message, let response = handshake.ocspResponse else { continue }
+            byPort[Int(event.context.destination.port)] = response
+        }
+        #expect(byPort.count == connections.count)
+        /// "Dec  7 23:20:18 2026 GMT", as openssl prints times, in seconds since 1970.
+        func seconds(_ text: Any?) -> Int64? {
+            guard let text = text as? String else { return nil }
+            let parts = text.split(separator: " ")
+            let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+            guard parts.count == 5, let month = months.firstIndex(of: String(parts[0])), let day = Int(parts[1]),
+                  let year = Int(parts[3]) else { return nil }
+            let clock = parts[2].split(separator: ":").compactMap { Int($0) }
+            return UTCTimestamp.seconds(year: year, month: month + 1, day: day, hours: clock[0], minutes: clock[1],
+                                        seconds: clock[2])
+        }
+        for connection in connections {
+            let ocsp = try #require(connection["ocsp"] as? [String: Any])
+            let port = try #require(connection["client_port"] as? Int)
+            let response = try #require(byPort[port])
+            #expect(response.responseStatus == ocsp["response_status"] as? String)
+            let status = try #require(response.statuses.first)
+            #expect(status.status == ocsp["cert_status"] as? String)
+            #expect(status.serialNumber.replacingOccurrences(of: ":", with: "").uppercased() == ocsp["serial_number"] as? String)
+            #expect(status.thisUpdate == seconds(ocsp["this_update"]))
+            #expect(status.nextUpdate == seconds(ocsp["next_update"]))
+            #expect(response.producedAt == seconds(ocsp["produced_at"]))
+            #expect(status.revocationTime == seconds(ocsp["revocation_time"]))
+            // openssl: "keyCompromise (0x1)".
+            #expect(status.revocationReason == (ocsp["revocation_reason"] as? String)?.split(separator: " ").first.map(String.init))
+            #expect(status.revocationReasonCode == (status.revocationReason == nil ? nil : 1))
+        }
+    }
 }

@@ -21,7 +21,8 @@ import NetsiftTestSupport
 
     /// Nothing above information. The fixtures' throwaway certificate (lib.sh make_cert:
     /// self-signed, valid 30 days) is reported as such, as information: the clients accepted it.
-    static let fixtureCertificateKinds: Set<FindingKind> = [.tlsCertificateSelfSigned, .tlsCertificateExpiring]
+    static let fixtureCertificateKinds: Set<FindingKind> = [.tlsCertificateSelfSigned, .tlsCertificateExpiring,
+                                                           .tlsCertificatesEncrypted]
 
     @Test func cleanTrafficRaisesNothing() throws {
         let (findings, _) = try fixture("clean-traffic")
@@ -264,6 +265,18 @@ import NetsiftTestSupport
         #expect(timeout.facts["median_wait_ms"] == .double(Double((aaaa[1] - aaaa[0]) / 1000) / 1000))
         // What the patterns explain is not reported again as plain NXDOMAIN or unanswered queries.
         #expect(kinds(findings) == [.dnsSearchExpansion, .dnsParallelQueryTimeout])
+    }
+
+    /// Stapled OCSP responses (tls-ocsp): the revoked one and the stale one make their findings,
+    /// at the servers the script names; the good and fresh one none.
+    @Test func stapledOCSPRevokedAndStale() throws {
+        let (findings, facts) = try fixture("tls-ocsp")
+        let connections = try #require(facts["tls_connections"] as? [[String: Any]])
+        func server(_ name: String) -> String? { connections.first { $0["case"] as? String == name }?["server"] as? String }
+        #expect(findings.filter { $0.kind == .tlsCertificateRevoked }.map(\.endpoint) == [server("revoked")])
+        #expect(findings.first { $0.kind == .tlsCertificateRevoked }?.facts["revocation_reason"] == .string("keyCompromise"))
+        #expect(findings.filter { $0.kind == .tlsOCSPResponseStale }.map(\.endpoint) == [server("stale")])
+        #expect(kinds(findings) == [.tlsCertificateRevoked, .tlsOCSPResponseStale])
     }
 
     @Test func tlsFailuresAsTheToolsReportedThem() throws {
