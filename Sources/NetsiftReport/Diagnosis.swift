@@ -71,6 +71,13 @@ public struct Diagnosis {
             dns.unreachable(Endpoint(address: quoted.destination, port: quoted.destinationPort),
                             code: summary.icmpCode, frame: frame)
         }
+        // ICMP fragmentation-needed (IPv6: packet too big) on the underlay quoting a datagram that
+        // can carry a tunnel: evidence for the overlay MTU of the tunnel between those hosts.
+        if let quoted = summary.embedded, summary.encapsulation == nil, [17, 47, 4, 41].contains(quoted.ipProtocol),
+           (summary.layers.contains(.icmp) && summary.icmpType == 3 && summary.icmpCode == 4)
+            || (summary.layers.contains(.icmpv6) && summary.icmpType == 2) {
+            pathMTU.underlayICMP(source: quoted.source, destination: quoted.destination, mtu: summary.icmpMTU, frame: frame)
+        }
         guard let problem = summary.problem, !problem.isCut else { return }
         malformed += 1
         if malformedFrames.count < Finding.listLimit { malformedFrames.append(frame) }

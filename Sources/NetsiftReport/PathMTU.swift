@@ -43,8 +43,40 @@ struct PathMTUDetector {
         var stalledRetransmissions = 0
         var fragmented = 0
         var smallestICMPMTU: UInt32?
+        /// The tunnel's outer endpoints, either way round (`outerPair`).
+        var outerPair = ""
+        /// ICMP fragmentation-needed about the tunnel's own (outer) packets, sent on the underlay.
+        var underlayICMPErrors = 0
     }
     var overlays: [String: Overlay] = [:]
+    /// Tunneled conversations without the pattern, per tunnel (bounded): an ICMP error about their
+    /// tunnel's outer packets makes them an overlay MTU finding after all.
+    var quietTunnels: [String: Overlay] = [:]
+    /// ICMP fragmentation-needed / packet-too-big quoting a datagram that could carry a tunnel
+    /// (UDP, GRE, IP in IP), per pair of outer addresses (bounded).
+    struct UnderlayICMP {
+        var count = 0
+        var mtu: UInt32?
+        var frames: [Int] = []
+    }
+    var underlayICMP: [String: UnderlayICMP] = [:]
+    static let underlayPairLimit = 10_000
+
+    /// The key of a pair of outer addresses, the same either way round.
+    static func outerPair(_ a: IPAddress, _ b: IPAddress) -> String {
+        let (x, y) = ("\(a)", "\(b)")
+        return x < y ? "\(x) \(y)" : "\(y) \(x)"
+    }
+
+    /// An ICMP fragmentation-needed (packet too big) on the underlay about a datagram from `source`
+    /// to `destination` that may be a tunnel's: the underlay's MTU, said by a router.
+    mutating func underlayICMP(source: IPAddress, destination: IPAddress, mtu: UInt32?, frame: Int) {
+        let pair = Self.outerPair(source, destination)
+        guard underlayICMP[pair] != nil || underlayICMP.count < Self.underlayPairLimit else { return }
+        underlayICMP[pair, default: UnderlayICMP()].count += 1
+        if let mtu, mtu > 0 { underlayICMP[pair]!.mtu = min(mtu, underlayICMP[pair]!.mtu ?? mtu) }
+        if underlayICMP[pair]!.frames.count < 4 { underlayICMP[pair]!.frames.append(frame) }
+    }
 
     /// Timeout retransmissions of oversize segments that make a black hole whatever the threshold:
     /// a sender whose large segments timed out twice, with nothing that large ever acknowledged,
@@ -94,33 +126,63 @@ struct PathMTUDetector {
             c[$0].oversizeRetransmissions >= thresholds.blackHoleRetransmissions
                 && c[$0].largestUnacknowledgedRetransmission > c[$0].analysis.largestAcked
         }
-        guard c.tunnelOverhead > 0, !stalled.isEmpty || c.underlayFragmentedPackets > 0 else { return false }
-        let label = overlays.bounded("\(tunnel.kind.label) \(tunnel.outerSource) <-> \(tunnel.outerDestination)")
-        let me = stalled.first ?? c.clientSide
-        // Changed in place: taken out and put back, the group's arrays would be copied.
-        overlays[label, default: Overlay()].group.add(c, peer: c[1 - me].endpoint,
-                                                      frames: Array(c[me].retransmissionFrames.prefix(4)))
-        overlays[label]!.kind = tunnel.kind.label
-        overlays[label]!.overhead = max(overlays[label]!.overhead, c.tunnelOverhead)
-        overlays[label]!.largestInner = max(overlays[label]!.largestInner, c.largestInnerPacket)
-        overlays[label]!.stalledRetransmissions += stalled.reduce(0) { $0 + c[$1].oversizeRetransmissions }
-        overlays[label]!.fragmented += c.underlayFragmentedPackets
-        if c.icmpErrors > 0, let mtu = c.icmpMTU {
-            overlays[label]!.smallestICMPMTU = min(mtu, overlays[label]!.smallestICMPMTU ?? mtu)
+        guard c.tunnelOverhead > 0 else { return false }
+        let pattern = !stalled.isEmpty || c.underlayFragmentedPackets > 0
+        let name = "\(tunnel.kind.label) \(tunnel.outerSource) <-> \(tunnel.outerDestination)"
+        if pattern {
+            Self.add(c, tunnel, stalled: stalled, to: &overlays[overlays.bounded(name), default: Overlay()])
+        } else if quietTunnels[name] != nil || quietTunnels.count < Finding.endpointLimit {
+            Self.add(c, tunnel, stalled: stalled, to: &quietTunnels[name, default: Overlay()])
         }
-        return true
+        return pattern
+    }
+
+    /// Conversation `c` of `tunnel` added to its tunnel's overlay (changed in place: taken out and
+    /// put back, the group's arrays would be copied).
+    static func add(_ c: TCPConversation, _ tunnel: FlowTunnel, stalled: [Int], to o: inout Overlay) {
+        let me = stalled.first ?? c.clientSide
+        o.group.add(c, peer: c[1 - me].endpoint, frames: Array(c[me].retransmissionFrames.prefix(4)))
+        o.kind = tunnel.kind.label
+        o.outerPair = outerPair(tunnel.outerSource, tunnel.outerDestination)
+        o.overhead = max(o.overhead, c.tunnelOverhead)
+        o.largestInner = max(o.largestInner, c.largestInnerPacket)
+        o.stalledRetransmissions += stalled.reduce(0) { $0 + c[$1].oversizeRetransmissions }
+        o.fragmented += c.underlayFragmentedPackets
+        if c.icmpErrors > 0, let mtu = c.icmpMTU { o.smallestICMPMTU = min(mtu, o.smallestICMPMTU ?? mtu) }
+    }
+
+    /// The overlays, with the ICMP errors about their outer packets: a quiet tunnel that got one
+    /// becomes an overlay too.
+    func overlaysWithUnderlayICMP() -> [String: Overlay] {
+        var all = overlays
+        for (name, quiet) in quietTunnels where underlayICMP[quiet.outerPair] != nil && all[name] == nil {
+            all[name] = quiet
+        }
+        for name in all.keys {
+            guard let icmp = underlayICMP[all[name]!.outerPair] else { continue }
+            all[name]!.underlayICMPErrors += icmp.count
+            if let mtu = icmp.mtu { all[name]!.smallestICMPMTU = min(mtu, all[name]!.smallestICMPMTU ?? mtu) }
+            all[name]!.group.frames = Array((all[name]!.group.frames + icmp.frames).sorted().prefix(Finding.listLimit))
+        }
+        return all
     }
 
     func findings() -> [Finding] {
         var out: [Finding] = []
-        for (tunnel, o) in overlays {
+        for (tunnel, o) in overlaysWithUnderlayICMP() {
             let g = o.group
             // The underlay's MTU: what an ICMP error said, else Ethernet's 1500 (said as assumed).
             let underlay = o.smallestICMPMTU.map(Int.init) ?? 1500
             let podMTU = underlay - o.overhead
-            let symptom = o.stalledRetransmissions > 0
-                ? "large segments were retransmitted \(o.stalledRetransmissions) times and never acknowledged while small ones passed"
-                : "\(plural(o.fragmented, "packet")) crossed the underlay in fragments"
+            var symptoms: [String] = []
+            if o.stalledRetransmissions > 0 {
+                symptoms.append("large segments were retransmitted \(o.stalledRetransmissions) times and never acknowledged while small ones passed")
+            }
+            if o.fragmented > 0 { symptoms.append("\(plural(o.fragmented, "packet")) crossed the underlay in fragments") }
+            if o.underlayICMPErrors > 0 {
+                symptoms.append("routers sent \(plural(o.underlayICMPErrors, "ICMP fragmentation-needed error")) about the tunnel's own packets (MTU \(underlay))")
+            }
+            let symptom = symptoms.joined(separator: "; ")
             let underlayText = o.smallestICMPMTU == nil ? "a \(underlay)-byte underlay (assumed: Ethernet)"
                                                         : "the \(underlay)-byte underlay ICMP reported"
             out.append(Finding(
@@ -129,7 +191,7 @@ struct PathMTUDetector {
                 facts: ["tunnel": .string(o.kind), "overhead": .int(o.overhead), "largest_inner_packet": .int(o.largestInner),
                         "underlay_mtu": .int(underlay), "recommended_inner_mtu": .int(podMTU),
                         "oversize_retransmissions": .int(o.stalledRetransmissions),
-                        "fragmented_underlay_packets": .int(o.fragmented)],
+                        "fragmented_underlay_packets": .int(o.fragmented), "underlay_icmp_errors": .int(o.underlayICMPErrors)],
                 summary: "Packets inside \(tunnel) do not fit the underlay: \(symptom). Inner packets of up to \(o.largestInner) bytes plus \(o.overhead) bytes of \(o.kind) encapsulation need \(o.largestInner + o.overhead); on \(underlayText) the inner MTU must be \(podMTU).",
                 explanation: "Every inner packet grows by the tunnel's headers on the underlay; when the endpoints (pods, VMs) use the underlay's own MTU, their largest packets no longer fit: they are fragmented, or dropped where fragmenting is not allowed and the ICMP that would say so is lost.",
                 likelyCause: "The overlay's MTU (CNI, VXLAN/Geneve device, VPC mirror target) set to the underlay's instead of the underlay's less \(o.overhead) bytes.",

@@ -279,6 +279,27 @@ import NetsiftTestSupport
         #expect(kinds(findings) == [.tlsCertificateRevoked, .tlsOCSPResponseStale])
     }
 
+    /// The overlay MTU shown by the underlay itself: ICMP fragmentation-needed about the tunnel's
+    /// outer datagrams (overlay-mtu-icmp), and outer fragments (overlay-mtu-fragmented).
+    @Test func overlayMTUFromUnderlayICMPAndOuterFragments() throws {
+        let (icmpFindings, icmpFacts) = try fixture("overlay-mtu-icmp")
+        let overhead = try #require(icmpFacts["vxlan_overhead_bytes"] as? Int)
+        let pathMTU = try #require(icmpFacts["underlay_path_mtu"] as? Int)
+        let viaICMP = try #require(icmpFindings.first { $0.kind == .overlayMTU })
+        #expect(viaICMP.endpoint == "VXLAN 10.77.1.1 <-> 10.77.2.2")
+        #expect(viaICMP.facts["underlay_icmp_errors"] == .int(try #require(icmpFacts["icmp_frag_needed_frames"] as? Int)))
+        #expect(viaICMP.facts["underlay_mtu"] == .int(pathMTU))
+        #expect(viaICMP.facts["recommended_inner_mtu"] == .int(pathMTU - overhead))
+        #expect(!kinds(icmpFindings).contains(.icmpFragmentationNeeded), "the ICMP is about the tunnel, not a TCP conversation")
+
+        let (fragmentFindings, fragmentFacts) = try fixture("overlay-mtu-fragmented")
+        let viaFragments = try #require(fragmentFindings.first { $0.kind == .overlayMTU })
+        #expect(viaFragments.facts["fragmented_underlay_packets"]
+                == .int(try #require(fragmentFacts["outer_datagrams_reassembled"] as? Int)))
+        #expect(viaFragments.facts["recommended_inner_mtu"] == .int(pathMTU - overhead))
+        #expect(viaFragments.severity == .warning, "the transfer completed")
+    }
+
     @Test func tlsFailuresAsTheToolsReportedThem() throws {
         let (findings, facts) = try fixture("tls-failures")
         let connections = try #require(facts["tls_connections"] as? [[String: Any]])
