@@ -173,7 +173,7 @@ struct DiagnosisOptions: ParsableArguments {
     @Option(help: "A DNS answer slower than this many milliseconds is slow.")
     var dnsSlowMs = DiagnosisThresholds().dnsSlowMilliseconds
 
-    @Option(help: "HTTP/1.x responses whose time to first byte has a p95 or p99 above this many milliseconds make a server slow.")
+    @Option(help: "HTTP/1.x and HTTP/2 responses whose time to first byte has a p95 or p99 above this many milliseconds make a server slow.")
     var httpSlowMs = DiagnosisThresholds().httpSlowMilliseconds
 
     /// The thresholds and how many conversations the report shows, set in `options`.
