@@ -9,7 +9,7 @@ import NetsiftFlows
 ///   alone: NXDOMAIN answers for `BASE.SUFFIX` followed, from the same client, by a query for
 ///   `BASE` itself or for `BASE.SUFFIX2` where `SUFFIX2` is a shorter tail of `SUFFIX` (how
 ///   Kubernetes' `default.svc.cluster.local svc.cluster.local cluster.local` nest), answered with
-///   something other than NXDOMAIN.
+///   something other than NXDOMAIN (or not answered: the expansions were spent all the same).
 /// - **The 5-second timeout**: A and AAAA asked together from one socket (glibc's default), one
 ///   answered at once, the other never, and the client asking again seconds later — the conntrack
 ///   insertion race behind Kubernetes' 5 s lookups, or any path dropping one of two parallel
@@ -47,7 +47,6 @@ struct DNSResolverDetector {
         var longestNanoseconds: Int64 = 0
         var frames: [Int] = []
         var servers: [String] = []
-        var finalCodes: Set<UInt16> = []
         /// When the last final query was asked: its A and AAAA twins, asked together, lose the
         /// same time once.
         var lastFinalTime: Int64 = .min
@@ -80,7 +79,8 @@ struct DNSResolverDetector {
             if entry.held { release(entry.transaction) }
             return true
         }
-        if t.outcome == .answered, t.responseCode != DNSResponseCode.nameError {
+        // The name after the expansions: answered with anything but NXDOMAIN, or not answered at all.
+        if t.outcome != .responseOnly, t.responseCode != DNSResponseCode.nameError {
             matchExpansions(of: t, name: name, client: client, entries: &entries)
         }
         matchRetry(t, name: name, time: time, entries: &entries)
@@ -154,7 +154,7 @@ struct DNSResolverDetector {
         return found
     }
 
-    /// `t` resolved a name: the held NXDOMAIN answers for its search-list expansions (same type,
+    /// `t` asked for a name after its search: the held NXDOMAIN answers for its search-list expansions (same type,
     /// answered before `t` was asked) are its cost.
     mutating func matchExpansions(of t: DNSTransaction, name: String, client: String, entries: inout [Entry]) {
         guard let time = t.queryTime, let type = t.question?.type else { return }
@@ -185,7 +185,6 @@ struct DNSResolverDetector {
             s.frames.append(frame)
         }
         s.servers.addPeer(t.server)
-        if let code = t.responseCode { s.finalCodes.insert(code) }
         perName[key] = s
         searches[client] = perName
     }
@@ -229,7 +228,7 @@ struct DNSResolverDetector {
             var suffixes: [String] = []
             for s in all { for suffix in s.suffixes where !suffixes.contains(suffix) { suffixes.append(suffix) } }
             let names = all.prefix(5).map { s in
-                "\(s.finalName) (\(plural(s.expansionQueries, "NXDOMAIN")) before \(plural(s.lookups, "answer")), \(fixed1(Double(s.longestNanoseconds) / 1e6)) ms)"
+                "\(s.finalName) (\(plural(s.expansionQueries, "NXDOMAIN")) for \(plural(s.lookups, "lookup")), longest \(fixed1(Double(s.longestNanoseconds) / 1e6)) ms)"
             }.joined(separator: ", ")
             var servers: [String] = []
             for s in all { for server in s.servers where !servers.contains(server) { servers.append(server) } }
@@ -239,11 +238,11 @@ struct DNSResolverDetector {
                 peers: servers, count: wasted, countUnit: "queries",
                 frames: Array(all.flatMap(\.frames).sorted().prefix(Finding.listLimit)),
                 facts: ["lookups": .int(lookups), "expansion_queries": .int(wasted),
-                        "queries_per_answer": .double(((perLookup + 1) * 10).rounded() / 10),
+                        "queries_per_lookup": .double(((perLookup + 1) * 10).rounded() / 10),
                         "search_suffixes": .string(suffixes.joined(separator: " ")),
                         "time_lost_ms": .double(Double(lost / 1000) / 1000),
                         "longest_lookup_ms": .double(Double(longest / 1000) / 1000), "names": .string(names)],
-                summary: "\(client) resolved \(plural(all.count, "name")) only after \(plural(wasted, "NXDOMAIN answer")) for search-list expansions (\(suffixes.prefix(4).joined(separator: ", "))): \(fixed1(perLookup + 1)) queries per answer, \(fixed1(Double(lost) / 1e6)) ms spent on them; \(names).",
+                summary: "\(client) asked for \(plural(all.count, "name")) only after \(plural(wasted, "NXDOMAIN answer")) for search-list expansions (\(suffixes.prefix(4).joined(separator: ", "))): \(fixed1(perLookup + 1)) queries per lookup, \(fixed1(Double(lost) / 1e6)) ms spent on them; \(names).",
                 explanation: "A name with fewer dots than the resolver's `ndots` is tried with every search domain appended first; each try costs a query and a round trip (two with A and AAAA) before the name that exists is asked.",
                 likelyCause: "`options ndots:5` (Kubernetes' default in pods) with names of fewer than five dots, such as external hosts (api.example.org) and short service names.",
                 nextStep: "Write external names fully qualified (a trailing dot: `api.example.org.`), or lower ndots for the pod (`dnsConfig: options: [{name: ndots, value: \"2\"}]`); NodeLocal DNSCache or autopath (CoreDNS) make the expansions cheaper."))

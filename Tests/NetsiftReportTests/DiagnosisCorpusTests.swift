@@ -73,4 +73,32 @@ func diagnose(_ path: String, thresholds: DiagnosisThresholds = DiagnosisThresho
         print("handshake and MSS findings compared with tshark's stream facts on \(compared) captures")
         #expect(compared > 10)
     }
+
+    /// A capture of the corpus with a search-list expansion (inside a GRE tunnel): tshark's DNS
+    /// messages show NXDOMAIN for NAME.SUFFIX followed by queries for NAME from the same client;
+    /// those NXDOMAIN answers make one search expansion finding for that client and no plain
+    /// NXDOMAIN finding.
+    @Test func searchExpansionInTheCorpus() throws {
+        let name = "next/tunnel-gre-key-teb-http.pcap"
+        guard let path = Corpus.path(name), let oracle = Corpus.oracle(name),
+              let messages = (oracle["dns"] as? [String: Any])?["messages"] as? [[String: Any]] else {
+            print("⚠︎ \(Corpus.missingMessage)")
+            return
+        }
+        let queried = Set(messages.filter { $0["is_response"] as? Bool == false }.compactMap { $0["qname"] as? String })
+        // NXDOMAIN answers whose name is another queried name with a suffix appended, and those suffixes.
+        var expansions = 0
+        var suffixes: Set<String> = []
+        for m in messages where m["rcode"] as? Int == 3 {
+            guard let qname = m["qname"] as? String, let base = queried.first(where: { qname.hasPrefix($0 + ".") }) else { continue }
+            expansions += 1
+            suffixes.insert(String(qname.dropFirst(base.count + 1)))
+        }
+        #expect(expansions == 2 && suffixes == ["sp.local"])
+        let findings = try diagnose(path)
+        let search = try #require(findings.first { $0.kind == .dnsSearchExpansion })
+        #expect(search.count == expansions)
+        #expect(search.facts["search_suffixes"] == .string(suffixes.sorted().joined(separator: " ")))
+        #expect(!findings.contains { $0.kind == .dnsNXDomain }, "the NXDOMAIN answers are the expansions")
+    }
 }
