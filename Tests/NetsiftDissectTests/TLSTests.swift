@@ -362,6 +362,26 @@ let chromeLikeHandshake =
         #expect(!problem.isMalformed)
     }
 
+    @Test func certificateStatusCarriesTheOCSPResponse() {
+        // CertificateStatus (22): status_type 1 (ocsp), a 5-byte OCSPResponse: SEQUENCE {
+        // ENUMERATED 3 } = responseStatus tryLater with no responseBytes (RFC 6960 §4.2.1).
+        let messages = tlsMessages("16 0303 000d 16 000009 01 000005 3003 0a01 03")
+        #expect(messages == [.handshake(TLSHandshake(type: 22, length: 9,
+                                                     ocspResponse: TLSOCSPResponse(responseStatusCode: 3)))])
+        #expect(TLSOCSPResponse(responseStatusCode: 3).responseStatus == "tryLater")
+        // An INTEGER where the ENUMERATED belongs: DER, but no OCSP response (not malformed TLS).
+        let unreadable = tlsMessages("16 0303 000d 16 000009 01 000005 3003 0201 03")
+        #expect(unreadable.first == .handshake(TLSHandshake(type: 22, length: 9)))
+        guard unreadable.count == 2, case .problem(let problem) = unreadable[1], case .ocspResponseUnreadable = problem else {
+            Issue.record("expected an unreadable OCSP response: \(unreadable)")
+            return
+        }
+        #expect(!problem.isMalformed)
+        // A response vector longer than the message: malformed.
+        let cut = tlsMessages("16 0303 000d 16 000009 01 000009 3003 0a01 03")
+        #expect(cut.count == 2 && problems(cut).first?.isMalformed == true)
+    }
+
     @Test func recordLongerThanTLSAllowsStopsTheDirection() {
         // 0x4801 = 18433 > 2^14 + 2048.
         let messages = tlsMessages("17 0303 4801 00000000" + "15 0303 0002 0228")
