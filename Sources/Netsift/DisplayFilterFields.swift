@@ -468,6 +468,8 @@ private struct FieldTable {
         // Wireshark counts versions from 0 (v3 is 2), as the DER does.
         certificates("x509af.version", .unsigned) { c, visit in visit(.integer(Int64(c.version - 1))) }
         certificates("x509ce.dNSName", .string) { c, visit in c.dnsNames.allSatisfy { visit(.text($0)) } }
+        // Basic constraints' cA: DER leaves a FALSE default out, so Wireshark has the field only when TRUE.
+        certificates("x509ce.cA", .boolean) { c, visit in c.isCertificateAuthority == true ? visit(.integer(1)) : true }
 
         // OCSP: the response a server stapled in a CertificateStatus message.
         func ocsp(_ name: String, _ type: FieldType,
