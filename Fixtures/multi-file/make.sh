@@ -26,7 +26,7 @@ export LC_ALL=C HOME=/nonexistent
 rm -rf "$here/ring" "$here/overlap"
 mkdir -p "$here/ring" "$here/overlap"
 
-editcap -c 150 "$fixtures/time-wait/time-wait.pcap" "$work/piece.pcap"
+editcap -F pcap -c 150 "$fixtures/time-wait/time-wait.pcap" "$work/piece.pcap"   # editcap writes pcapng unless told
 index=0
 for piece in $(ls "$work"/piece_*.pcap | sort); do
     name=time-wait.pcap

@@ -68,8 +68,8 @@ public struct TLSHandshakeRecord: Sendable, Encodable {
         public var issuer: String
         public var commonName: String?
         public var dnsNames: [String]
-        public var notBeforeNs: Int64
-        public var notAfterNs: Int64
+        public var notBeforeSeconds: Int64
+        public var notAfterSeconds: Int64
         public var serialNumber: String
         public var signatureAlgorithm: String
         public var publicKeyAlgorithm: String
@@ -80,8 +80,8 @@ public struct TLSHandshakeRecord: Sendable, Encodable {
             issuer = TLSCertificate.text(c.issuer)
             commonName = c.subjectCommonName
             dnsNames = c.dnsNames
-            notBeforeNs = c.notBefore
-            notAfterNs = c.notAfter
+            notBeforeSeconds = c.notBefore
+            notAfterSeconds = c.notAfter
             serialNumber = c.serialNumber
             signatureAlgorithm = c.signatureAlgorithm
             publicKeyAlgorithm = c.publicKeyAlgorithm

@@ -41,10 +41,8 @@ struct Export: ParsableCommand {
         flowOptions.apply(to: &options)
         diagnosisOptions.apply(to: &options)
         options.threads = threadOptions.threads
-        var information = stat()
-        if mkdir(to, 0o755) != 0
-            && !(errno == EEXIST && stat(to, &information) == 0 && information.st_mode & S_IFMT == S_IFDIR) {
-            warn("\(to): cannot create the folder: \(String(cString: strerror(errno == EEXIST ? ENOTDIR : errno)))")
+        if let failure = Self.makeFolder(to) {
+            warn("\(to): cannot create the folder: \(String(cString: strerror(failure)))")
             throw ExitCode(ExitStatus.unreadable.rawValue)
         }
         var outputs: [String: RecordFile] = [:]
@@ -86,6 +84,22 @@ struct Export: ParsableCommand {
         }
         if let encodingError { throw encodingError }
         if exit != .success { throw ExitCode(exit.rawValue) }
+    }
+}
+
+extension Export {
+    /// Creates `path` and the folders above it that are missing (mkdir -p); the errno when it cannot.
+    static func makeFolder(_ path: String) -> Int32? {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += part + "/"
+            var information = stat()
+            if mkdir(prefix, 0o755) != 0 {
+                guard errno == EEXIST else { return errno }
+                guard stat(prefix, &information) == 0, information.st_mode & S_IFMT == S_IFDIR else { return ENOTDIR }
+            }
+        }
+        return nil
     }
 }
 
