@@ -236,7 +236,10 @@ final class MappedFile {
     /// any, so that walks paused and taken up again do not grow the list).
     @usableFromInline
     func join(at offset: Int) -> Int {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         walkers.withLock { state in
+            // Reading again pages released before: they come back from the file, to be released again.
+            state.released = min(state.released, offset / page * page)
             if let free = state.positions.firstIndex(of: .max) {
                 state.positions[free] = offset
                 return free
@@ -246,10 +249,17 @@ final class MappedFile {
         }
     }
 
-    /// The walker is through: it holds no page back any more.
+    /// The walker is through: it holds no page back any more. When no walker is left, the pages
+    /// still resident (the last window) are released too: a set of many files read one after the
+    /// other (`CaptureSet`) would otherwise keep a window of each until all are done.
     @usableFromInline
     func leave(_ walker: Int) {
-        walkers.withLock { $0.positions[walker] = .max }
+        walkers.withLock { state in
+            state.positions[walker] = .max
+            guard state.positions.allSatisfy({ $0 == .max }), state.released < size else { return }
+            _ = madvise(UnsafeMutableRawPointer(mutating: base + state.released), size - state.released, MADV_DONTNEED)
+            state.released = size
+        }
     }
 
     /// The walker is at `offset`: drops the pages wholly before every walker from this process

@@ -194,8 +194,7 @@ public struct CaptureSet: PacketSource, ~Copyable {
         }
         while member.interfaceNumbers.count <= local { member.interfaceNumbers.append(-1) }
         let number = interfaces.count
-        interfaces.append(local < own.count ? own[local] : InterfaceDescription(linkType: LinkType(rawValue: 0),
-                                                                                  snaplen: 0, ticksPerSecond: 1_000_000_000))
+        interfaces.append(own[local])   // the parser hands out only packets of interfaces it has described
         member.interfaceNumbers[local] = number
         return number
     }
