@@ -237,7 +237,7 @@ final class MappedFile {
     @usableFromInline
     func join(at offset: Int) -> Int {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        walkers.withLock { state in
+        return walkers.withLock { state -> Int in
             // Reading again pages released before: they come back from the file, to be released again.
             state.released = min(state.released, offset / page * page)
             if let free = state.positions.firstIndex(of: .max) {
@@ -267,7 +267,7 @@ final class MappedFile {
     @usableFromInline
     func releasePages(before offset: Int, walker: Int) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        walkers.withLock { state in
+        return walkers.withLock { state -> Int in
             state.positions[walker] = offset
             let boundary = min(size, state.positions.min() ?? offset) / page * page
             guard boundary > state.released else { return }
