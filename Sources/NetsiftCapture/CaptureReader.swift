@@ -267,7 +267,7 @@ final class MappedFile {
     @usableFromInline
     func releasePages(before offset: Int, walker: Int) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        return walkers.withLock { state -> Int in
+        walkers.withLock { state in
             state.positions[walker] = offset
             let boundary = min(size, state.positions.min() ?? offset) / page * page
             guard boundary > state.released else { return }
