@@ -120,6 +120,39 @@ extension Analysis {
     }
 }
 
+extension Analysis {
+    /// `analyze` over several capture files read as one (`CaptureSet`: merged by time as
+    /// `mergecap` merges them). The report's `file` names the set, and its `files` lists each.
+    /// - Throws: when a file cannot be opened or is not a capture, or `options.filter` does not
+    ///   compile. Damage in a file is not an error: that file ends there, the others are read,
+    ///   `AnalysisResult.end` is the first damage and the report's `damage` names each file.
+    public static func analyze(paths: [String], options: AnalysisOptions = AnalysisOptions(),
+                               conversation: (FlowSummary) -> Void = { _ in },
+                               message: (ApplicationEvent) -> Void = { _ in },
+                               progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in })
+        throws(CaptureError) -> AnalysisResult {
+        var set = try CaptureSet(paths: paths)
+        return try analyze(&set, options: options, conversation: conversation, message: message, progress: progress)
+    }
+
+    /// `analyze(paths:…)` over a set the caller opened.
+    public static func analyze(_ set: inout CaptureSet, options: AnalysisOptions = AnalysisOptions(),
+                               conversation: (FlowSummary) -> Void = { _ in },
+                               message: (ApplicationEvent) -> Void = { _ in },
+                               progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in })
+        throws(CaptureError) -> AnalysisResult {
+        var pipeline = try Pipeline(options: options)
+        var analysis = Analysis(thresholds: options.thresholds, top: options.top)
+        let end = pipeline.run(&set, unusual: { analysis.add(frame: $0, $1) },
+                               event: { message($0); analysis.add($0) },
+                               flow: { conversation(analysis.add($0)) }, progress: progress)
+        var report = analysis.report(pipeline, source: set.displayName, damage: set.damageDescription,
+                                     interfaceDrops: set.interfaceDrops)
+        if set.members.count > 1 { report.capture.files = set.paths }
+        return AnalysisResult(report: report, end: end, counters: pipeline.counters)
+    }
+}
+
 extension CaptureReader {
     /// The input as messages name it: its path, or "standard input" for `-`.
     public var displayName: String { path == "-" ? "standard input" : path }

@@ -13,7 +13,7 @@ import NetsiftFlows
 /// conversations (a plain TCP/UDP packet of another's is recognised at fixed offsets and skipped).
 /// The calling thread is worker 0: it hands out what all found (unusual packets, messages,
 /// conversations) in the order one tracker would have, numbered as one tracker numbers them
-/// (`tcp.stream`). No queue or lock per packet: workers post every `ShardedRun.batch` packets. The
+/// (`tcp.stream`). No queue or lock per packet: workers post every `Sharding.batch` packets. The
 /// flow and reassembly limits are shared out evenly among the workers.
 public struct Pipeline {
     public internal(set) var tracker: FlowTracker
@@ -51,15 +51,34 @@ public struct Pipeline {
                              event: (ApplicationEvent) -> Void = { _ in },
                              flow: (FinishedFlow) -> Void,
                              progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in }) -> CaptureReader.End {
+        runSource(&reader, unusual: unusual, event: event, flow: flow, progress: progress)
+    }
+
+    /// `run` over several files read as one capture (`CaptureSet`): frames are numbered in the
+    /// merged order, conversations go on from one file to the next, and `progress` counts bytes
+    /// over the whole set. Damage in one file ends that file only: the end is the first damage,
+    /// and `set.damages` names every damaged file.
+    public mutating func run(_ set: inout CaptureSet,
+                             unusual: (_ frame: Int, PacketSummary) -> Void = { _, _ in },
+                             event: (ApplicationEvent) -> Void = { _ in },
+                             flow: (FinishedFlow) -> Void,
+                             progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in }) -> CaptureReader.End {
+        runSource(&set, unusual: unusual, event: event, flow: flow, progress: progress)
+    }
+
+    mutating func runSource<Source: PacketSource & ~Copyable>(
+        _ reader: inout Source, unusual: (_ frame: Int, PacketSummary) -> Void, event: (ApplicationEvent) -> Void,
+        flow: (FinishedFlow) -> Void, progress: (_ packets: Int, _ bytes: Int) -> Void
+    ) -> CaptureReader.End {
         let threads = options.threads
         if threads > 1, reader.isMappedFile,
-           var sharded = ShardedRun(sharing: reader, count: threads, filter: filter, options: options) {
+           var sharded = ShardedRun<Source>(sharing: reader, count: threads, filter: filter, options: options) {
             tracker = options.tracker(shard: FlowShard(index: 0, count: threads))
             defer { shardedCounters = sharded.counters(own: tracker.counters) }
             return sharded.run(&self, &reader, unusual: unusual, event: event, flow: flow, progress: progress)
         }
         var position = 0
-        let end = reader.forEachPacket { captured in
+        let end = reader.forEachPacket { captured, _ in
             add(captured, unusual: unusual, event: event, flow: flow)
             position += Pipeline.recordBytes(captured)
             if frame % Self.progressInterval == 0 { progress(frame, position) }

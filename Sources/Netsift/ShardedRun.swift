@@ -48,21 +48,21 @@ final class ShardBoard: @unchecked Sendable {
     /// (which stay mapped until the slowest is past them) would weigh on memory.
     func isAhead(_ worker: Int) -> Bool {
         let slowest = positions.indices.lazy.filter { $0 != worker }.map { self.positions[$0] }.min() ?? .max
-        return positions[worker] != .max && slowest != .max && positions[worker] - slowest > ShardedRun.maximumLead
+        return positions[worker] != .max && slowest != .max && positions[worker] - slowest > Sharding.maximumLead
     }
 }
 
 /// One worker of a sharded run on a thread of its own, with its own reader (over the shared
-/// mapping), dissector and tracker. It posts what it finds every `ShardedRun.batch` packets.
-final class ShardWorker: @unchecked Sendable {
+/// mapping), dissector and tracker. It posts what it finds every `Sharding.batch` packets.
+final class ShardWorker<Source: PacketSource & ~Copyable>: @unchecked Sendable {
     let index: Int
-    var reader: CaptureReader
+    var reader: Source
     let filter: PacketFilter?
     let dissector: Dissector
     var tracker: FlowTracker
     let board: ShardBoard
 
-    init(index: Int, reader: consuming CaptureReader, filter: PacketFilter?, dissector: Dissector, tracker: FlowTracker,
+    init(index: Int, reader: consuming Source, filter: PacketFilter?, dissector: Dissector, tracker: FlowTracker,
          board: ShardBoard) {
         self.index = index
         self.reader = reader
@@ -84,12 +84,12 @@ final class ShardWorker: @unchecked Sendable {
         // Locals for the walk: every use of a class's stored property is checked for exclusive
         // access at run time.
         var dissector = self.dissector, tracker = self.tracker
-        _ = reader.forEachPacket { captured in
+        _ = reader.forEachPacket { captured, _ in
             frame += 1
-            if frame % ShardedRun.batch == 0 { post(&found, through: frame - 1, position: position) }
+            if frame % Sharding.batch == 0 { post(&found, through: frame - 1, position: position) }
             position += Pipeline.recordBytes(captured)
             if let filter, !filter.matches(captured) { return }
-            ShardedRun.track(captured, frame: frame, worker: index, dissector: &dissector, tracker: &tracker,
+            Sharding.track(captured, frame: frame, worker: index, dissector: &dissector, tracker: &tracker,
                              into: &found)
         }
         tracker.finish { found.append(.finished(frame: .max, $0)) }
@@ -101,7 +101,7 @@ final class ShardWorker: @unchecked Sendable {
     /// worker is, and waits while it is too far ahead of the others.
     func post(_ found: inout [ShardOutput], through frame: Int, position: Int) {
         board.lock.lock()
-        while board.outboxes[index].count >= ShardedRun.outboxLimit && !found.isEmpty { board.lock.wait() }
+        while board.outboxes[index].count >= Sharding.outboxLimit && !found.isEmpty { board.lock.wait() }
         board.outboxes[index] += found
         board.progress[index] = frame
         board.positions[index] = position
@@ -115,17 +115,9 @@ final class ShardWorker: @unchecked Sendable {
 /// A run shared out among threads (see `Pipeline`). The calling thread is worker 0: it follows its
 /// own conversations as the others do, and every `batch` packets takes what all workers found up
 /// to the frame every one of them has passed, and hands it out in frame order.
-struct ShardedRun {
-    /// Packets between two posts (workers) or two collections (the calling thread).
-    static let batch = 1024
-    /// Findings a worker may hold before it waits for the calling thread (a finished TCP
-    /// conversation is about 1.5 kB).
-    static let outboxLimit = 4096
-    /// How far (bytes of the file) a worker may get ahead of the slowest.
-    static let maximumLead = 4 << 20
-
+struct ShardedRun<Source: PacketSource & ~Copyable> {
     let board: ShardBoard
-    var workers: [ShardWorker] = []
+    var workers: [ShardWorker<Source>] = []
     /// Stream numbers as one tracker gives them: per worker and transport, local to global.
     var numbers: [[Transport: [Int: Int]]]
     var nextStream: [Transport: Int] = [.tcp: 0, .udp: 0]
@@ -135,11 +127,11 @@ struct ShardedRun {
 
     /// The other workers, with readers over `reader`'s mapping, on threads of their own that wait
     /// for `run`; nil when there cannot be (the caller then runs on one thread).
-    init?(sharing reader: borrowing CaptureReader, count: Int, filter: PacketFilter?, options: AnalysisOptions) {
+    init?(sharing reader: borrowing Source, count: Int, filter: PacketFilter?, options: AnalysisOptions) {
         board = ShardBoard(count: count)
         numbers = Array(repeating: [.tcp: [:], .udp: [:]], count: count)
         for index in 1..<count {
-            guard let shared = CaptureReader(sharingMappingOf: reader) else { return nil }
+            guard let shared = Source(sharingMappingOf: reader) else { return nil }
             var copy: PacketFilter?
             if let filter {
                 guard let compiled = try? PacketFilter(expression: filter.expression) else { return nil }
@@ -164,55 +156,23 @@ struct ShardedRun {
         board.lock.unlock()
     }
 
-    /// One packet for a worker; what it finds goes to `found`. A plain packet of another worker's
-    /// conversation is not dissected at all: only the clock of idle flows moves. Every other
-    /// packet is dissected by every worker (whose conversation it is shows only then: a fragment,
-    /// an ICMP error); the tracker follows it in the worker it belongs to. An unusual packet is
-    /// reported once: by the worker of its plain conversation, or else by worker 0.
-    static func track(_ captured: borrowing CapturedPacket, frame: Int, worker: Int, dissector: inout Dissector,
-                      tracker: inout FlowTracker, into found: inout [ShardOutput]) {
-        let plain = dissector.plainFlow(captured)
-        if let plain, !tracker.shard.owns(FlowKey(plain)) {
-            tracker.advance(to: captured.timestamp)
-            tracker.drain { found.append(.finished(frame: frame, $0)) }
-            return
-        }
-        let reportsUnusual = plain != nil || worker == 0
-        let time = captured.timestamp, wire = captured.originalLength
-        let tcpBefore = tracker.counters.tcpConversations, udpBefore = tracker.counters.udpConversations
-        let mark = found.count
-        dissector.dissect(captured) { summary, bytes in
-            _ = tracker.track(&summary, bytes: bytes, frame: frame, time: time, wireLength: wire) {
-                found.append(.event(frame: frame, $0))
-            }
-            if reportsUnusual && summary.isUnusual { found.append(.unusual(frame: frame, summary)) }
-        }
-        // A conversation is started before its first packet's messages.
-        if tracker.counters.tcpConversations > tcpBefore {
-            found.insert(.started(frame: frame, transport: .tcp, stream: tcpBefore), at: mark)
-        } else if tracker.counters.udpConversations > udpBefore {
-            found.insert(.started(frame: frame, transport: .udp, stream: udpBefore), at: mark)
-        }
-        tracker.drain { found.append(.finished(frame: frame, $0)) }
-    }
-
-    mutating func run(_ pipeline: inout Pipeline, _ reader: inout CaptureReader,
+    mutating func run(_ pipeline: inout Pipeline, _ reader: inout Source,
                       unusual: (Int, PacketSummary) -> Void, event: (ApplicationEvent) -> Void,
                       flow: (FinishedFlow) -> Void, progress: (Int, Int) -> Void) -> CaptureReader.End {
         start(true)
         var own: [ShardOutput] = []
         var position = 0
-        let end = reader.forEachPacket { captured in
+        let end = reader.forEachPacket { captured, _ in
             pipeline.frame += 1
             let number = pipeline.frame
-            if number % Self.batch == 0 {
+            if number % Sharding.batch == 0 {
                 collect(&own, through: number - 1, position: position, unusual: unusual, event: event, flow: flow)
             }
             position += Pipeline.recordBytes(captured)
             if number % Pipeline.progressInterval == 0 { progress(number, position) }
             if let filter = pipeline.filter, !filter.matches(captured) { return }
             pipeline.count(captured)
-            Self.track(captured, frame: number, worker: 0, dissector: &pipeline.dissector,
+            Sharding.track(captured, frame: number, worker: 0, dissector: &pipeline.dissector,
                        tracker: &pipeline.tracker, into: &own)
         }
         pipeline.tracker.finish { own.append(.finished(frame: .max, $0)) }
@@ -317,5 +277,48 @@ struct ShardedRun {
         }
         total.peakActive = peakActive
         return total
+    }
+}
+
+/// What every sharded run shares: its pace, and how one worker follows one packet.
+enum Sharding {
+    /// Packets between two posts (workers) or two collections (the calling thread).
+    static let batch = 1024
+    /// Findings a worker may hold before it waits for the calling thread (a finished TCP
+    /// conversation is about 1.5 kB).
+    static let outboxLimit = 4096
+    /// How far (bytes of the file) a worker may get ahead of the slowest.
+    static let maximumLead = 4 << 20
+
+    /// One packet for a worker; what it finds goes to `found`. A plain packet of another worker's
+    /// conversation is not dissected at all: only the clock of idle flows moves. Every other
+    /// packet is dissected by every worker (whose conversation it is shows only then: a fragment,
+    /// an ICMP error); the tracker follows it in the worker it belongs to. An unusual packet is
+    /// reported once: by the worker of its plain conversation, or else by worker 0.
+    static func track(_ captured: borrowing CapturedPacket, frame: Int, worker: Int, dissector: inout Dissector,
+                      tracker: inout FlowTracker, into found: inout [ShardOutput]) {
+        let plain = dissector.plainFlow(captured)
+        if let plain, !tracker.shard.owns(FlowKey(plain)) {
+            tracker.advance(to: captured.timestamp)
+            tracker.drain { found.append(.finished(frame: frame, $0)) }
+            return
+        }
+        let reportsUnusual = plain != nil || worker == 0
+        let time = captured.timestamp, wire = captured.originalLength
+        let tcpBefore = tracker.counters.tcpConversations, udpBefore = tracker.counters.udpConversations
+        let mark = found.count
+        dissector.dissect(captured) { summary, bytes in
+            _ = tracker.track(&summary, bytes: bytes, frame: frame, time: time, wireLength: wire) {
+                found.append(.event(frame: frame, $0))
+            }
+            if reportsUnusual && summary.isUnusual { found.append(.unusual(frame: frame, summary)) }
+        }
+        // A conversation is started before its first packet's messages.
+        if tracker.counters.tcpConversations > tcpBefore {
+            found.insert(.started(frame: frame, transport: .tcp, stream: tcpBefore), at: mark)
+        } else if tracker.counters.udpConversations > udpBefore {
+            found.insert(.started(frame: frame, transport: .udp, stream: udpBefore), at: mark)
+        }
+        tracker.drain { found.append(.finished(frame: frame, $0)) }
     }
 }

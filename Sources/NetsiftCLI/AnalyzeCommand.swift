@@ -23,8 +23,8 @@ struct Analyze: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, jsonl }
 
-    @Argument(help: "A capture file (pcap or pcapng); - for standard input.")
-    var file: String
+    @Argument(help: "Capture files (pcap or pcapng), folders of them or patterns, read as one capture merged by time (as mergecap merges them); - for standard input.")
+    var files: [String]
 
     @Option(help: "Output format: text (for a terminal), json (one document), jsonl (one finding or flow per line).")
     var format = Format.text
@@ -43,8 +43,9 @@ struct Analyze: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if evidence != nil && file == "-" {
-            throw ValidationError("--evidence reads the capture a second time: it needs a file, not standard input")
+        if files.isEmpty { throw ValidationError("Missing expected argument '<files> ...': a capture file") }
+        if evidence != nil && (files.count != 1 || files[0] == "-") {
+            throw ValidationError("--evidence reads the capture a second time: it needs one file, not standard input or several")
         }
     }
 
@@ -55,17 +56,21 @@ struct Analyze: ParsableCommand {
         flowOptions.apply(to: &options)
         diagnosisOptions.apply(to: &options)
         options.threads = threadOptions.threads
-        var reader = try openCapture(file)
-        var progress = Progress(file: file)
-        let result = try Analysis.analyze(&reader, options: options, progress: { progress.show(packets: $0, bytes: $1) })
+        var set = try openCaptures(files)
+        if evidence != nil && set.members.count > 1 {
+            warn("--evidence reads the capture a second time: it needs one file, and \(files[0]) holds \(set.members.count)")
+            throw ExitCode(ExitStatus.usage.rawValue)
+        }
+        var progress = Progress(files: set.paths)
+        let result = try Analysis.analyze(&set, options: options, progress: { progress.show(packets: $0, bytes: $1) })
         progress.done()
-        let exit = status(of: result.end, file: file)
+        let exit = status(of: set, end: result.end)
         // Not a capture at all: the one-line error said so; there is nothing to report.
         if exit == .unreadable { throw ExitCode(exit.rawValue) }
         var report = result.report
         if let evidence {
             do {
-                report = try Evidence.write(report, capture: file, options: options, into: evidence)
+                report = try Evidence.write(report, capture: set.paths[0], options: options, into: evidence)
             } catch {
                 warn("--evidence: \(error.description)")
                 throw ExitCode(ExitStatus.unreadable.rawValue)
@@ -129,16 +134,20 @@ enum Terminal {
     static var standardErrorIsTerminal: Bool { isatty(2) == 1 }
 }
 
-/// A progress bar on standard error, for files large enough to wait for, on a terminal only. The
-/// fraction is the bytes of the packets read over the file's size.
+/// A progress bar on standard error, for captures large enough to wait for, on a terminal only.
+/// The fraction is the bytes of the packets read over the files' sizes together.
 struct Progress {
     let size: Int
     let enabled: Bool
     var shown = -1
 
-    init(file: String) {
-        var information = stat()
-        size = stat(file, &information) == 0 ? Int(information.st_size) : 0
+    init(files: [String]) {
+        var total = 0
+        for file in files {
+            var information = stat()
+            if stat(file, &information) == 0 { total += Int(information.st_size) }
+        }
+        size = total
         enabled = Terminal.standardErrorIsTerminal && size > 64 << 20
     }
 

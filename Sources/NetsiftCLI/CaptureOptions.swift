@@ -135,6 +135,26 @@ func openCapture(_ file: String) throws -> CaptureReader {
     }
 }
 
+/// Opens the captures the arguments name — files, directories (the captures in them), patterns
+/// the shell left unexpanded — as one capture, or says why not (one line naming the file) and
+/// exits 2.
+func openCaptures(_ arguments: [String]) throws -> CaptureSet {
+    do {
+        return try CaptureSet(paths: CaptureSet.expand(arguments))
+    } catch {
+        warn(error.description)
+        throw ExitCode(ExitStatus.unreadable.rawValue)
+    }
+}
+
+/// What reading a set ended with, as an exit status: each damaged file is reported in one line
+/// naming it (what was read of it, and every other file, has been analysed) and exits 3.
+func status(of set: borrowing CaptureSet, end: CaptureReader.End) -> ExitStatus {
+    if set.members.count == 1 { return status(of: end, file: set.members[0].path) }
+    for (path, damage) in set.damages { warn("\(path == "-" ? "standard input" : path): \(damage.description)") }
+    return set.damages.isEmpty ? .success : .damaged
+}
+
 /// What reading ended with, as an exit status: a damaged capture is reported in one line (what was
 /// read before the damage has been analysed) and exits 3; an unreadable one exits 2.
 func status(of end: CaptureReader.End, file: String) -> ExitStatus {

@@ -21,6 +21,8 @@ struct Check: ParsableCommand {
         discussion: """
         A capture's expectation is the file beside it with .expect.json in place of its extension \
         (trace.pcap: trace.expect.json). A folder is searched recursively for captures that have one. \
+        With --expect, every capture named (files, folders, patterns) is read as one, merged by time \
+        as mergecap merges them: the pieces of a ring buffer checked against one expectation. \
         The format is documented in docs/check.md.
         """
     )
@@ -30,7 +32,7 @@ struct Check: ParsableCommand {
     @Argument(help: "Captures (pcap or pcapng), or folders searched recursively for captures with an expectation.")
     var paths: [String]
 
-    @Option(help: ArgumentHelp("The expectation file, for a single capture.", valueName: "file"))
+    @Option(help: ArgumentHelp("The expectation file; the captures named are then read as one capture (merged by time).", valueName: "file"))
     var expect: String?
 
     @Flag(help: "Write each expectation from the current analysis instead of checking it (review the result before committing it). With a folder, only existing expectations are rewritten.")
@@ -45,14 +47,18 @@ struct Check: ParsableCommand {
 
     static let captureExtensions: Set<String> = ["pcap", "pcapng", "cap"]
 
-    func validate() throws {
-        if expect != nil && paths.count != 1 { throw ValidationError("--expect goes with a single capture") }
-    }
-
-    /// One capture and the expectation that goes with it.
+    /// One capture (one file, or several read as one) and the expectation that goes with it.
     struct Case {
         var capture: String
         var expectation: String
+        /// The files, folders or patterns that make the capture (`capture` alone, by default).
+        var files: [String]
+
+        init(capture: String, expectation: String, files: [String]? = nil) {
+            self.capture = capture
+            self.expectation = expectation
+            self.files = files ?? [capture]
+        }
     }
 
     /// What checking one capture gave: the assertions' results, or why it could not be checked.
@@ -80,7 +86,10 @@ struct Check: ParsableCommand {
         _ = try filter.compiled()   // a bad -f is a usage error, said before anything is read
         var cases: [Case] = []
         var outcomes: [Outcome] = []
-        for path in paths {
+        if let expect {
+            cases.append(Case(capture: paths.joined(separator: " "), expectation: expect, files: paths))
+        }
+        for path in paths where expect == nil {
             let isDirectory: Bool
             do { isDirectory = try Self.isDirectory(path) } catch {
                 warn(error.message)
@@ -92,7 +101,7 @@ struct Check: ParsableCommand {
                 outcomes += orphans.map { Outcome(capture: Self.stem($0), expectation: $0,
                                                   error: "no capture beside this expectation (.pcap, .pcapng or .cap)") }
             } else {
-                cases.append(Case(capture: path, expectation: expect ?? Self.expectationPath(path)))
+                cases.append(Case(capture: path, expectation: Self.expectationPath(path)))
             }
         }
         if update {
@@ -156,7 +165,7 @@ struct Check: ParsableCommand {
             }
             let expectation = try Self.read(item.expectation)
             var check = ExpectationCheck(expectation)
-            let report = try analyse(item.capture, options: expectation.options) { check.add($0) }
+            let report = try analyse(item.files, options: expectation.options) { check.add($0) }
             outcome.results = check.results(report)
         } catch {
             outcome.error = error.message
@@ -171,7 +180,7 @@ struct Check: ParsableCommand {
             do {
                 let previous = FileManager.default.fileExists(atPath: item.expectation) ? try Self.read(item.expectation) : nil
                 var recorder = ExpectationRecorder()
-                let report = try analyse(item.capture, options: previous?.options) { recorder.add($0) }
+                let report = try analyse(item.files, options: previous?.options) { recorder.add($0) }
                 let expectation = recorder.expectation(report, previous: previous)
                 try Data((JSONOutput.encode(expectation, pretty: true) + "\n").utf8).write(to: URL(fileURLWithPath: item.expectation))
                 print("wrote \(item.expectation): \(counted(report.findings.count, "finding")), "
@@ -220,7 +229,7 @@ struct Check: ParsableCommand {
 
     /// Runs the capture through the pipeline and diagnosis as `analyze` does, with the expectation's
     /// options on top of the command line's; every conversation goes to `flow` as it ends.
-    func analyse(_ capture: String, options expected: Expectation.Options?, flow: (FlowSummary) -> Void) throws -> AnalysisReport {
+    func analyse(_ captures: [String], options expected: Expectation.Options?, flow: (FlowSummary) -> Void) throws -> AnalysisReport {
         var options = AnalysisOptions()
         let expression = [filter.filter, expected?.filter].compactMap { $0 }.map { "(\($0))" }.joined(separator: " and ")
         options.filter = expression.isEmpty ? nil : expression
@@ -233,7 +242,9 @@ struct Check: ParsableCommand {
         options.thresholds.named = expected?.thresholds ?? [:]
         options.threads = threadOptions.threads
         let result: AnalysisResult
-        do { result = try Analysis.analyze(path: capture, options: options, conversation: flow) } catch {
+        do {
+            result = try Analysis.analyze(paths: CaptureSet.expand(captures), options: options, conversation: flow)
+        } catch {
             throw Problem(message: error.description)
         }
         if case .rejected(let error) = result.end { throw Problem(message: error.description) }

@@ -23,8 +23,8 @@ struct Flows: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, jsonl, csv }
     enum SortKey: String, ExpressibleByArgument, CaseIterable { case stream, start, duration, packets, bytes, retransmissions }
 
-    @Argument(help: "A capture file (pcap or pcapng); - for standard input.")
-    var file: String
+    @Argument(help: "Capture files (pcap or pcapng), folders of them or patterns, read as one capture merged by time (as mergecap merges them); - for standard input.")
+    var files: [String]
 
     @Option(help: "Output format: \(Format.allCases.map(\.rawValue).joined(separator: ", ")).")
     var format = Format.text
@@ -43,6 +43,10 @@ struct Flows: ParsableCommand {
     @OptionGroup var flowOptions: FlowOptions
     @OptionGroup var threadOptions: ThreadOptions
 
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("Missing expected argument '<files> ...': a capture file") }
+    }
+
     func run() throws {
         _ = try filter.compiled()   // a bad -f or -Y is a usage error, said before anything is read
         let display = try displayFilter.compiled(.conversation)
@@ -50,15 +54,17 @@ struct Flows: ParsableCommand {
         options.filter = filter.filter
         flowOptions.apply(to: &options)
         options.threads = threadOptions.threads
-        var reader = try openCapture(file)
+        var set = try openCaptures(files)
         var pipeline = try Pipeline(options: options)
         var flows: [FlowSummary] = []
-        let end = pipeline.run(&reader) { flow in
+        var progress = Progress(files: set.paths)
+        let end = pipeline.run(&set, flow: { flow in
             let summary = FlowSummary(flow)
             guard transport == nil || summary.transport == transport?.rawValue,
                   display?.matches(summary) ?? true else { return }
             flows.append(summary)
-        }
+        }, progress: { progress.show(packets: $0, bytes: $1) })
+        progress.done()
         flows.sort(by: ordering)
         if let limit { flows = Array(flows.prefix(max(0, limit))) }
         switch format {
@@ -70,7 +76,7 @@ struct Flows: ParsableCommand {
             for flow in flows { output.write(try JSONOutput.encode(flow, pretty: false)) }
             output.flush()
         }
-        let exit = status(of: end, file: file)
+        let exit = status(of: set, end: end)
         if exit != .success { throw ExitCode(exit.rawValue) }
     }
 

@@ -10,8 +10,8 @@ struct Packets: ParsableCommand {
         abstract: "List packets, one line each (like tcpdump -nn), or every decoded field as JSON lines."
     )
 
-    @Argument(help: "A capture file (pcap or pcapng); - for standard input.")
-    var file: String
+    @Argument(help: "Capture files (pcap or pcapng), folders of them or patterns, read as one capture merged by time (as mergecap merges them); - for standard input.")
+    var files: [String]
 
     @Flag(help: "One JSON object per packet with every decoded field.")
     var json = false
@@ -32,6 +32,7 @@ struct Packets: ParsableCommand {
     @OptionGroup var flowOptions: FlowOptions
 
     func validate() throws {
+        if files.isEmpty { throw ValidationError("Missing expected argument '<files> ...': a capture file") }
         if write == "-" { throw ValidationError("-w needs a file: standard output carries the packets' lines") }
     }
 
@@ -44,11 +45,11 @@ struct Packets: ParsableCommand {
         var options = AnalysisOptions()
         options.filter = filter.filter
         flowOptions.apply(to: &options)
-        var reader = try openCapture(file)
+        var set = try openCaptures(files)
         var writer: CaptureWriter?
         if let write {
             do {
-                writer = try CaptureWriter(path: write, like: &reader)
+                writer = try CaptureWriter(path: write, like: &set)
             } catch {
                 switch error.kind {
                 case .cannotWrite:
@@ -69,7 +70,7 @@ struct Packets: ParsableCommand {
         var printed = 0
         let end: CaptureReader.End
         do {
-            end = try reader.forEachPacket { (packet: CapturedPacket, interfaces: [InterfaceDescription]) throws(Done) in
+            end = try set.forEachPacket { (packet: CapturedPacket, interfaces: [InterfaceDescription]) throws(Done) in
                 if let frames, pipeline.frame + 1 > frames.last { throw Done() }
                 let shown = frames.map { pipeline.frame + 1 >= $0.first } ?? true
                 let time = packet.timestamp
@@ -99,7 +100,7 @@ struct Packets: ParsableCommand {
             end = .finished
         }
         output.flush()
-        var exit = status(of: end, file: file)
+        var exit = status(of: set, end: end)
         if let writer {
             writer.close()
             if let error = writer.error {

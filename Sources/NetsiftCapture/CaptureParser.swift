@@ -17,6 +17,10 @@ public struct CaptureParser: Sendable {
         case damaged(CaptureDamage)
         /// The first bytes are not a capture we can read.
         case rejected(CaptureError.Kind)
+        /// Stopped before a packet later than the limit given to `parse(_:isFinal:until:_:)`, left
+        /// unread; the packet's time. (Merging several files packet by packet reads each up to the
+        /// next packet of the others.)
+        case reached(Int64)
     }
 
     @usableFromInline enum Stage: Sendable { case fileHeader, pcapRecords, pcapngBlocks }
@@ -80,6 +84,16 @@ public struct CaptureParser: Sendable {
     public mutating func parse<E: Error>(
         _ window: RawSpan, isFinal: Bool, _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void
     ) throws(E) -> Outcome {
+        try parse(window, isFinal: isFinal, until: .max, body)
+    }
+
+    /// `parse` that stops before the first packet whose time is after `limit` (`.reached`), leaving
+    /// it unread: the next call starts with it.
+    @inlinable
+    public mutating func parse<E: Error>(
+        _ window: RawSpan, isFinal: Bool, until limit: Int64,
+        _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void
+    ) throws(E) -> Outcome {
         var offset = 0
         if stage == .fileHeader {
             switch readFileHeader(window, isFinal: isFinal) {
@@ -89,9 +103,9 @@ public struct CaptureParser: Sendable {
         }
         defer { _bytesConsumed += offset }
         if stage == .pcapRecords {
-            return try parsePcapRecords(window, isFinal: isFinal, offset: &offset, body)
+            return try parsePcapRecords(window, isFinal: isFinal, offset: &offset, until: limit, body)
         }
-        return try parsePcapngBlocks(window, isFinal: isFinal, offset: &offset, body)
+        return try parsePcapngBlocks(window, isFinal: isFinal, offset: &offset, until: limit, body)
     }
 
     /// Starts loading the cache lines of the record at `offset`: its header and the first 80 bytes

@@ -17,6 +17,9 @@ public struct CaptureReader: ~Copyable {
     public var parser: CaptureParser { state }
     @usableFromInline var state = CaptureParser()
     @usableFromInline var source: Source
+    /// The mapped file's walker this reader is, while a walk is paused part-way
+    /// (`forEachPacket(until:)`): it keeps the pages from its place on mapped.
+    @usableFromInline var walker: Int?
 
     @usableFromInline enum Source {
         case mapped(MappedFile)
@@ -78,6 +81,10 @@ public struct CaptureReader: ~Copyable {
         source = .mapped(mapping)
     }
 
+    deinit {
+        if let walker, case .mapped(let mapping) = source { mapping.leave(walker) }
+    }
+
     static func errnoKind() -> CaptureError.Kind {
         let code = errno
         return .cannotOpen(errno: code, reason: String(cString: strerror(code)))
@@ -101,11 +108,32 @@ public struct CaptureReader: ~Copyable {
     public mutating func forEachPacket<E: Error>(
         _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void
     ) throws(E) -> End {
+        switch try forEachPacket(until: .max, body) {
+        case .ended(let end): return end
+        case .reached: return .finished   // no packet is later than Int64.max
+        }
+    }
+
+    /// How reading up to a time limit stopped.
+    public enum Step: Sendable, Equatable {
+        /// The next packet is later than the limit; its time. It is left unread.
+        case reached(Int64)
+        /// Reading is over.
+        case ended(End)
+    }
+
+    /// `forEachPacket` that stops before the first packet later than `limit` (ns since the
+    /// epoch), leaving it for the next call: what merging several files by time needs
+    /// (`CaptureSet`). `until: Int64.min` reads up to the first packet and tells its time.
+    @inlinable
+    public mutating func forEachPacket<E: Error>(
+        until limit: Int64, _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void
+    ) throws(E) -> Step {
         switch source {
         case .mapped(let mapping):
-            return try mapping.walk(&state, path: path, body)
+            return try mapping.walk(&state, path: path, until: limit, walker: &walker, body)
         case .stream(let buffer):
-            return try buffer.walk(&state, path: path, body)
+            return try buffer.walk(&state, path: path, until: limit, body)
         }
     }
 
@@ -129,13 +157,14 @@ public struct CaptureReader: ~Copyable {
     }
 }
 
-extension CaptureReader.End {
+extension CaptureReader.Step {
     @inlinable
     init(_ outcome: CaptureParser.Outcome, path: String) {
         switch outcome {
-        case .finished, .needMore: self = .finished
-        case .damaged(let damage): self = .damaged(damage)
-        case .rejected(let kind): self = .rejected(CaptureError(path: path, kind: kind))
+        case .finished, .needMore: self = .ended(.finished)
+        case .reached(let time): self = .reached(time)
+        case .damaged(let damage): self = .ended(.damaged(damage))
+        case .rejected(let kind): self = .ended(.rejected(CaptureError(path: path, kind: kind)))
         }
     }
 }
@@ -171,18 +200,28 @@ final class MappedFile {
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
 
     @inlinable
-    func walk<E: Error>(_ parser: inout CaptureParser, path: String,
-                        _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void) throws(E) -> CaptureReader.End {
-        let walker = join(at: parser.bytesConsumed)
-        defer { leave(walker) }
+    func walk<E: Error>(_ parser: inout CaptureParser, path: String, until limit: Int64, walker slot: inout Int?,
+                        _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void) throws(E) -> CaptureReader.Step {
+        let walker = slot ?? join(at: parser.bytesConsumed)
+        slot = walker
+        // A walk paused before a later packet keeps its place (and the pages from there); one that
+        // ended, or that `body` stopped, holds nothing back any more.
+        var paused = false
+        defer {
+            if !paused {
+                leave(walker)
+                slot = nil
+            }
+        }
         var want = Self.windowLength
         while true {
             let start = parser.bytesConsumed
             let end = min(size, start + max(want, Self.windowLength))
             // The span covers bytes of the mapping, which outlives this call; it does not escape `parse`.
             let window = UnsafeRawBufferPointer(start: base + start, count: end - start)
-            let outcome = try parser.parse(window.bytes, isFinal: end == size, body)
-            guard case .needMore(let needed) = outcome else { return CaptureReader.End(outcome, path: path) }
+            let outcome = try parser.parse(window.bytes, isFinal: end == size, until: limit, body)
+            if case .reached = outcome { paused = true }
+            guard case .needMore(let needed) = outcome else { return CaptureReader.Step(outcome, path: path) }
             want = needed
             releasePages(before: parser.bytesConsumed, walker: walker)
         }
@@ -193,19 +232,34 @@ final class MappedFile {
         parser.parseFileHeader(UnsafeRawBufferPointer(start: base, count: size).bytes, isFinal: true)
     }
 
-    /// A new walker starting at `offset`; returns its number.
+    /// A new walker starting at `offset`; returns its number (the place of one that is through, if
+    /// any, so that walks paused and taken up again do not grow the list).
     @usableFromInline
     func join(at offset: Int) -> Int {
-        walkers.withLock { state in
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        return walkers.withLock { state -> Int in
+            // Reading again pages released before: they come back from the file, to be released again.
+            state.released = min(state.released, offset / page * page)
+            if let free = state.positions.firstIndex(of: .max) {
+                state.positions[free] = offset
+                return free
+            }
             state.positions.append(offset)
             return state.positions.count - 1
         }
     }
 
-    /// The walker is through: it holds no page back any more.
+    /// The walker is through: it holds no page back any more. When no walker is left, the pages
+    /// still resident (the last window) are released too: a set of many files read one after the
+    /// other (`CaptureSet`) would otherwise keep a window of each until all are done.
     @usableFromInline
     func leave(_ walker: Int) {
-        walkers.withLock { $0.positions[walker] = .max }
+        walkers.withLock { state in
+            state.positions[walker] = .max
+            guard state.positions.allSatisfy({ $0 == .max }), state.released < size else { return }
+            _ = madvise(UnsafeMutableRawPointer(mutating: base + state.released), size - state.released, MADV_DONTNEED)
+            state.released = size
+        }
     }
 
     /// The walker is at `offset`: drops the pages wholly before every walker from this process
@@ -254,19 +308,19 @@ final class StreamBuffer {
     }
 
     @inlinable
-    func walk<E: Error>(_ parser: inout CaptureParser, path: String,
-                        _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void) throws(E) -> CaptureReader.End {
+    func walk<E: Error>(_ parser: inout CaptureParser, path: String, until limit: Int64,
+                        _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void) throws(E) -> CaptureReader.Step {
         var needed = 1
         while true {
             if let failure = fill(atLeast: needed) {
-                return .damaged(CaptureDamage(kind: .readFailed(errno: failure), offset: parser.bytesConsumed,
-                                              packetsRead: parser.packetsRead))
+                return .ended(.damaged(CaptureDamage(kind: .readFailed(errno: failure), offset: parser.bytesConsumed,
+                                                     packetsRead: parser.packetsRead)))
             }
             let before = parser.bytesConsumed
             let window = UnsafeRawBufferPointer(start: storage.baseAddress, count: filled)
-            let outcome = try parser.parse(window.bytes, isFinal: atEndOfInput, body)
+            let outcome = try parser.parse(window.bytes, isFinal: atEndOfInput, until: limit, body)
             dropFront(parser.bytesConsumed - before)
-            guard case .needMore(let more) = outcome else { return CaptureReader.End(outcome, path: path) }
+            guard case .needMore(let more) = outcome else { return CaptureReader.Step(outcome, path: path) }
             needed = more
         }
     }

@@ -91,6 +91,20 @@ public final class CaptureWriter {
         }
     }
 
+    /// Creates `path` to hold packets of `set` (`CaptureSet.forEachPacket` hands out the interfaces
+    /// `write(_:from:)` wants): one file's own format, or pcapng for several (whatever their formats
+    /// and link types), with an interface for each input interface used.
+    /// - Throws: as `init(path:like:)` for a reader, `.overwritesInput` for any of the files.
+    public convenience init(path: String, like set: inout CaptureSet) throws(CaptureError) {
+        if set.members.count == 1 {
+            try self.init(path: path, like: &set.members[0].reader)
+            return
+        }
+        for member in set.members { try Self.refuseOverwriting(input: member.path, with: path) }
+        try self.init(path: path, format: .pcapng, pcapLinkType: LinkType(rawValue: 0))
+        writeSectionHeader()
+    }
+
     /// Creates `path` (`-`: standard output) as a classic pcap file of one link type, with
     /// nanosecond timestamps unless `nanosecond` is false: what `netsift live --write` records.
     /// - Throws: `.cannotWrite` when `path` cannot be created.

@@ -5,7 +5,7 @@
 extension CaptureParser {
     @inlinable
     mutating func parsePcapRecords<E: Error>(
-        _ window: RawSpan, isFinal: Bool, offset: inout Int, _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void
+        _ window: RawSpan, isFinal: Bool, offset: inout Int, until timeLimit: Int64, _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void
     ) throws(E) -> Outcome {
         let headerLength = recordHeaderLength
         let bigEndian = self.bigEndian
@@ -29,6 +29,7 @@ extension CaptureParser {
             }
             let timestamp = scale.nanoseconds(seconds: window.u32(offset, bigEndian: bigEndian),
                                               fraction: window.u32(offset + 4, bigEndian: bigEndian))
+            if timestamp > timeLimit { return .reached(timestamp) }
             let original = Int(window.u32(offset + 12, bigEndian: bigEndian))
             let start = offset + headerLength
             offset += recordLength

@@ -19,7 +19,7 @@ extension CaptureParser {
 
     @inlinable
     mutating func parsePcapngBlocks<E: Error>(
-        _ window: RawSpan, isFinal: Bool, offset: inout Int, _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void
+        _ window: RawSpan, isFinal: Bool, offset: inout Int, until timeLimit: Int64, _ body: (CapturedPacket, [InterfaceDescription]) throws(E) -> Void
     ) throws(E) -> Outcome {
         let end = window.byteCount
         while true {
@@ -70,13 +70,14 @@ extension CaptureParser {
                 }
                 let ticks = UInt64(window.u32(offset + 12, bigEndian: bigEndian)) << 32
                     | UInt64(window.u32(offset + 16, bigEndian: bigEndian))
+                let timestamp = scales[interface].nanoseconds(ticks: ticks)
+                if timestamp > timeLimit { return .reached(timestamp) }
                 let original = Int(window.u32(offset + 24, bigEndian: bigEndian))
                 let optionsStart = offset + 28 + ((captured + 3) & ~3)
                 if optionsStart < offset + length - 4 {
                     countPacketComment(window, from: optionsStart, to: offset + length - 4)
                 }
                 let start = offset + 28
-                let timestamp = scales[interface].nanoseconds(ticks: ticks)
                 lastTimestamp = timestamp
                 offset += length
                 Self.prefetchRecord(window, at: offset, headerLength: 28)
@@ -90,6 +91,7 @@ extension CaptureParser {
                 // gets the previous packet's, so time never jumps back to 1970); its captured length is what the block holds, at most the interface's snaplen.
                 guard length >= 16 else { return damage(.badBlockLength(length), at: offset) }
                 guard sectionBase < interfaces.count else { return damage(.unknownInterface(0), at: offset) }
+                if lastTimestamp > timeLimit { return .reached(lastTimestamp) }
                 let original = Int(window.u32(offset + 8, bigEndian: bigEndian))
                 let snaplen = interfaces[sectionBase].snaplen
                 var captured = min(original, length - 16)

@@ -10,7 +10,7 @@ public struct DNSTransaction: Sendable, Equatable, Encodable {
         /// Unanswered as far as we know: pushed out by the limit on outstanding queries first.
         case evicted
         /// A response whose query was not captured (or came after the query had timed out).
-        case responseOnly
+        case responseOnly = "response_only"
     }
 
     public var client: Endpoint

@@ -7,6 +7,8 @@ public struct AnalysisReport: Sendable, Codable {
 
     public struct Capture: Sendable, Codable {
         public var file: String
+        /// Several files read as one capture: each, in the order they were read (absent for one).
+        public var files: [String]?
         public var packets: Int
         public var firstPacket: Int64?
         public var lastPacket: Int64?
