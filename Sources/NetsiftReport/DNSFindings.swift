@@ -31,6 +31,12 @@ struct DNSDetector {
     var groups: [FindingKind: [String: Group]] = [:]
     /// Servers an ICMP destination-unreachable spoke for (bounded), with the code and a frame.
     var unreachable: [String: (code: UInt8, frame: Int)] = [:]
+    /// Every transaction's outcome, per server (`Outcomes`).
+    var servers: [String: Outcomes.DNSServer] = [:]
+    /// Response times (s) of the answers since the caller last took them, when it asked for them
+    /// (`Diagnosis.journalDNSResponseTimes`); at most `journalLimit` wait.
+    var journal: [Double]?
+    static let journalLimit = 1 << 16
 
     init(thresholds: DiagnosisThresholds) { self.thresholds = thresholds }
 
@@ -52,6 +58,8 @@ struct DNSDetector {
     mutating func record(_ t: DNSTransaction) {
         let server = queries.bounded("\(t.server)")
         queries[server, default: 0] += t.outcome == .responseOnly ? 0 : 1
+        servers[server, default: Outcomes.DNSServer(server: server)].add(t)
+        if journal != nil, journal!.count < Self.journalLimit, let latency = t.latency { journal!.append(Double(latency) / 1e9) }
         func note(_ kind: FindingKind) { groups[kind, default: [:]][server, default: Group()].add(t) }
         switch t.outcome {
         case .unanswered, .evicted:
