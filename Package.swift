@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(
             name: "NetsiftCLITests",
             dependencies: ["NetsiftTestSupport"],
-            exclude: ["packets-oracle.tsv"],
+            exclude: ["packets-oracle.tsv", "Scripts", "report-reference.png"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -405,13 +405,16 @@ struct HTMLReport {
         guard !report.topFlows.isEmpty else { return .empty }
         return .section(.id("top-flows"), .h2(.text("Top conversations")), .table(.class("outcomes"),
             .tr(.th(.text("Stream")), .th(.text("Originator")), .th(.text("Responder")), .th(.text("State")),
-                .th(.text("Packets")), .th(.text("Bytes")), .th(.text("Duration"))),
+                .th(.text("Packets →/←")), .th(.text("Bytes →/←")), .th(.text("Duration"))),
             .group(report.topFlows.enumerated().map { index, flow in
                 let path = "top_flows.\(index)"
                 return .tr(.td(.text("\(flow.transport).stream \(flow.stream)")),
                            .td(.code(.text(flow.originator.endpoint))), .td(.code(.text(flow.responder.endpoint))),
-                           .td(.text(flow.state.rawValue)), .td(number(flow.packets, path + ".packets")),
-                           .td(number(flow.bytes, path + ".bytes")),
+                           .td(.text(flow.state.rawValue)),
+                           .td(number(flow.originator.packets, path + ".originator.packets"), .text(" / "),
+                               number(flow.responder.packets, path + ".responder.packets")),
+                           .td(number(flow.originator.bytes, path + ".originator.bytes"), .text(" / "),
+                               number(flow.responder.bytes, path + ".responder.bytes")),
                            .td(.text(fixed(Double(flow.durationNanoseconds) / 1e9, 3) + " s")))
             })))
     }

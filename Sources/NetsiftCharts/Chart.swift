@@ -130,7 +130,8 @@ public struct Chart: Sendable {
             .attribute(named: "class", value: "chart"),
             .attribute(named: "viewBox", value: "0 0 \(coordinate(width)) \(coordinate(height))"),
             .attribute(named: "role", value: "img"),
-            .attribute(named: "aria-label", value: title),
+            // Plot escapes text but writes attribute values as they are.
+            .attribute(named: "aria-label", value: escapedAttribute(title)),
             .attribute(named: "xmlns", value: "http://www.w3.org/2000/svg"),
             .element(named: "title", text: title),
         ]
@@ -206,4 +207,19 @@ public struct Chart: Sendable {
         }
         return nodes
     }
+}
+
+/// `text` safe inside a double-quoted attribute value.
+func escapedAttribute(_ text: String) -> String {
+    var out = ""
+    for character in text {
+        switch character {
+        case "&": out += "&amp;"
+        case "\"": out += "&quot;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        default: out.append(character)
+        }
+    }
+    return out
 }

@@ -17,7 +17,7 @@ public struct Outcomes: Sendable {
         public var queries = 0
         /// Queries that got no answer within the timeout (or were evicted waiting).
         public var unanswered = 0
-        /// Answers by response code name ("NOERROR", "NXDOMAIN", …).
+        /// Answers by response code, IANA's names ("NoError", "NXDomain", …).
         public var responseCodes: [String: Int] = [:]
         /// Time from query to answer, for the answers that had their query in the capture.
         public var responseTimes = LatencyHistogram()

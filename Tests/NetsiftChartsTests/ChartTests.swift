@@ -71,7 +71,7 @@ struct DownsampleTests {
 struct ChartTests {
     func chart() -> Chart {
         // x 0…10 onto 64…748 (760 wide, margins 64 and 12); y 0…100 onto 204…22 (240 high, margins 22 and 36).
-        Chart(title: "T <&>", x: 0...10, y: 0...100)
+        Chart(title: "T <&\">", x: 0...10, y: 0...100)
     }
 
     @Test func lineAndStepPaths() {
@@ -97,9 +97,12 @@ struct ChartTests {
         c.legend = [("ACK", "ack")]
         let svg = c.svg().render()
         #expect(svg.hasPrefix("<svg class=\"chart\" viewBox=\"0 0 760 240\""))
-        #expect(svg.contains("<title>T &lt;&amp;&gt;</title>"))
-        #expect(svg.contains("<path class=\"mark ack\" d=\"M64 204L748 22\">"))
-        #expect(svg.contains("M406 22V204"))   // the event's rule
+        #expect(svg.contains("aria-label=\"T &lt;&amp;&quot;&gt;\""))
+        #expect(svg.contains("<title>T &lt;&amp;\"&gt;</title>"))
+        // With a legend the plot starts 40 px down (the legend's row under the title): y 100 is at 40.
+        #expect(svg.contains("<path class=\"mark ack\" d=\"M64 204L748 40\">"))
+        #expect(svg.contains("M406 40V204"))   // the event's rule
+        #expect(svg.contains("<path class=\"swatch ack\" d=\"M64 28h12\">"))
         #expect(!svg.contains("href"))
         #expect(!svg.contains("<script"))
     }

@@ -7,8 +7,8 @@
   fail and be logged; no console message of level warning or error may appear.
 - The DOM Chromium built: every <svg class="chart"> holds at least one mark path with non-empty
   path data; every element with `data-json="a.b.0.c"` shows the JSON report's value at that path
-  (integers grouped with commas, decimals as printed to 3 places).
-- A screenshot of the top of the page is compared with REFERENCE.png: same size, and at most 1%
+  (integers exactly, grouped with commas; decimals to the precision the page prints them).
+- A screenshot of the top of the page (1000 x 1200 px) is compared with REFERENCE.png: same size, and at most 1%
   of pixels differing by more than 48 in any channel (fonts' anti-aliasing varies; a layout that
   moved does not pass).
 
@@ -25,7 +25,7 @@ import sys
 import tempfile
 import zlib
 
-WINDOW = (1000, 2200)
+WINDOW = (1000, 1200)
 
 
 def chromium():
@@ -104,14 +104,19 @@ def value_at(document, path):
     return value
 
 
-def shown(value):
-    if isinstance(value, bool):
-        return str(value).lower()
+def agrees(text, value):
+    """Whether the page's text shows the JSON's number: integers exactly, with grouping commas;
+    decimals to the precision the page prints (6.9 for 6.9, 0.031 for 0.030801)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return text == str(value)
     if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
+        return text == f"{value:,}"
+    try:
+        shown = float(text.replace(",", ""))
+    except ValueError:
+        return False
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return abs(shown - value) <= 0.5 * 10 ** -decimals + 1e-12
 
 
 def decode_png(path):
@@ -199,11 +204,11 @@ def main():
         document = json.load(f)
     for path, text in dom.numbers:
         try:
-            expected = shown(value_at(document, path))
+            expected = value_at(document, path)
         except (KeyError, IndexError, ValueError, TypeError):
             failures.append(f"data-json {path}: not in the JSON report")
             continue
-        if text.strip() != expected:
+        if not agrees(text.strip(), expected):
             failures.append(f"data-json {path}: page shows {text.strip()!r}, JSON has {expected!r}")
 
     with tempfile.TemporaryDirectory(prefix="netsift-shot-") as folder:
