@@ -153,7 +153,9 @@ public struct SegmentMark: Sendable, Equatable {
 /// One direction of a recorded conversation: its packets (thinned), its marks (thinned apart, so
 /// that the rare ones survive a long transfer), and what relative numbering needs.
 public struct DirectionSeries: Sendable {
-    public var endpoint: String
+    /// The side's address and port ("10.0.0.1:443").
+    public var endpoint: String { "\(sender)" }
+    let sender: Endpoint
     public internal(set) var points: Thinned<SegmentPoint>
     public internal(set) var marks: Thinned<SegmentMark>
     /// The first sequence number seen, and the last one unwrapped.
@@ -169,8 +171,8 @@ public struct DirectionSeries: Sendable {
     var outstanding: [(end: Int64, time: Int64)] = []
     public internal(set) var payloadBytes = 0
 
-    init(endpoint: String, points: Int, marks: Int) {
-        self.endpoint = endpoint
+    init(sender: Endpoint, points: Int, marks: Int) {
+        self.sender = sender
         self.points = Thinned(capacity: points)
         self.marks = Thinned(capacity: marks)
     }
@@ -297,91 +299,23 @@ public final class SeriesRecorder {
                 if reset { $0.resets += 1 }
             }
         }
-        let source = "\(Endpoint(address: s.source, port: s.sourcePort))"
+        guard limits.activeConversations > 0 else { return }
+        let source = Endpoint(address: s.source, port: s.sourcePort)
         if active[tracked.stream] == nil {
             guard active.count < limits.activeConversations else {
                 if s.tcpFlags.contains(.syn) && !s.tcpFlags.contains(.ack) { series.unrecorded += 1 }
                 return
             }
-            let destination = "\(Endpoint(address: s.destination, port: s.destinationPort))"
+            let destination = Endpoint(address: s.destination, port: s.destinationPort)
             active[tracked.stream] = ConversationSeries(
                 stream: tracked.stream,
-                first: DirectionSeries(endpoint: source, points: limits.pointsPerDirection, marks: limits.marksPerDirection),
-                second: DirectionSeries(endpoint: destination, points: limits.pointsPerDirection,
+                first: DirectionSeries(sender: source, points: limits.pointsPerDirection, marks: limits.marksPerDirection),
+                second: DirectionSeries(sender: destination, points: limits.pointsPerDirection,
                                         marks: limits.marksPerDirection),
                 buckets: TimeBuckets(start: time, capacity: limits.intervals), start: time, end: time)
         }
-        let side = active[tracked.stream]!.first.endpoint == source ? 0 : 1
-        record(&active[tracked.stream]!, side: side, &s, flags: flags, retransmitted: retransmitted, time: time)
-    }
-
-    /// One packet of a recorded conversation, from `side`.
-    func record(_ c: inout ConversationSeries, side: Int, _ s: inout PacketSummary, flags: TCPAnalysisFlags,
-                retransmitted: Bool, time: Int64) {
-        c.end = max(c.end, time)
-        let tcpFlags = s.tcpFlags
-        let syn = tcpFlags.contains(.syn)
-        if syn {
-            c[side].sawSYN = true
-            c[side].offeredScale = s.tcpOptions.windowScale
-        }
-        let sequence = c[side].relative(s.sequenceNumber)
-        let length = s.payloadWireLength + (syn ? 1 : 0) + (tcpFlags.contains(.fin) ? 1 : 0)
-        let acknowledgment = tcpFlags.contains(.ack) ? c[1 - side].relativeAcknowledgment(s.acknowledgmentNumber) : nil
-        // RFC 7323: the window of a SYN is never scaled; the others are when both SYNs offered a scale.
-        var window = Int64(s.windowSize)
-        if !syn, c[0].sawSYN, c[1].sawSYN, let mine = c[side].offeredScale, c[1 - side].offeredScale != nil {
-            window <<= Int64(min(mine, 14))
-        }
-        c[side].points.add(SegmentPoint(time: time, sequence: sequence, length: length, acknowledgment: acknowledgment,
-                                        window: window))
-        let payload = s.payloadWireLength
-        c[side].payloadBytes += payload
-        // RTT: this side's data segments wait for the other's acknowledgment.
-        if payload > 0 {
-            if retransmitted {
-                c[side].outstanding.removeAll { $0.end > sequence }
-            } else if c[side].outstanding.count < 64 {
-                c[side].outstanding.append((sequence + Int64(payload), time))
-            }
-        }
-        var sample: Int64?
-        if let acknowledgment, !c[1 - side].outstanding.isEmpty {
-            var acked = 0
-            while acked < c[1 - side].outstanding.count && c[1 - side].outstanding[acked].end <= acknowledgment { acked += 1 }
-            if acked > 0 {
-                sample = time - c[1 - side].outstanding[acked - 1].time
-                c[1 - side].outstanding.removeFirst(acked)
-            }
-        }
-        c.buckets.withValue(at: time) { counts in
-            if side == 0 { counts.payload.0 += payload } else { counts.payload.1 += payload }
-            if let sample {
-                if side == 0 { counts.rtt.1.add(sample) } else { counts.rtt.0.add(sample) }
-            }
-        }
-        // Marks on the data they concern: retransmissions and resets on this side's sequence space,
-        // zero windows, duplicate ACKs and SACK blocks on the other's (what this side acknowledges).
-        if retransmitted {
-            c[side].marks.add(SegmentMark(kind: .retransmission, time: time, start: sequence, end: sequence + Int64(length)))
-        }
-        if tcpFlags.contains(.rst) {
-            c[side].marks.add(SegmentMark(kind: .reset, time: time, start: sequence, end: sequence))
-        }
-        if let acknowledgment {
-            if flags.contains(.zeroWindow) {
-                c[1 - side].marks.add(SegmentMark(kind: .zeroWindow, time: time, start: acknowledgment, end: acknowledgment))
-            }
-            if flags.contains(.duplicateAck) {
-                c[1 - side].marks.add(SegmentMark(kind: .duplicateAck, time: time, start: acknowledgment, end: acknowledgment))
-            }
-            for block in s.tcpOptions.sack {
-                if let left = c[1 - side].relativeAcknowledgment(block.left),
-                   let right = c[1 - side].relativeAcknowledgment(block.right) {
-                    c[1 - side].marks.add(SegmentMark(kind: .sack, time: time, start: left, end: right))
-                }
-            }
-        }
+        // One lookup for the packet: the conversation is updated in place.
+        active[tracked.stream]!.record(from: source, &s, flags: flags, retransmitted: retransmitted, time: time)
     }
 
     /// An application message: DNS answers with an error code count in the timeline.
@@ -404,4 +338,78 @@ public final class SeriesRecorder {
         series.conversations[weakest] = nil
     }
     var scores: [Int: (trouble: Int, bytes: Int)] = [:]
+}
+
+extension ConversationSeries {
+    /// One packet of the conversation, from `source`.
+    mutating func record(from source: Endpoint, _ s: inout PacketSummary, flags: TCPAnalysisFlags,
+                         retransmitted: Bool, time: Int64) {
+        let side = first.sender == source ? 0 : 1
+        end = max(end, time)
+        let tcpFlags = s.tcpFlags
+        let syn = tcpFlags.contains(.syn)
+        if syn {
+            self[side].sawSYN = true
+            self[side].offeredScale = s.tcpOptions.windowScale
+        }
+        let sequence = self[side].relative(s.sequenceNumber)
+        let length = s.payloadWireLength + (syn ? 1 : 0) + (tcpFlags.contains(.fin) ? 1 : 0)
+        let acknowledgment = tcpFlags.contains(.ack) ? self[1 - side].relativeAcknowledgment(s.acknowledgmentNumber) : nil
+        // RFC 7323: the window of a SYN is never scaled; the others are when both SYNs offered a scale.
+        var window = Int64(s.windowSize)
+        if !syn, self[0].sawSYN, self[1].sawSYN, let mine = self[side].offeredScale, self[1 - side].offeredScale != nil {
+            window <<= Int64(min(mine, 14))
+        }
+        self[side].points.add(SegmentPoint(time: time, sequence: sequence, length: length, acknowledgment: acknowledgment,
+                                        window: window))
+        let payload = s.payloadWireLength
+        self[side].payloadBytes += payload
+        // RTT: this side's data segments wait for the other's acknowledgment.
+        if payload > 0 {
+            if retransmitted {
+                self[side].outstanding.removeAll { $0.end > sequence }
+            } else if self[side].outstanding.count < 64 {
+                self[side].outstanding.append((sequence + Int64(payload), time))
+            }
+        }
+        var sample: Int64?
+        if let acknowledgment, !self[1 - side].outstanding.isEmpty {
+            var acked = 0
+            while acked < self[1 - side].outstanding.count && self[1 - side].outstanding[acked].end <= acknowledgment { acked += 1 }
+            if acked > 0 {
+                sample = time - self[1 - side].outstanding[acked - 1].time
+                self[1 - side].outstanding.removeFirst(acked)
+            }
+        }
+        buckets.withValue(at: time) { counts in
+            if side == 0 { counts.payload.0 += payload } else { counts.payload.1 += payload }
+            if let sample {
+                if side == 0 { counts.rtt.1.add(sample) } else { counts.rtt.0.add(sample) }
+            }
+        }
+        // Marks on the data they concern: retransmissions and resets on this side's sequence space,
+        // zero windows, duplicate ACKs and SACK blocks on the other's (what this side acknowledges).
+        if retransmitted {
+            self[side].marks.add(SegmentMark(kind: .retransmission, time: time, start: sequence, end: sequence + Int64(length)))
+        }
+        if tcpFlags.contains(.rst) {
+            self[side].marks.add(SegmentMark(kind: .reset, time: time, start: sequence, end: sequence))
+        }
+        if let acknowledgment {
+            if flags.contains(.zeroWindow) {
+                self[1 - side].marks.add(SegmentMark(kind: .zeroWindow, time: time, start: acknowledgment, end: acknowledgment))
+            }
+            if flags.contains(.duplicateAck) {
+                self[1 - side].marks.add(SegmentMark(kind: .duplicateAck, time: time, start: acknowledgment, end: acknowledgment))
+            }
+            // `sack` makes an array: only for the packets that carry blocks.
+            for block in s.tcpOptions.sackBlockCount == 0 ? [] : s.tcpOptions.sack {
+                if let left = self[1 - side].relativeAcknowledgment(block.left),
+                   let right = self[1 - side].relativeAcknowledgment(block.right) {
+                    self[1 - side].marks.add(SegmentMark(kind: .sack, time: time, start: left, end: right))
+                }
+            }
+        }
+    }
+
 }
