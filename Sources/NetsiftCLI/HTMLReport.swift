@@ -351,7 +351,7 @@ struct HTMLReport {
 
     func dns() -> Body {
         guard !outcomes.dns.isEmpty else { return .empty }
-        let names = LatencyHistogram.bounds.map { "≤" + AxisFormat.seconds.text($0) } + [">10 s"]
+        let names = LatencyHistogram.bounds.map { AxisFormat.seconds.text($0) } + [">10 s"]
         var nodes: [Body] = [.h2(.text("DNS")), .table(.class("outcomes"),
             .tr(.th(.text("Server")), .th(.text("Queries")), .th(.text("Unanswered")), .th(.text("Answers by code"))),
             .group(outcomes.dns.map { server in
@@ -361,7 +361,7 @@ struct HTMLReport {
             }))]
         for server in outcomes.dns where server.responseTimes.count > 0 {
             let histogram = server.responseTimes
-            var chart = Chart(title: "Response times of \(server.server) (\(grouped(histogram.count)) answers)",
+            var chart = Chart(title: "Response times of \(server.server) (\(grouped(histogram.count)) answers; each bar: up to its time)",
                               x: -0.5...(Double(names.count) - 0.5), y: 0...Double(histogram.counts.max() ?? 1),
                               xFormat: .labels(names))
             chart.height = 170

@@ -49,6 +49,10 @@ public struct Outcomes: Sendable {
     public struct TLSAlert: Sendable, Hashable {
         public var description: UInt8
         public var fromClient: Bool
+        public init(description: UInt8, fromClient: Bool) {
+            self.description = description
+            self.fromClient = fromClient
+        }
         /// "handshake_failure (40)".
         public var name: String { "\(TLSNames.alertDescription(description)) (\(description))" }
         public var sender: String { fromClient ? "client" : "server" }
