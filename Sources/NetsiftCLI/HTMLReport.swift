@@ -16,11 +16,29 @@ import Plot
 /// Every number the JSON report also has carries a `data-json` attribute with its path there
 /// ("capture.packets", "findings.2.count"), so a test can check the page against the JSON.
 struct HTMLReport {
-    var report: AnalysisReport
-    var series: CaptureSeries?
-    var outcomes: Outcomes
-    /// Conversations drawn at most: the findings' first, then the top ones.
+    let report: AnalysisReport
+    let series: CaptureSeries?
+    let outcomes: Outcomes
+    /// The TCP conversations drawn: those the findings name (the first two of each, in the
+    /// findings' order), then the top ones; at most `conversationLimit`.
+    let drawnStreams: [Int]
+    /// Conversations drawn at most.
     static let conversationLimit = 12
+    /// Findings marked on the timeline at most (the first, in the report's order).
+    static let eventLimit = 40
+
+    init(report: AnalysisReport, series: CaptureSeries?, outcomes: Outcomes) {
+        self.report = report
+        self.series = series
+        self.outcomes = outcomes
+        var streams: [Int] = []
+        let named = report.findings.lazy.flatMap { $0.flows.filter { $0.transport == "tcp" }.prefix(2).map(\.stream) }
+        for stream in Array(named) + report.topFlows.filter({ $0.transport == "tcp" }).map(\.stream)
+        where !streams.contains(stream) && streams.count < Self.conversationLimit {
+            streams.append(stream)
+        }
+        drawnStreams = streams
+    }
 
     typealias Body = Node<HTML.BodyContext>
 
@@ -198,7 +216,7 @@ struct HTMLReport {
         let starts = timeline.values.indices.map { seconds(timeline.time(of: $0)) }
         let end = max(starts.last! + width, seconds(report.capture.lastPacket ?? origin))
         let domain = min(0, starts.first!)...end
-        let events = report.findings.enumerated().compactMap { index, finding in
+        let events = report.findings.prefix(Self.eventLimit).enumerated().compactMap { index, finding in
             time(of: finding).map { Event(x: seconds($0), label: "F\(index + 1)", detail: finding.summary) }
         }
         func counts(_ value: (TimelineCounts) -> Int) -> [Point] {
@@ -214,7 +232,8 @@ struct HTMLReport {
         byteChart.marks = [.columns(bytes, width: width, style: "bytes")]
         byteChart.events = events
         var nodes: [Body] = [.h2(.text("Timeline")),
-                             .p(.text("Seconds since the first packet; findings are marked F1, F2… where their first frame was seen.")),
+                             .p(.text("Seconds since the first packet; findings are marked F1, F2… (the first \(Self.eventLimit)) "
+                                      + "where their first frame was seen.")),
                              packetChart.svg(), byteChart.svg()]
         let troubles = [("retransmissions", counts(\.retransmissions)), ("resets", counts(\.resets)),
                         ("DNS errors", counts(\.dnsErrors))]
@@ -236,17 +255,6 @@ struct HTMLReport {
 
     // MARK: Conversations
 
-    /// The TCP conversations drawn: those the findings name (in the findings' order), then the top ones.
-    var drawnStreams: [Int] {
-        var streams: [Int] = []
-        for stream in report.findings.flatMap({ $0.flows.filter { $0.transport == "tcp" }.prefix(2).map(\.stream) })
-            + report.topFlows.filter({ $0.transport == "tcp" }).map(\.stream)
-        where !streams.contains(stream) && streams.count < Self.conversationLimit {
-            streams.append(stream)
-        }
-        return streams
-    }
-
     func conversations() -> Body {
         var nodes: [Body] = [.h2(.text("Conversations")),
                              .p(.text("Time-sequence graphs (Stevens / tcptrace): the data direction's segments as vertical strokes, "
@@ -254,6 +262,10 @@ struct HTMLReport {
                                       + "and resets marked."))]
         let streams = drawnStreams
         if streams.isEmpty { nodes.append(.p(.text("No TCP conversations."))) }
+        if let unrecorded = series?.unrecorded, unrecorded > 0 {
+            nodes.append(.p(.class("note"), .text("\(grouped(unrecorded)) conversations began while the most that are "
+                                                  + "recorded at once were active, and were not recorded.")))
+        }
         for stream in streams {
             let flow = report.topFlows.first { $0.transport == "tcp" && $0.stream == stream }
             nodes.append(conversation(stream, flow: flow))

@@ -22,7 +22,7 @@ final class LiveMetrics {
 
     init() {
         // Present from the first scrape, before any packet.
-        for (name, help) in Self.totals { _ = registry.makeCounter(name: name, labels: [], help: help) }
+        for (name, help) in Self.totals { _ = registry.makeCounter(descriptor: Self.descriptor(name, help), labels: []) }
     }
 
     static let totals = [
@@ -34,12 +34,17 @@ final class LiveMetrics {
         ("netsift_tcp_resets_total", "TCP segments with RST set."),
     ]
 
+    /// A metric's whole name (Prometheus' rules: `netsift_` prefix, unit and `_total` in it) and help.
+    static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
     /// Sets a counter to `total` (adding its growth since the last refresh).
     private func count(_ name: String, _ labels: [String] = [], to total: Int, help: String) {
         let key = [name] + labels
         let last = counted[key] ?? 0
         counted[key] = max(total, last)
-        let counter = registry.makeCounter(name: name, labels: Self.pairs(key), help: help)
+        let counter = registry.makeCounter(descriptor: Self.descriptor(name, help), labels: Self.pairs(key))
         if total > last { counter.increment(by: Int64(total - last)) }
     }
 
@@ -47,11 +52,11 @@ final class LiveMetrics {
     private func gauge(_ name: String, _ values: [[String]: Int], help: String) {
         let keys = Set(values.keys.map { [name] + $0 })
         for key in gauges where key[0] == name && !keys.contains(key) {
-            registry.makeGauge(name: name, labels: Self.pairs(key), help: help).set(Int64(0))
+            registry.makeGauge(descriptor: Self.descriptor(name, help), labels: Self.pairs(key)).set(Int64(0))
         }
         gauges.formUnion(keys)
         for (labels, value) in values {
-            registry.makeGauge(name: name, labels: Self.pairs([name] + labels), help: help).set(Int64(value))
+            registry.makeGauge(descriptor: Self.descriptor(name, help), labels: Self.pairs([name] + labels)).set(Int64(value))
         }
     }
 
@@ -71,12 +76,14 @@ final class LiveMetrics {
 
         var active: [[String]: Int] = [:]
         for conversation in live.pipeline.tracker.activeTCP {
-            active[["transport", "tcp", "state", FlowSummary(.tcp(conversation)).state.rawValue], default: 0] += 1
+            active[["transport", "tcp", "state", conversation.connectionState.rawValue], default: 0] += 1
         }
-        active[["transport", "udp", "state", "active"]] = live.pipeline.tracker.activeUDP.count
+        for conversation in live.pipeline.tracker.activeUDP {
+            active[["transport", "udp", "state", conversation.connectionState.rawValue], default: 0] += 1
+        }
         gauge("netsift_conversations_active", active,
               help: "Conversations being followed, by transport and Zeek conn_state so far.")
-        let finishedHelp = "Conversations over, by transport and Zeek conn_state (UDP: finished)."
+        let finishedHelp = "Conversations over, by transport and Zeek conn_state (UDP: all counted as finished)."
         for (state, count) in live.analysis.states {
             self.count("netsift_conversations_finished_total", ["transport", "tcp", "state", state], to: count,
                        help: finishedHelp)
@@ -100,8 +107,8 @@ final class LiveMetrics {
                        help: "DNS answers, by response code.")
         }
         let histogram = registry.makeValueHistogram(
-            name: "netsift_dns_response_seconds", buckets: LatencyHistogram.bounds,
-            help: "Time from a DNS query to its answer, in seconds.")
+            descriptor: Self.descriptor("netsift_dns_response_seconds", "Time from a DNS query to its answer, in seconds."),
+            buckets: LatencyHistogram.bounds)
         for seconds in live.takeDNSResponseTimes() { histogram.record(seconds) }
 
         var alerts: [Outcomes.TLSAlert: Int] = [:]

@@ -17,6 +17,7 @@ final class MetricsServer: Sendable {
     private let socket: Int32
     private let registry: PrometheusCollectorRegistry
     private let stopping = Atomic<Bool>(false)
+    private let serving = Atomic<Bool>(false)
     private let stopped = DispatchSemaphore(value: 0)
 
     /// How long a connection may take to send its request before it is closed.
@@ -91,7 +92,9 @@ final class MetricsServer: Sendable {
 
     /// Serves on a thread of its own until `stop`.
     func start() throws(Failure) {
+        serving.store(true, ordering: .relaxed)
         guard startDetachedThread({ self.serve() }) else {
+            serving.store(false, ordering: .relaxed)
             close(socket)
             throw Failure(description: "--metrics \(address): cannot start the server's thread")
         }
@@ -100,7 +103,7 @@ final class MetricsServer: Sendable {
     /// Stops serving (a request being answered is finished first) and closes the socket.
     func stop() {
         stopping.store(true, ordering: .relaxed)
-        stopped.wait()
+        if serving.load(ordering: .relaxed) { stopped.wait() }
         close(socket)
     }
 

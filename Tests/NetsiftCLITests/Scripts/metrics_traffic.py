@@ -30,7 +30,7 @@ def scrape(url):
     except ImportError:
         print("prometheus_client is not installed (scripts/bootstrap installs it)")
         return 77
-    with OPENER.open(url, timeout=5) as response:
+    with OPENER.open(url, timeout=10) as response:
         content_type = response.headers.get("Content-Type")
         text = response.read().decode()
     samples = []
