@@ -210,8 +210,14 @@ public struct ConversationSeries: Sendable {
     public internal(set) var end: Int64
 
     subscript(side: Int) -> DirectionSeries {
-        get { side == 0 ? first : second }
-        set { if side == 0 { first = newValue } else { second = newValue } }
+        // Borrowed and modified in place: a get (and set) would copy the side, retaining its arrays
+        // (and copying them when changed), for every packet.
+        _read {
+            if side == 0 { yield first } else { yield second }
+        }
+        _modify {
+            if side == 0 { yield &first } else { yield &second }
+        }
     }
 
     /// The side that sent the most payload (what a time-sequence graph is drawn for).
@@ -271,7 +277,10 @@ public struct CaptureSeries: Sendable {
 public final class SeriesRecorder {
     public let limits: SeriesLimits
     public private(set) var series = CaptureSeries()
-    var active: [Int: ConversationSeries] = [:]
+    /// The conversations being recorded, and where each is among them by stream. An array, so that
+    /// a packet updates its conversation in place (a dictionary's value may be copied out and back).
+    var active: [ConversationSeries] = []
+    var slots: [Int: Int] = [:]
 
     public init(limits: SeriesLimits = SeriesLimits()) { self.limits = limits }
 
@@ -301,21 +310,26 @@ public final class SeriesRecorder {
         }
         guard limits.activeConversations > 0 else { return }
         let source = Endpoint(address: s.source, port: s.sourcePort)
-        if active[tracked.stream] == nil {
+        let slot: Int
+        if let known = slots[tracked.stream] {
+            slot = known
+        } else {
             guard active.count < limits.activeConversations else {
                 if s.tcpFlags.contains(.syn) && !s.tcpFlags.contains(.ack) { series.unrecorded += 1 }
                 return
             }
             let destination = Endpoint(address: s.destination, port: s.destinationPort)
-            active[tracked.stream] = ConversationSeries(
+            slot = active.count
+            slots[tracked.stream] = slot
+            active.append(ConversationSeries(
                 stream: tracked.stream,
                 first: DirectionSeries(sender: source, points: limits.pointsPerDirection, marks: limits.marksPerDirection),
                 second: DirectionSeries(sender: destination, points: limits.pointsPerDirection,
                                         marks: limits.marksPerDirection),
-                buckets: TimeBuckets(start: time, capacity: limits.intervals), start: time, end: time)
+                buckets: TimeBuckets(start: time, capacity: limits.intervals), start: time, end: time))
         }
         // One lookup for the packet: the conversation is updated in place.
-        active[tracked.stream]!.record(from: source, &s, flags: flags, retransmitted: retransmitted, time: time)
+        active[slot].record(from: source, &s, flags: flags, retransmitted: retransmitted, time: time)
     }
 
     /// An application message: DNS answers with an error code count in the timeline.
@@ -326,7 +340,11 @@ public final class SeriesRecorder {
 
     /// A conversation is over: its series is kept if it is among the most troubled or largest so far.
     func finished(_ flow: FlowSummary) {
-        guard flow.transport == "tcp", let recorded = active.removeValue(forKey: flow.stream) else { return }
+        guard flow.transport == "tcp", let slot = slots.removeValue(forKey: flow.stream) else { return }
+        // The last one takes the finished one's slot.
+        active.swapAt(slot, active.count - 1)
+        let recorded = active.removeLast()
+        if slot < active.count { slots[active[slot].stream] = slot }
         scores[flow.stream] = (TopFlows.trouble(flow), flow.bytes)
         series.conversations[flow.stream] = recorded
         guard series.conversations.count > limits.keptConversations else { return }
