@@ -143,7 +143,7 @@ public struct SegmentPoint: Sendable, Equatable {
 /// Something a time-sequence graph marks: a retransmitted segment, a zero window, a reset, a
 /// SACK block (`start`..`end`: sequence numbers of the marked direction's data).
 public struct SegmentMark: Sendable, Equatable {
-    public enum Kind: String, Sendable { case retransmission, zeroWindow = "zero_window", reset, sack, duplicateAck = "duplicate_ack" }
+    public enum Kind: String, Sendable { case retransmission, zeroWindow = "zero_window", reset, sack }
     public var kind: Kind
     public var time: Int64
     public var start: Int64
@@ -406,7 +406,7 @@ extension ConversationSeries {
             }
         }
         // Marks on the data they concern: retransmissions and resets on this side's sequence space,
-        // zero windows, duplicate ACKs and SACK blocks on the other's (what this side acknowledges).
+        // zero windows and SACK blocks on the other's (what this side acknowledges).
         if retransmitted {
             self[side].marks.add(SegmentMark(kind: .retransmission, time: time, start: sequence, end: sequence + Int64(length)))
         }
@@ -414,11 +414,12 @@ extension ConversationSeries {
             self[side].marks.add(SegmentMark(kind: .reset, time: time, start: sequence, end: sequence))
         }
         if let acknowledgment {
+            // A reset is drawn on both sides' graphs: where its sender was, and where it had acknowledged up to.
+            if tcpFlags.contains(.rst) {
+                self[1 - side].marks.add(SegmentMark(kind: .reset, time: time, start: acknowledgment, end: acknowledgment))
+            }
             if flags.contains(.zeroWindow) {
                 self[1 - side].marks.add(SegmentMark(kind: .zeroWindow, time: time, start: acknowledgment, end: acknowledgment))
-            }
-            if flags.contains(.duplicateAck) {
-                self[1 - side].marks.add(SegmentMark(kind: .duplicateAck, time: time, start: acknowledgment, end: acknowledgment))
             }
             // `sack` makes an array: only for the packets that carry blocks.
             for block in s.tcpOptions.sackBlockCount == 0 ? [] : s.tcpOptions.sack {
