@@ -29,6 +29,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         // `swift package generate-documentation`: the library's DocC documentation.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // HTML for `--html` reports, built as typed nodes that escape their text (never concatenated).
+        .package(url: "https://github.com/JohnSundell/Plot", exact: "0.14.0"),
+        // Prometheus text exposition for `live --metrics`.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -61,12 +65,21 @@ let package = Package(
         // The pipeline, its options and results: what the command line, the benchmarks and the fuzz
         // targets call.
         .target(name: "Netsift", dependencies: ["NetsiftCapture", "NetsiftDissect", "NetsiftFlows", "NetsiftReport"], swiftSettings: swiftSettings),
+        // Charts as inline SVG (scales, ticks, downsampling, time-sequence graphs) for the HTML report.
+        .target(
+            name: "NetsiftCharts",
+            dependencies: [.product(name: "Plot", package: "Plot")],
+            swiftSettings: swiftSettings
+        ),
         // The command line: arguments, then renderings of the library's values.
         .executableTarget(
             name: "NetsiftCLI",
             dependencies: [
                 "Netsift",
+                "NetsiftCharts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Plot", package: "Plot"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -100,9 +113,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "NetsiftChartsTests",
+            dependencies: ["NetsiftCharts"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "NetsiftCLITests",
             dependencies: ["NetsiftTestSupport"],
-            exclude: ["packets-oracle.tsv"],
+            exclude: ["packets-oracle.tsv", "Scripts", "report-reference.png"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -13,19 +13,39 @@ public struct Analysis {
     public private(set) var states: [String: Int] = [:]
     /// Application messages, by protocol.
     public private(set) var messages: [String: Int] = [:]
+    /// Records the report's pictures, when asked for (`AnalysisOptions.series`); the pipeline feeds it too.
+    public let recorder: SeriesRecorder?
 
-    public init(thresholds: DiagnosisThresholds = DiagnosisThresholds(), top: Int = AnalysisOptions().top) {
+    public init(thresholds: DiagnosisThresholds = DiagnosisThresholds(), top: Int = AnalysisOptions().top,
+                recorder: SeriesRecorder? = nil) {
         diagnosis = Diagnosis(thresholds: thresholds)
         topFlows = TopFlows(limit: top)
+        self.recorder = recorder
+    }
+
+    /// The analysis `options` ask for, and the pipeline that feeds it (sharing its recorder).
+    public static func make(_ options: AnalysisOptions) throws(CaptureError) -> (Pipeline, Analysis) {
+        var pipeline = try Pipeline(options: options)
+        let recorder = options.series.map(SeriesRecorder.init)
+        pipeline.recorder = recorder
+        return (pipeline, Analysis(thresholds: options.thresholds, top: options.top, recorder: recorder))
     }
 
     /// An unusual packet (malformed, an ICMP error), as `Pipeline` hands them out.
     public mutating func add(frame: Int, _ summary: PacketSummary) { diagnosis.add(frame: frame, summary) }
 
     /// An application message.
+    /// UDP conversations over.
+    public private(set) var finishedUDP = 0
+
+    /// Keep each DNS answer's response time until taken (`Diagnosis.journalDNSResponseTimes`).
+    public mutating func journalDNSResponseTimes() { diagnosis.journalDNSResponseTimes() }
+    public mutating func takeDNSResponseTimes() -> [Double] { diagnosis.takeDNSResponseTimes() }
+
     public mutating func add(_ event: ApplicationEvent) {
         messages[event.message.protocolName, default: 0] += 1
         diagnosis.add(event)
+        recorder?.add(event)
     }
 
     /// A conversation that is over; its summary is returned for callers that look at every one.
@@ -33,8 +53,9 @@ public struct Analysis {
     public mutating func add(_ flow: FinishedFlow) -> FlowSummary {
         diagnosis.add(flow)
         let summary = FlowSummary(flow)
-        if summary.transport == "tcp" { states[summary.state.rawValue, default: 0] += 1 }
+        if summary.transport == "tcp" { states[summary.state.rawValue, default: 0] += 1 } else { finishedUDP += 1 }
         topFlows.add(summary)
+        recorder?.finished(summary)
         return summary
     }
 
@@ -82,6 +103,11 @@ public struct AnalysisResult: Sendable {
     /// What the flow trackers counted (conversations, evictions, reassembly overflows).
     public var counters: FlowCounters
 
+    /// What the HTML report draws: nil unless `AnalysisOptions.series` asked for it.
+    public var series: CaptureSeries?
+    /// DNS, TLS and HTTP outcomes per server.
+    public var outcomes: Outcomes
+
     public var findings: [Finding] { report.findings }
     public var verdict: Finding? { report.verdict }
 }
@@ -109,14 +135,14 @@ extension Analysis {
                                message: (ApplicationEvent) -> Void = { _ in },
                                progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in })
         throws(CaptureError) -> AnalysisResult {
-        var pipeline = try Pipeline(options: options)
-        var analysis = Analysis(thresholds: options.thresholds, top: options.top)
+        var (pipeline, analysis) = try Analysis.make(options)
         let end = pipeline.run(&reader, unusual: { analysis.add(frame: $0, $1) },
                                event: { message($0); analysis.add($0) },
                                flow: { conversation(analysis.add($0)) }, progress: progress)
         let report = analysis.report(pipeline, source: reader.displayName, damage: end.damage,
                                      interfaceDrops: reader.parser.interfaceDrops)
-        return AnalysisResult(report: report, end: end, counters: pipeline.counters)
+        return AnalysisResult(report: report, end: end, counters: pipeline.counters, series: analysis.recorder?.series,
+                              outcomes: analysis.diagnosis.outcomes())
     }
 }
 
@@ -141,15 +167,15 @@ extension Analysis {
                                message: (ApplicationEvent) -> Void = { _ in },
                                progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in })
         throws(CaptureError) -> AnalysisResult {
-        var pipeline = try Pipeline(options: options)
-        var analysis = Analysis(thresholds: options.thresholds, top: options.top)
+        var (pipeline, analysis) = try Analysis.make(options)
         let end = pipeline.run(&set, unusual: { analysis.add(frame: $0, $1) },
                                event: { message($0); analysis.add($0) },
                                flow: { conversation(analysis.add($0)) }, progress: progress)
         var report = analysis.report(pipeline, source: set.displayName, damage: set.damageDescription,
                                      interfaceDrops: set.interfaceDrops)
         if set.members.count > 1 { report.capture.files = set.paths }
-        return AnalysisResult(report: report, end: end, counters: pipeline.counters)
+        return AnalysisResult(report: report, end: end, counters: pipeline.counters, series: analysis.recorder?.series,
+                              outcomes: analysis.diagnosis.outcomes())
     }
 }
 

@@ -26,6 +26,9 @@ public struct AnalysisOptions: Sendable {
     public var thresholds = DiagnosisThresholds()
     /// How many of the most troubled conversations the report keeps.
     public var top = 10
+    /// Record the series the HTML report draws (`CaptureSeries`), within these limits; nil: none.
+    /// Recording follows every packet in capture order, so a run that records uses one thread.
+    public var series: SeriesLimits?
 
     public init() {}
 

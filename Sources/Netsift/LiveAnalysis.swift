@@ -29,14 +29,15 @@ public struct LiveAnalysis {
     /// Conversations still active are judged in the interval summaries once they are this old, so
     /// a SYN sent a moment ago is not yet "unanswered" (the first SYN retry comes after 1 s).
     public static let settleNanoseconds: Int64 = 1_000_000_000
+    /// How often `run` lets its observer look (metrics are this fresh).
+    public static let observeInterval: Int64 = 1_000_000_000
 
     /// `options.filter` is not applied here: a live capture's filter runs in the kernel
     /// (`LiveCapture.Options.filter`).
     public init(options: AnalysisOptions) {
         var unfiltered = options
         unfiltered.filter = nil
-        pipeline = try! Pipeline(options: unfiltered)   // no filter: nothing to fail
-        analysis = Analysis(thresholds: options.thresholds, top: options.top)
+        (pipeline, analysis) = try! Analysis.make(unfiltered)   // no filter: nothing to fail
     }
 
     /// Why a live capture stopped.
@@ -48,18 +49,25 @@ public struct LiveAnalysis {
     /// at least every 100 ms) gives a reason or the
     /// capture fails; `each` sees every packet first (to write it out), `event` gets a summary
     /// every `interval` ns (none when 0). Then every conversation still active is over, and the
-    /// result holds the capture's statistics and the full report.
+    /// result holds the capture's statistics and the full report. `observe`, when given, looks at
+    /// the analysis so far every `observeInterval` ns (metrics), and once more when it has finished.
     public mutating func run(_ capture: LiveCapture, interval: Int64, shouldStop: (_ packets: Int) -> Stop?,
                              each: (borrowing CapturedPacket) -> Void = { _ in },
+                             observe: ((inout LiveAnalysis, LiveCapture.Statistics?) -> Void)? = nil,
                              event: (LiveEvent) -> Void) -> LiveResult {
         let started = Clock.monotonic
         var nextSummary = interval > 0 ? started + interval : .max
+        var nextObservation = observe == nil ? .max : started
         var stoppedBy = Stop.error
         let failure = capture.forEachPacket(shouldStop: {
             let now = Clock.monotonic
             if now >= nextSummary {
                 event(summarise(capture.statistics, elapsed: now - started))
                 while nextSummary <= now { nextSummary += interval }
+            }
+            if now >= nextObservation, let observe {
+                observe(&self, capture.statistics)
+                nextObservation = now + Self.observeInterval
             }
             // Asked after every packet: only the count is handed out (lending `self` would copy it).
             guard let reason = shouldStop(pipeline.packets) else { return false }
@@ -72,6 +80,7 @@ public struct LiveAnalysis {
         let elapsed = Clock.monotonic - started
         let counters = capture.statistics
         pipeline.finish { analysis.add($0) }
+        observe?(&self, counters)
         let statistics = LiveStatistics(
             interface: capture.interface, linkType: Int(capture.linkType.rawValue), linkTypeName: capture.linkType.name,
             seconds: Double(elapsed) / 1e9, packets: pipeline.packets,
@@ -80,8 +89,13 @@ public struct LiveAnalysis {
             stoppedBy: failure == nil ? stoppedBy : .error, error: failure)
         let report = analysis.report(pipeline, source: "interface \(capture.interface)",
                                      damage: failure.map { "capture failed: \($0)" }, extra: statistics.findings)
-        return LiveResult(statistics: statistics, report: report)
+        return LiveResult(statistics: statistics, report: report, series: analysis.recorder?.series,
+                          outcomes: analysis.diagnosis.outcomes())
     }
+
+    /// Keep each DNS answer's response time until `takeDNSResponseTimes` (metrics observe every one).
+    public mutating func journalDNSResponseTimes() { analysis.journalDNSResponseTimes() }
+    public mutating func takeDNSResponseTimes() -> [Double] { analysis.takeDNSResponseTimes() }
 
     /// One packet through the pipeline and the diagnosis.
     public mutating func add(_ captured: borrowing CapturedPacket) {
@@ -171,6 +185,9 @@ public struct LiveStatistics: Sendable, Encodable {
 public struct LiveResult: Sendable {
     public var statistics: LiveStatistics
     public var report: AnalysisReport
+    /// What the HTML report draws: nil unless `AnalysisOptions.series` asked for it.
+    public var series: CaptureSeries?
+    public var outcomes: Outcomes
 }
 
 /// Clock readings in nanoseconds.

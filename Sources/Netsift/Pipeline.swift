@@ -29,6 +29,8 @@ public struct Pipeline {
     var shardedCounters: FlowCounters?
     public let options: AnalysisOptions
     let filter: PacketFilter?
+    /// Sees every packet the filter lets through, for the report's pictures (nil: none recorded).
+    public var recorder: SeriesRecorder?
 
     /// How often (in packets) `run` reports its progress.
     public static let progressInterval = 1 << 16
@@ -71,7 +73,7 @@ public struct Pipeline {
         flow: (FinishedFlow) -> Void, progress: (_ packets: Int, _ bytes: Int) -> Void
     ) -> CaptureReader.End {
         let threads = options.threads
-        if threads > 1, reader.isMappedFile,
+        if threads > 1, recorder == nil, reader.isMappedFile,
            var sharded = ShardedRun<Source>(sharing: reader, count: threads, filter: filter, options: options) {
             tracker = options.tracker(shard: FlowShard(index: 0, count: threads))
             defer { shardedCounters = sharded.counters(own: tracker.counters) }
@@ -97,8 +99,11 @@ public struct Pipeline {
         count(captured)
         let time = captured.timestamp, wire = captured.originalLength
         let number = frame
+        let recorder = self.recorder
+        recorder?.count(time: time, wireLength: wire)
         dissector.dissect(captured) { summary, bytes in
-            _ = tracker.track(&summary, bytes: bytes, frame: number, time: time, wireLength: wire, events: event)
+            let tracked = tracker.track(&summary, bytes: bytes, frame: number, time: time, wireLength: wire, events: event)
+            recorder?.add(&summary, tracked: tracked, time: time)
             if summary.isUnusual { unusual(number, summary) }
         }
         tracker.drain(flow)

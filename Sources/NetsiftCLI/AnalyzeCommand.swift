@@ -34,6 +34,11 @@ struct Analyze: ParsableCommand {
         valueName: "dir"))
     var evidence: String?
 
+    @Option(help: ArgumentHelp(
+        "Also write the report as one self-contained HTML page to this file: findings with their evidence, the capture's timeline, time-sequence graphs of the conversations the findings name and the top ones, DNS, TLS and HTTP outcomes (docs/html.md). Analyses on one thread.",
+        valueName: "file"))
+    var html: String?
+
     @Flag(help: "Text: print every finding, not only the worst \(AnalysisText.findingsPerLayer) of each layer.")
     var all = false
 
@@ -47,6 +52,7 @@ struct Analyze: ParsableCommand {
         if evidence != nil && (files.count != 1 || files[0] == "-") {
             throw ValidationError("--evidence reads the capture a second time: it needs one file, not standard input or several")
         }
+        if html == "-" { throw ValidationError("--html needs a file: standard output carries the report") }
     }
 
     func run() throws {
@@ -56,6 +62,7 @@ struct Analyze: ParsableCommand {
         flowOptions.apply(to: &options)
         diagnosisOptions.apply(to: &options)
         options.threads = threadOptions.threads
+        if html != nil { options.series = SeriesLimits() }
         var set = try openCaptures(files)
         if evidence != nil && set.members.count > 1 {
             warn("--evidence reads the capture a second time: it needs one file, and \(files[0]) holds \(set.members.count)")
@@ -75,6 +82,9 @@ struct Analyze: ParsableCommand {
                 warn("--evidence: \(error.description)")
                 throw ExitCode(ExitStatus.unreadable.rawValue)
             }
+        }
+        if let html, !HTMLReport(report: report, series: result.series, outcomes: result.outcomes).write(to: html) {
+            throw ExitCode(ExitStatus.unreadable.rawValue)
         }
         switch format {
         case .text:

@@ -55,6 +55,16 @@ struct Live: ParsableCommand {
     @Flag(name: .customLong("no-promiscuous"), help: "Do not put the interface in promiscuous mode.")
     var noPromiscuous = false
 
+    @Option(help: ArgumentHelp(
+        "When the capture stops, also write the report as one self-contained HTML page to this file (docs/html.md).",
+        valueName: "file"))
+    var html: String?
+
+    @Option(help: ArgumentHelp(
+        "Serve Prometheus metrics of the capture at http://ADDR:PORT/metrics while it runs (PORT alone: on 127.0.0.1); docs/metrics.md.",
+        valueName: "addr:port"))
+    var metrics: String?
+
     @Option(help: "Output format: text (summaries on standard error, the report on standard output) or jsonl (everything on standard output, one JSON object per line).")
     var format = Format.text
 
@@ -71,6 +81,7 @@ struct Live: ParsableCommand {
             throw ValidationError("--buffer-size must be 1 to 16384 MiB")
         }
         if write == "-" { throw ValidationError("--write needs a file: standard output carries the report") }
+        if html == "-" { throw ValidationError("--html needs a file: standard output carries the report") }
     }
 
     /// How the capture went (a `"type": "live"` line before the final report in JSON lines): the
@@ -93,6 +104,17 @@ struct Live: ParsableCommand {
     }
 
     func run() throws {
+        // The metrics' address is checked first: a port in use or not allowed stops before any capture.
+        var server: MetricsServer?
+        let liveMetrics = metrics.map { _ in LiveMetrics() }
+        if let metrics, let liveMetrics {
+            do {
+                server = try MetricsServer(listening: metrics, registry: liveMetrics.registry)
+            } catch {
+                warn(error.description)
+                throw ExitCode(ExitStatus.unreadable.rawValue)
+            }
+        }
         var options = LiveCapture.Options()
         options.snaplen = snaplen
         options.promiscuous = !noPromiscuous
@@ -116,6 +138,15 @@ struct Live: ParsableCommand {
                 throw ExitCode(ExitStatus.unreadable.rawValue)
             }
         }
+        if let server {
+            do {
+                try server.start()
+            } catch {
+                warn(error.description)
+                throw ExitCode(ExitStatus.unreadable.rawValue)
+            }
+            warn("metrics at http://\(server.address)/metrics")
+        }
         StopSignal.install()
         warn("listening on \(interface) (\(capture.linkType.name), snapshot length \(snaplen) bytes)"
              + (filter.filter.map { ", filter \"\($0)\"" } ?? "") + "; Ctrl-C stops and reports")
@@ -123,17 +154,24 @@ struct Live: ParsableCommand {
         var analysisOptions = AnalysisOptions()
         flowOptions.apply(to: &analysisOptions)
         diagnosisOptions.apply(to: &analysisOptions)
+        if html != nil {
+            analysisOptions.series = SeriesLimits()
+        } else if liveMetrics != nil {
+            analysisOptions.series = .totalsOnly
+        }
         var live = LiveAnalysis(options: analysisOptions)
+        if liveMetrics != nil { live.journalDNSResponseTimes() }
         let deadline = duration.map { Clock.monotonic + Int64($0 * 1e9) }
         let result = live.run(capture, interval: Int64(interval * 1e9), shouldStop: { packets in
             if let signal = StopSignal.received { return signal == SIGTERM ? .SIGTERM : .SIGINT }
             if let deadline, Clock.monotonic >= deadline { return .duration }
             if let count, packets >= count { return .count }
             return nil
-        }, each: { writer?.write($0) }) { event in
+        }, each: { writer?.write($0) }, observe: liveMetrics.map { metrics in { metrics.update(&$0, $1) } }) { event in
             show(event)
             writer?.flush()
         }
+        server?.stop()
         StopSignal.restore()
 
         var exit = ExitStatus.success
@@ -149,6 +187,9 @@ struct Live: ParsableCommand {
             }
         }
         let statistics = Statistics(capture: result.statistics, snaplen: snaplen, filter: filter.filter, written: write)
+        if let html, !HTMLReport(report: result.report, series: result.series, outcomes: result.outcomes).write(to: html) {
+            exit = max(exit, .unreadable)
+        }
         switch format {
         case .text:
             print(statistics.text + "\n" + AnalysisText.render(result.report, colour: Terminal.colourOnStandardOutput),

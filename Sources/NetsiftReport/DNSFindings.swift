@@ -34,6 +34,12 @@ struct DNSDetector {
     /// Search-list expansions and parallel-query timeouts: the NXDOMAIN answers and lost queries
     /// they explain are not judged again here.
     var resolvers = DNSResolverDetector()
+    /// Every transaction's outcome, per server (`Outcomes`).
+    var servers: [String: Outcomes.DNSServer] = [:]
+    /// Response times (s) of the answers since the caller last took them, when it asked for them
+    /// (`Diagnosis.journalDNSResponseTimes`); at most `journalLimit` wait.
+    var journal: [Double]?
+    static let journalLimit = 1 << 16
 
     init(thresholds: DiagnosisThresholds) { self.thresholds = thresholds }
 
@@ -55,6 +61,8 @@ struct DNSDetector {
     mutating func record(_ t: DNSTransaction) {
         let server = queries.bounded("\(t.server)")
         queries[server, default: 0] += t.outcome == .responseOnly ? 0 : 1
+        servers[server, default: Outcomes.DNSServer(server: server)].add(t)
+        if journal != nil, journal!.count < Self.journalLimit, let latency = t.latency { journal!.append(Double(latency) / 1e9) }
         var released: [DNSTransaction] = []
         resolvers.add(t) { released.append($0) }
         for t in released { judge(t) }

@@ -47,6 +47,8 @@ struct HTTP1Detector {
     var paths: [String: [String: PathCount]] = [:]
     static let pathLimit = 200
 
+    /// Final responses by status, per server (`Outcomes`).
+    var statuses: [String: [Int: Int]] = [:]
 
     /// Redirects each client followed, to find a Location chain that comes back to where it began.
     struct Redirects {
@@ -64,6 +66,7 @@ struct HTTP1Detector {
         let serverKey = "\(server)"
         let path = request.target.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.target
         let wait = firstByteTime - request.time
+        statuses[statuses.bounded(serverKey), default: [:]][status, default: 0] += 1
 
         if request.method == "CONNECT" && !(200...299).contains(status) {
             connectFailures[connectFailures.bounded(serverKey), default: Group()].add(

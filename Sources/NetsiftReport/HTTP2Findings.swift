@@ -23,6 +23,8 @@ struct HTTP2Detector {
         }
     }
     var goAways: [String: Group] = [:]
+    /// Final responses by status, per server (`Outcomes`).
+    var statuses: [String: [Int: Int]] = [:]
     var resets: [String: Group] = [:]
     var prefaces: [String: Group] = [:]
     var httpErrors: [String: Group] = [:]
@@ -41,6 +43,7 @@ struct HTTP2Detector {
             }
         case .streamEnded(let stream):
             let path = stream.path ?? stream.authority ?? "?"
+            if let status = stream.status { statuses[statuses.bounded(server), default: [:]][status, default: 0] += 1 }
             if let reset = stream.reset, reset.errorCode != .noError {
                 resets[resets.bounded(server), default: Group()].add(
                     context, frame: reset.frame,

@@ -43,6 +43,8 @@ struct TLSDetector {
     var alerts: [String: Group] = [:]
     /// Keyed by server endpoint; how the handshakes ended counted in each.
     var aborted: [String: Group] = [:]
+    /// Every handshake's outcome, per server (`Outcomes`).
+    var servers: [String: Outcomes.TLSServer] = [:]
 
     mutating func add(_ message: TLSMessage, context: ApplicationContext) {
         let stream = context.stream
@@ -74,15 +76,22 @@ struct TLSDetector {
     mutating func finished(_ c: TCPConversation) {
         guard let h = handshakes.removeValue(forKey: c.stream), let helloFrame = h.clientHelloFrame else { return }
         let server = "\(h.server)"
+        let key = servers.bounded(server)
+        servers[key, default: Outcomes.TLSServer(server: key)].handshakes += 1
         if let alert = h.alert {
+            servers[key]!.alerts[Outcomes.TLSAlert(description: alert.description, fromClient: alert.fromClient), default: 0] += 1
             alerts[alerts.bounded(server), default: Group()].add(
                 stream: c.stream, frame: alert.frame, peer: h.client, serverName: h.serverName,
                 detail: "\(alert.description)\t\(alert.fromClient ? "client" : "server")")
             return
         }
-        guard !h.serverHello else { return }
+        guard !h.serverHello else {
+            servers[key]!.completed += 1
+            return
+        }
         let serverSide = c[c.side(of: h.server)]
         let ending = serverSide.sentRST ? "reset" : serverSide.sentFIN ? "closed" : "silent"
+        servers[key]!.aborted[ending, default: 0] += 1
         aborted[aborted.bounded(server), default: Group()].add(
             stream: c.stream, frame: helloFrame, peer: h.client, serverName: h.serverName, detail: ending)
     }
