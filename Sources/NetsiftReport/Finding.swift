@@ -17,6 +17,14 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case synUnanswered = "syn_unanswered"
     case connectionRefused = "connection_refused"
     case synAckUnacknowledged = "synack_unacknowledged"
+    /// Many half-open connection attempts to one service from many sources, at a high rate.
+    case synFlood = "syn_flood"
+    /// One source trying many ports of one host (Zeek's Port_Scan).
+    case portScan = "port_scan"
+    /// One source trying one port on many hosts (Zeek's Address_Scan).
+    case hostSweep = "host_sweep"
+    /// Many unanswered datagrams to one host from many sources, at a high rate.
+    case udpFlood = "udp_flood"
     case retransmissions
     /// A transfer that stopped: the same segment retransmitted by timeout, never acknowledged.
     case stalledTransfer = "stalled_transfer"
@@ -37,6 +45,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case dnsUnanswered = "dns_unanswered"
     case dnsSlow = "dns_slow"
     case dnsTruncatedNoRetry = "dns_truncated_no_retry"
+    /// DNS answers a host never asked for, from many resolvers: reflection and amplification.
+    case dnsReflection = "dns_reflection"
     // TLS
     case tlsAlert = "tls_alert"
     case tlsHandshakeAborted = "tls_handshake_aborted"
@@ -66,9 +76,10 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .captureDamaged, .malformedPackets, .packetsDropped, .captureLoss, .flowLimit, .reassemblyLimit, .fragmentLimit,
              .parserLimit: .capture
         case .icmpFragmentationNeeded, .mtuBlackHole, .overlayMTU: .network
-        case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .stalledTransfer, .mssMismatch,
+        case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .synFlood, .portScan, .hostSweep, .udpFlood,
+             .retransmissions, .stalledTransfer, .mssMismatch,
              .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull: .transport
-        case .dnsNXDomain, .dnsServFail, .dnsRefused, .dnsUnanswered, .dnsSlow, .dnsTruncatedNoRetry: .dns
+        case .dnsNXDomain, .dnsServFail, .dnsRefused, .dnsUnanswered, .dnsSlow, .dnsTruncatedNoRetry, .dnsReflection: .dns
         case .tlsAlert, .tlsHandshakeAborted, .tlsCertificateExpired, .tlsCertificateNotYetValid,
              .tlsCertificateExpiring, .tlsCertificateNameMismatch, .tlsCertificateSelfSigned,
              .tlsCertificateChainIncomplete, .tlsCertificateWeak: .tls
@@ -85,6 +96,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         switch self {
         case .mtuBlackHole, .overlayMTU: 100   // the cause of the transfers it stalls, and the one to fix
         case .stalledTransfer: 98
+        // An attack that keeps real clients out is the cause of the unanswered SYNs it brings.
+        case .synFlood, .udpFlood, .dnsReflection: 95
         case .synUnanswered: 90
         case .connectionRefused: 85
         // A certificate that makes clients refuse the server is the cause of the alert that follows.
@@ -108,6 +121,7 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .tlsCertificateExpiring: 25
         case .dnsNXDomain, .http2BadPreface, .windowFull, .mssMismatch, .segmentsAboveMSS: 20
         case .tlsCertificateWeak: 15
+        case .portScan, .hostSweep: 12   // reconnaissance: it harms no one yet
         case .captureDamaged, .malformedPackets, .packetsDropped, .captureLoss: 10
         case .flowLimit, .reassemblyLimit, .fragmentLimit, .parserLimit: 5
         }
