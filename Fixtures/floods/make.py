@@ -267,6 +267,11 @@ def tshark_facts(path):
         "dns_responses": len(fields("frame.number", filter="dns.flags.response == 1")),
         "dns_response_sources": len({r[0] for r in fields("ip.src", filter="dns.flags.response == 1")}),
         "dns_response_udp_bytes": sum(int(r[0]) - 8 for r in fields("udp.length", filter="dns.flags.response == 1")),
+        # Answers from anywhere but the capture's own resolver (10.0.0.53): the unsolicited ones.
+        "dns_unsolicited_responses": len(fields("frame.number", filter="dns.flags.response == 1 && ip.src != 10.0.0.53")),
+        "dns_unsolicited_udp_bytes": sum(int(r[0]) - 8 for r in fields(
+            "udp.length", filter="dns.flags.response == 1 && ip.src != 10.0.0.53")),
+        "udp_wire_bytes": sum(int(r[0]) for r in fields("frame.len", filter="udp")),
     }
 
 
