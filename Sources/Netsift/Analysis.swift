@@ -28,14 +28,12 @@ public struct Analysis {
         diagnosis.add(event)
     }
 
-    /// A conversation that is over; its summary is returned for callers that look at every one.
-    @discardableResult
-    public mutating func add(_ flow: FinishedFlow) -> FlowSummary {
+    /// A conversation that is over. Its summary (strings, a dictionary) is made only when it may be
+    /// among the top flows: a flood ends a million conversations, and nearly none of them is shown.
+    public mutating func add(_ flow: FinishedFlow) {
         diagnosis.add(flow)
-        let summary = FlowSummary(flow)
-        if summary.transport == "tcp" { states[summary.state.rawValue, default: 0] += 1 }
-        topFlows.add(summary)
-        return summary
+        if case .tcp(let c) = flow { states[c.connectionState.rawValue, default: 0] += 1 }
+        if topFlows.admits(TopFlows.rank(flow)) { topFlows.add(FlowSummary(flow)) }
     }
 
     /// The report once the pipeline has finished (every conversation handed over). `source` names
@@ -95,7 +93,7 @@ extension Analysis {
     /// - Throws: when the file cannot be opened, or `options.filter` does not compile. A file that
     ///   is not a capture, or is damaged part-way, is not an error here: `AnalysisResult.end` says so.
     public static func analyze(path: String, options: AnalysisOptions = AnalysisOptions(),
-                               conversation: (FlowSummary) -> Void = { _ in },
+                               conversation: ((FlowSummary) -> Void)? = nil,
                                message: (ApplicationEvent) -> Void = { _ in },
                                progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in })
         throws(CaptureError) -> AnalysisResult {
@@ -105,7 +103,7 @@ extension Analysis {
 
     /// `analyze(path:…)` over a reader the caller opened.
     public static func analyze(_ reader: inout CaptureReader, options: AnalysisOptions = AnalysisOptions(),
-                               conversation: (FlowSummary) -> Void = { _ in },
+                               conversation: ((FlowSummary) -> Void)? = nil,
                                message: (ApplicationEvent) -> Void = { _ in },
                                progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in })
         throws(CaptureError) -> AnalysisResult {
@@ -113,7 +111,10 @@ extension Analysis {
         var analysis = Analysis(thresholds: options.thresholds, top: options.top)
         let end = pipeline.run(&reader, unusual: { analysis.add(frame: $0, $1) },
                                event: { message($0); analysis.add($0) },
-                               flow: { conversation(analysis.add($0)) }, progress: progress)
+                               flow: { flow in
+                                   analysis.add(flow)
+                                   conversation?(FlowSummary(flow))
+                               }, progress: progress)
         let report = analysis.report(pipeline, source: reader.displayName, damage: end.damage,
                                      interfaceDrops: reader.parser.interfaceDrops)
         return AnalysisResult(report: report, end: end, counters: pipeline.counters)

@@ -220,7 +220,7 @@ struct Check: ParsableCommand {
 
     /// Runs the capture through the pipeline and diagnosis as `analyze` does, with the expectation's
     /// options on top of the command line's; every conversation goes to `flow` as it ends.
-    func analyse(_ capture: String, options expected: Expectation.Options?, flow: (FlowSummary) -> Void) throws -> AnalysisReport {
+    func analyse(_ capture: String, options expected: Expectation.Options?, flow: @escaping (FlowSummary) -> Void) throws -> AnalysisReport {
         var options = AnalysisOptions()
         let expression = [filter.filter, expected?.filter].compactMap { $0 }.map { "(\($0))" }.joined(separator: " and ")
         options.filter = expression.isEmpty ? nil : expression

@@ -264,6 +264,12 @@ struct EndpointGroup {
         add(conversation.reference, peer: peer, frames: more, value: value)
     }
 
+    /// One conversation with one frame that shows it (no array made for it: a flood adds millions).
+    mutating func add(_ flow: FlowReference, peer: Endpoint, frame: Int, value: Int = 0) {
+        if frames.count < Finding.listLimit { frames.append(frame) }
+        add(flow, peer: peer, value: value)
+    }
+
     mutating func add(_ flow: FlowReference, peer: Endpoint, frames more: [Int] = [], value: Int = 0) {
         count += 1
         if ranked.count < Finding.listLimit {

@@ -10,15 +10,21 @@ import NetsiftFlows
 struct ScanDetector {
     let thresholds: DiagnosisThresholds
 
+    /// How a candidate's targets answered. A flood makes a candidate of every spoofed source, and
+    /// nearly all stay at one attempt: the first is kept inline, the lists start with the second.
     struct Answers: Sendable {
         var open = 0, closed = 0, filtered = 0
         var first: Int64 = .max, last: Int64 = .min
-        var flows: [FlowReference] = []
-        var frames: [Int] = []
+        var firstFlow: FlowReference?
+        var firstFrame = 0
+        var moreFlows: [FlowReference] = []
+        var moreFrames: [Int] = []
         /// Open ports (vertical) or hosts answering (horizontal), the first few, for the report.
         var openTargets: [String] = []
 
         var attempts: Int { open + closed + filtered }
+        var flows: [FlowReference] { (firstFlow.map { [$0] } ?? []) + moreFlows }
+        var frames: [Int] { (firstFlow == nil ? [] : [firstFrame]) + moreFrames }
 
         mutating func add(_ c: TCPConversation, server: TCPSide, target: @autoclosure () -> String) {
             if server.sentSYNACK {
@@ -31,15 +37,29 @@ struct ScanDetector {
             }
             first = min(first, c.start)
             last = max(last, c.last)
-            if flows.count < Finding.listLimit { flows.append(c.reference) }
-            if frames.count < Finding.listLimit { frames.append(c.firstFrame) }
+            if firstFlow == nil {
+                firstFlow = c.reference
+                firstFrame = c.firstFrame
+            } else if moreFlows.count < Finding.listLimit - 1 {
+                moreFlows.append(c.reference)
+                moreFrames.append(c.firstFrame)
+            }
         }
     }
 
     struct Pair: Hashable, Sendable { var scanner: IPAddress, host: IPAddress }
     struct Sweep: Hashable, Sendable { var scanner: IPAddress, port: UInt16 }
-    struct PortScan: Sendable { var ports = Set<UInt16>(), answers = Answers() }
-    struct HostSweep: Sendable { var hosts = Set<IPAddress>(), answers = Answers() }
+    /// Distinct targets, the first inline (no set made for a source that tries one).
+    struct Targets<T: Hashable & Sendable>: Sendable {
+        var first: T?
+        var more = Set<T>()
+        var count: Int { first == nil ? 0 : 1 + more.count }
+        mutating func insert(_ target: T) {
+            if first == nil { first = target } else if target != first { more.insert(target) }
+        }
+    }
+    struct PortScan: Sendable { var ports = Targets<UInt16>(), answers = Answers() }
+    struct HostSweep: Sendable { var hosts = Targets<IPAddress>(), answers = Answers() }
 
     var portScans: [Pair: PortScan] = [:]
     var hostSweeps: [Sweep: HostSweep] = [:]
