@@ -246,15 +246,33 @@ public struct FlowTracker {
         finished.removeAll(keepingCapacity: true)
     }
 
-    /// The capture ended: every conversation still active is over too.
+    /// The capture ended: every conversation still active is over too. They are handed out one at
+    /// a time in `drain`'s order, never gathered into one list: a flood leaves `maximumFlows` of
+    /// them, and a list of finished conversations is some 2 kB each.
     public mutating func finish(_ body: (FinishedFlow) -> Void) {
-        for position in tcp.entries.indices { heldBytes += tcp.entries[position].releaseStreams() }
-        finished += tcp.entries.map { .tcp($0) } + udp.entries.map { .udp($0) }
-        finished += requests.entries.map { .tcp($0.replayed(decodeAs: decodeAs, limits: reassemblyLimits)) }
+        enum Place { case finished(Int), tcp(Int), request(Int), udp(Int) }
+        var order: [(key: (Int, Int), place: Place)] = []
+        order.reserveCapacity(finished.count + tcp.count + requests.count + udp.count)
+        for (i, flow) in finished.enumerated() { order.append((flow.order, .finished(i))) }
+        for (i, c) in tcp.entries.enumerated() { order.append(((0, c.stream), .tcp(i))) }
+        for (i, r) in requests.entries.enumerated() { order.append(((0, r.stream), .request(i))) }
+        for (i, c) in udp.entries.enumerated() { order.append(((1, c.stream), .udp(i))) }
+        order.sort { $0.key < $1.key }
+        for (_, place) in order {
+            switch place {
+            case .finished(let i): body(finished[i])
+            case .tcp(let i):
+                var conversation = tcp.entries[i]
+                heldBytes += conversation.releaseStreams()
+                body(.tcp(conversation))
+            case .request(let i): body(.tcp(requests.entries[i].replayed(decodeAs: decodeAs, limits: reassemblyLimits)))
+            case .udp(let i): body(.udp(udp.entries[i]))
+            }
+        }
+        finished.removeAll()
         tcp = FlowTable()
         requests = FlowTable()
         udp = FlowTable()
-        drain(body)
     }
 
     /// Ends the conversations idle past their limits.

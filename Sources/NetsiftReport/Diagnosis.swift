@@ -23,8 +23,9 @@ public struct DiagnosisThresholds: Sendable, Equatable {
     public var synFloodAttempts = 1_000
     /// …from at least this many source addresses (estimated)…
     public var synFloodSources = 100
-    /// …at least this many a second on average. A firewall dropping real clients makes far fewer
-    /// attempts, from few sources, each retrying: that stays `syn_unanswered`.
+    /// …at least this many a second on average; and unless most unanswered attempts were never
+    /// retried. A firewall dropping real clients leaves attempts that each retry (1 s, 3 s, 7 s…),
+    /// usually from few sources and slowly: that stays `syn_unanswered`.
     public var synFloodRate = 100.0
     /// A port scan: one source's failed attempts reach at least this many ports of one host
     /// (Zeek's `Scan::port_scan_threshold`)…

@@ -64,6 +64,9 @@ struct SYNFloodDetector {
         var neverRetried = 0
         var synAck = 0
         var reset = 0
+        /// Attempts nobody answered, and those of them whose client never sent its SYN again.
+        var silent = 0
+        var silentNeverRetried = 0
     }
     var services: [Endpoint: Attempts] = [:]
 
@@ -81,9 +84,11 @@ struct SYNFloodDetector {
         for (server, a) in services {
             let s = a.sources
             let sources = s.sources.estimate
+            // Real clients whose SYNs a firewall drops send them again (1 s, 3 s, 7 s…), however many
+            // they are: when most of the unanswered attempts were retried, that is what it is.
             guard s.count >= thresholds.synFloodAttempts, sources >= thresholds.synFloodSources,
-                  s.perSecond >= thresholds.synFloodRate else { continue }
-            let silent = s.count - a.synAck - a.reset
+                  s.perSecond >= thresholds.synFloodRate, a.silentNeverRetried * 2 >= a.silent else { continue }
+            let silent = a.silent
             var facts = s.facts
             facts["syns"] = .int(a.syns)
             facts["never_retried"] = .int(a.neverRetried)
@@ -116,6 +121,9 @@ extension SYNFloodDetector.Attempts {
             synAck += 1
         } else if server.sentRST {
             reset += 1
+        } else {
+            silent += 1
+            if client.synCount <= 1 { silentNeverRetried += 1 }
         }
     }
 }

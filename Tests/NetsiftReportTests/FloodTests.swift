@@ -70,6 +70,26 @@ import NetsiftTestSupport
         #expect(try !findings("syn-flood", thresholds: thresholds).contains { $0.kind == .synFlood })
     }
 
+    /// A firewall in front of a busy service dropping every SYN: 2,000 real clients, each sending
+    /// its SYN at 0, 1 and 3 s (Linux's backoff), over 10 s — as many sources and a flood's rate of
+    /// attempts, but every attempt retried: that is `syn_unanswered`, with the firewall's remedy.
+    @Test func manyRealClientsRetryingAreNoFlood() throws {
+        let clients = 2_000, retries = [0, 1, 3]
+        let url = try Build.pcapFile(count: clients * retries.count) { index in
+            let client = index / retries.count, retry = retries[index % retries.count]
+            let syn = Build.tcp(UInt16(30_000 + client % 20_000), 443, seq: UInt32(client), flags: Build.syn)
+            let micros = client * 5_000 + retry * 1_000_000   // a new client every 5 ms
+            return (Build.ethernet(0x0800, Build.ipv4(0x0A10_0000 | UInt32(client), 0x0A00_0002, protocol: 6, syn)),
+                    1_700_000_000 + UInt32(micros / 1_000_000), UInt32(micros % 1_000_000))
+        }
+        defer { try? FileManager.default.removeItem(at: url) }
+        let all = try diagnose(url.path)
+        #expect(!all.contains { $0.kind == .synFlood })
+        let dropped = try #require(all.first { $0.kind == .synUnanswered })
+        #expect(dropped.count == clients)
+        #expect(dropped.facts["syns_sent"] == .int(clients * retries.count))
+    }
+
     @Test func verticalScanAndHostSweepWithTheirAnswers() throws {
         let (p, tshark) = try facts("port-scans")
         let vertical = try #require(p["vertical"] as? [String: Any]), horizontal = try #require(p["horizontal"] as? [String: Any])
