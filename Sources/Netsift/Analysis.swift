@@ -59,8 +59,8 @@ public struct Analysis {
     /// "unanswered" (nor a DNS query within its timeout). Nothing here changes the final report.
     public func findingsSoFar(_ pipeline: Pipeline, now: Int64, settle: Int64, extra: [Finding] = []) -> [Finding] {
         var diagnosis = self.diagnosis
-        for conversation in pipeline.tracker.activeTCP where now - conversation.start >= settle {
-            diagnosis.add(.tcp(conversation))
+        pipeline.tracker.forEachActiveTCP { conversation in
+            if now - conversation.start >= settle { diagnosis.add(.tcp(conversation)) }
         }
         let fragments = pipeline.dissector.fragments
         return diagnosis.findings(start: pipeline.firstTime, end: now, counters: pipeline.counters,

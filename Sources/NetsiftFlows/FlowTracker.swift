@@ -102,10 +102,22 @@ public struct FlowTracker {
         self.shard = shard
     }
 
-    /// The conversations active now.
+    /// The conversations active now (a list of them all: for tests and small captures).
     public var activeTCP: [TCPConversation] {
-        tcp.entries + requests.entries.map { $0.replayed(decodeAs: decodeAs, limits: reassemblyLimits) }
+        var all: [TCPConversation] = []
+        forEachActiveTCP { all.append($0) }
+        return all
     }
+
+    /// Each TCP conversation active now, one at a time (the requests replayed as they come, never
+    /// gathered: a flood holds `maximumFlows` of them).
+    public func forEachActiveTCP(_ body: (TCPConversation) -> Void) {
+        for conversation in tcp.entries { body(conversation) }
+        for request in requests.entries { body(request.replayed(decodeAs: decodeAs, limits: reassemblyLimits)) }
+    }
+
+    /// How many conversations are active now.
+    public var activeCount: Int { tcp.count + requests.count + udp.count }
     public var activeUDP: [UDPConversation] { udp.entries }
 
     /// Tracks one packet. `bytes` are the bytes the summary's ranges refer to; application messages
