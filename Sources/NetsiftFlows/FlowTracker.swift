@@ -100,9 +100,6 @@ public struct FlowTracker {
         self.reassemblyLimits = reassemblyLimits
         self.flowLimits = flowLimits
         self.shard = shard
-        tcp = FlowTable(reservation: flowLimits.maximumFlows)
-        requests = FlowTable(reservation: flowLimits.maximumFlows)
-        udp = FlowTable(reservation: flowLimits.maximumFlows)
     }
 
     /// The conversations active now (a list of them all: for tests and small captures).
@@ -285,9 +282,9 @@ public struct FlowTracker {
             }
         }
         finished.removeAll()
-        tcp = FlowTable(reservation: flowLimits.maximumFlows)
-        requests = FlowTable(reservation: flowLimits.maximumFlows)
-        udp = FlowTable(reservation: flowLimits.maximumFlows)
+        tcp = FlowTable()
+        requests = FlowTable()
+        udp = FlowTable()
     }
 
     /// Ends the conversations idle past their limits.
