@@ -100,6 +100,9 @@ public struct FlowTracker {
         self.reassemblyLimits = reassemblyLimits
         self.flowLimits = flowLimits
         self.shard = shard
+        tcp = FlowTable(reservation: flowLimits.maximumFlows)
+        requests = FlowTable(reservation: flowLimits.maximumFlows)
+        udp = FlowTable(reservation: flowLimits.maximumFlows)
     }
 
     /// The conversations active now (a list of them all: for tests and small captures).
@@ -282,9 +285,9 @@ public struct FlowTracker {
             }
         }
         finished.removeAll()
-        tcp = FlowTable()
-        requests = FlowTable()
-        udp = FlowTable()
+        tcp = FlowTable(reservation: flowLimits.maximumFlows)
+        requests = FlowTable(reservation: flowLimits.maximumFlows)
+        udp = FlowTable(reservation: flowLimits.maximumFlows)
     }
 
     /// Ends the conversations idle past their limits.
