@@ -48,15 +48,13 @@ public struct Analysis {
         recorder?.add(event)
     }
 
-    /// A conversation that is over; its summary is returned for callers that look at every one.
-    @discardableResult
-    public mutating func add(_ flow: FinishedFlow) -> FlowSummary {
+    /// A conversation that is over. Its summary (strings, a dictionary) is made only when it may be
+    /// among the top flows: a flood ends a million conversations, and nearly none of them is shown.
+    public mutating func add(_ flow: FinishedFlow) {
         diagnosis.add(flow)
-        let summary = FlowSummary(flow)
-        if summary.transport == "tcp" { states[summary.state.rawValue, default: 0] += 1 } else { finishedUDP += 1 }
-        topFlows.add(summary)
-        recorder?.finished(summary)
-        return summary
+        if case .tcp(let c) = flow { states[c.connectionState.rawValue, default: 0] += 1 } else { finishedUDP += 1 }
+        if topFlows.admits(TopFlows.rank(flow)) { topFlows.add(FlowSummary(flow)) }
+        recorder?.finished(FlowSummary(flow))
     }
 
     /// The report once the pipeline has finished (every conversation handed over). `source` names
@@ -82,8 +80,8 @@ public struct Analysis {
     /// "unanswered" (nor a DNS query within its timeout). Nothing here changes the final report.
     public func findingsSoFar(_ pipeline: Pipeline, now: Int64, settle: Int64, extra: [Finding] = []) -> [Finding] {
         var diagnosis = self.diagnosis
-        for conversation in pipeline.tracker.activeTCP where now - conversation.start >= settle {
-            diagnosis.add(.tcp(conversation))
+        pipeline.tracker.forEachActiveTCP { conversation in
+            if now - conversation.start >= settle { diagnosis.add(.tcp(conversation)) }
         }
         let fragments = pipeline.dissector.fragments
         return diagnosis.findings(start: pipeline.firstTime, end: now, counters: pipeline.counters,
@@ -121,7 +119,7 @@ extension Analysis {
     /// - Throws: when the file cannot be opened, or `options.filter` does not compile. A file that
     ///   is not a capture, or is damaged part-way, is not an error here: `AnalysisResult.end` says so.
     public static func analyze(path: String, options: AnalysisOptions = AnalysisOptions(),
-                               conversation: (FlowSummary) -> Void = { _ in },
+                               conversation: ((FlowSummary) -> Void)? = nil,
                                message: (ApplicationEvent) -> Void = { _ in },
                                progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in })
         throws(CaptureError) -> AnalysisResult {
@@ -131,14 +129,17 @@ extension Analysis {
 
     /// `analyze(path:…)` over a reader the caller opened.
     public static func analyze(_ reader: inout CaptureReader, options: AnalysisOptions = AnalysisOptions(),
-                               conversation: (FlowSummary) -> Void = { _ in },
+                               conversation: ((FlowSummary) -> Void)? = nil,
                                message: (ApplicationEvent) -> Void = { _ in },
                                progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in })
         throws(CaptureError) -> AnalysisResult {
         var (pipeline, analysis) = try Analysis.make(options)
         let end = pipeline.run(&reader, unusual: { analysis.add(frame: $0, $1) },
                                event: { message($0); analysis.add($0) },
-                               flow: { conversation(analysis.add($0)) }, progress: progress)
+                               flow: { flow in
+                                   analysis.add(flow)
+                                   conversation?(FlowSummary(flow))
+                               }, progress: progress)
         let report = analysis.report(pipeline, source: reader.displayName, damage: end.damage,
                                      interfaceDrops: reader.parser.interfaceDrops)
         return AnalysisResult(report: report, end: end, counters: pipeline.counters, series: analysis.recorder?.series,
@@ -153,7 +154,7 @@ extension Analysis {
     ///   compile. Damage in a file is not an error: that file ends there, the others are read,
     ///   `AnalysisResult.end` is the first damage and the report's `damage` names each file.
     public static func analyze(paths: [String], options: AnalysisOptions = AnalysisOptions(),
-                               conversation: (FlowSummary) -> Void = { _ in },
+                               conversation: ((FlowSummary) -> Void)? = nil,
                                message: (ApplicationEvent) -> Void = { _ in },
                                progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in })
         throws(CaptureError) -> AnalysisResult {
@@ -163,14 +164,17 @@ extension Analysis {
 
     /// `analyze(paths:…)` over a set the caller opened.
     public static func analyze(_ set: inout CaptureSet, options: AnalysisOptions = AnalysisOptions(),
-                               conversation: (FlowSummary) -> Void = { _ in },
+                               conversation: ((FlowSummary) -> Void)? = nil,
                                message: (ApplicationEvent) -> Void = { _ in },
                                progress: (_ packets: Int, _ bytes: Int) -> Void = { _, _ in })
         throws(CaptureError) -> AnalysisResult {
         var (pipeline, analysis) = try Analysis.make(options)
         let end = pipeline.run(&set, unusual: { analysis.add(frame: $0, $1) },
                                event: { message($0); analysis.add($0) },
-                               flow: { conversation(analysis.add($0)) }, progress: progress)
+                               flow: { flow in
+                                   analysis.add(flow)
+                                   conversation?(FlowSummary(flow))
+                               }, progress: progress)
         var report = analysis.report(pipeline, source: set.displayName, damage: set.damageDescription,
                                      interfaceDrops: set.interfaceDrops)
         if set.members.count > 1 { report.capture.files = set.paths }

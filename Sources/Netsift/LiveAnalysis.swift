@@ -120,7 +120,7 @@ public struct LiveAnalysis {
             packetsPerSecond: Double(pipeline.packets - lastPackets) / seconds,
             bitsPerSecond: Double(bytes - lastBytes) * 8 / seconds,
             tcpConversations: tracker.counters.tcpConversations, udpConversations: tracker.counters.udpConversations,
-            activeConversations: tracker.activeTCP.count + tracker.activeUDP.count, findings: findings.count,
+            activeConversations: tracker.activeCount, findings: findings.count,
             droppedByKernel: counters.map { Int($0.droppedByKernel) },
             droppedByInterface: counters.map { Int($0.droppedByInterface) })
         lastPackets = pipeline.packets

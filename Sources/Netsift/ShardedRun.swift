@@ -9,7 +9,9 @@ enum ShardOutput {
     case started(frame: Int, transport: Transport, stream: Int)
     case event(frame: Int, ApplicationEvent)
     case unusual(frame: Int, PacketSummary)
-    case finished(frame: Int, FinishedFlow)
+    /// Boxed: a finished conversation is some 2 kB, and every other case (one `started` per new
+    /// conversation of a flood) would take as much room in the outboxes.
+    indirect case finished(frame: Int, FinishedFlow)
 
     var frame: Int {
         switch self {

@@ -47,7 +47,7 @@ enum AnalysisText {
                     evidence.append("frames " + finding.frames.map(String.init).joined(separator: ","))
                 }
                 if !finding.facts.isEmpty {
-                    evidence.append(finding.facts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                    evidence.append(finding.facts.sorted { $0.key < $1.key }.map { "\($0.key)=\(text($0.value))" }
                         .joined(separator: " "))
                 }
                 if !evidence.isEmpty { out += "      " + style.dim("seen: " + evidence.joined(separator: "; ")) + "\n" }
@@ -71,6 +71,12 @@ enum AnalysisText {
             }
         }
         return out
+    }
+
+    /// A fact as the report writes it: counts grouped by thousands like every number in the text.
+    static func text(_ value: FactValue) -> String {
+        if case .int(let n) = value { return grouped(n) }
+        return value.description
     }
 
     /// ANSI styles, or nothing when colour is off.

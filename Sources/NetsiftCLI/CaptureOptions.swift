@@ -196,6 +196,33 @@ struct DiagnosisOptions: ParsableArguments {
     @Option(help: "HTTP/1.x and HTTP/2 responses whose time to first byte has a p95 or p99 above this many milliseconds make a server slow.")
     var httpSlowMs = DiagnosisThresholds().httpSlowMilliseconds
 
+    @Option(help: "A SYN flood: at least this many connection attempts to one service that never completed…")
+    var synFloodAttempts = DiagnosisThresholds().synFloodAttempts
+
+    @Option(help: "…from at least this many source addresses…")
+    var synFloodSources = DiagnosisThresholds().synFloodSources
+
+    @Option(help: "…at least this many a second on average.")
+    var synFloodRate = DiagnosisThresholds().synFloodRate
+
+    @Option(help: "A port scan: one source's failed attempts reach this many ports of one host (Zeek's default).")
+    var scanPorts = DiagnosisThresholds().scanPorts
+
+    @Option(help: "A host sweep: one source's failed attempts reach this many hosts on one port (Zeek's default).")
+    var scanHosts = DiagnosisThresholds().scanHosts
+
+    @Option(help: "A UDP flood: at least this many unanswered datagrams to one host…")
+    var udpFloodDatagrams = DiagnosisThresholds().udpFloodDatagrams
+
+    @Option(help: "…at least this many a second on average.")
+    var udpFloodRate = DiagnosisThresholds().udpFloodRate
+
+    @Option(help: "DNS reflection: at least this many DNS answers to one host that it never asked for…")
+    var dnsReflectionResponses = DiagnosisThresholds().dnsReflectionResponses
+
+    @Option(help: "…from at least this many resolvers.")
+    var dnsReflectionResolvers = DiagnosisThresholds().dnsReflectionResolvers
+
     /// The thresholds and how many conversations the report shows, set in `options`.
     func apply(to options: inout AnalysisOptions) {
         options.top = top
@@ -206,6 +233,15 @@ struct DiagnosisOptions: ParsableArguments {
         options.thresholds.blackHoleRetransmissions = blackHoleRetransmissions
         options.thresholds.dnsSlowMilliseconds = dnsSlowMs
         options.thresholds.httpSlowMilliseconds = httpSlowMs
+        options.thresholds.synFloodAttempts = synFloodAttempts
+        options.thresholds.synFloodSources = synFloodSources
+        options.thresholds.synFloodRate = synFloodRate
+        options.thresholds.scanPorts = scanPorts
+        options.thresholds.scanHosts = scanHosts
+        options.thresholds.udpFloodDatagrams = udpFloodDatagrams
+        options.thresholds.udpFloodRate = udpFloodRate
+        options.thresholds.dnsReflectionResponses = dnsReflectionResponses
+        options.thresholds.dnsReflectionResolvers = dnsReflectionResolvers
     }
 }
 

@@ -183,8 +183,8 @@ struct Check: ParsableCommand {
                 let report = try analyse(item.files, options: previous?.options) { recorder.add($0) }
                 let expectation = recorder.expectation(report, previous: previous)
                 try Data((JSONOutput.encode(expectation, pretty: true) + "\n").utf8).write(to: URL(fileURLWithPath: item.expectation))
-                print("wrote \(item.expectation): \(counted(report.findings.count, "finding")), "
-                      + "\(counted(expectation.flows?.count ?? 0, "conversation group")); review it before committing it")
+                print("wrote \(item.expectation): \(plural(report.findings.count, "finding")), "
+                      + "\(plural(expectation.flows?.count ?? 0, "conversation group")); review it before committing it")
             } catch {
                 warn(error.message)
                 worst = .unreadable
@@ -229,7 +229,7 @@ struct Check: ParsableCommand {
 
     /// Runs the capture through the pipeline and diagnosis as `analyze` does, with the expectation's
     /// options on top of the command line's; every conversation goes to `flow` as it ends.
-    func analyse(_ captures: [String], options expected: Expectation.Options?, flow: (FlowSummary) -> Void) throws -> AnalysisReport {
+    func analyse(_ captures: [String], options expected: Expectation.Options?, flow: @escaping (FlowSummary) -> Void) throws -> AnalysisReport {
         var options = AnalysisOptions()
         let expression = [filter.filter, expected?.filter].compactMap { $0 }.map { "(\($0))" }.joined(separator: " and ")
         options.filter = expression.isEmpty ? nil : expression
@@ -298,8 +298,8 @@ enum CheckText {
             }
             let count = outcome.results.count, failures = outcome.failures
             out += (failures == 0 ? style.wrap("1;32", "PASS ") : style.wrap("1;31", "FAIL "))
-                + " \(outcome.capture)  (" + (failures == 0 ? counted(count, "assertion") + " held"
-                                              : "\(failures) of \(counted(count, "assertion")) failed") + ")\n"
+                + " \(outcome.capture)  (" + (failures == 0 ? plural(count, "assertion") + " held"
+                                              : "\(failures) of \(plural(count, "assertion")) failed") + ")\n"
             for result in outcome.results {
                 if result.held {
                     out += "      " + style.green("✓") + " \(result.assertion): \(result.actual)\n"
@@ -314,10 +314,10 @@ enum CheckText {
         let errors = outcomes.filter { $0.error != nil }.count
         let assertions = outcomes.reduce(0) { $0 + $1.results.count }
         let failed = outcomes.reduce(0) { $0 + $1.failures }
-        out += "\n\(counted(outcomes.count, "capture")): \(passed) passed"
+        out += "\n\(plural(outcomes.count, "capture")): \(passed) passed"
         if outcomes.count - passed - errors > 0 { out += ", \(outcomes.count - passed - errors) failed" }
         if errors > 0 { out += ", \(errors) could not be checked" }
-        out += "; " + (failed == 0 ? "\(counted(assertions, "assertion")) held" : "\(failed) of \(counted(assertions, "assertion")) failed")
+        out += "; " + (failed == 0 ? "\(plural(assertions, "assertion")) held" : "\(failed) of \(plural(assertions, "assertion")) failed")
         return out + "\n"
     }
 }

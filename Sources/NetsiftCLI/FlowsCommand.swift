@@ -133,7 +133,7 @@ enum FlowTable {
         var out = rows.map { row in
             row.enumerated().map { $1.padding(widths[$0]) }.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
         }.joined()
-        out += "\(counted(flows.count, "conversation"))"
+        out += "\(plural(flows.count, "conversation"))"
         if counters.evicted > 0 { out += "; \(counters.evicted) ended early at the --max-flows limit" }
         if counters.reassemblyOverflows > 0 { out += "; \(counters.reassemblyOverflows) over the reassembly limit" }
         return out + "\n"

@@ -63,7 +63,7 @@ extension CaptureReport {
         for interface in interfaces {
             var parts = ["\(interface.linkTypeName) (\(interface.linkType))",
                          "snaplen \(interface.snaplen == 0 ? "not set" : String(interface.snaplen))",
-                         "\(interface.timestampResolution) timestamps", counted(interface.packets, "packet")]
+                         "\(interface.timestampResolution) timestamps", plural(interface.packets, "packet")]
             if let name = interface.name { parts.insert(name, at: 0) }
             if let dropped = interface.droppedByInterface { parts.append("\(dropped) dropped by interface") }
             if let dropped = interface.droppedByOS { parts.append("\(dropped) dropped by OS") }
@@ -74,7 +74,7 @@ extension CaptureReport {
         if let smallest = smallestPacket, let largest = largestPacket, let average = averagePacketSize {
             lines.append(("Packet size", "\(smallest) to \(largest) bytes, average \(fixed(average, 1))"))
         }
-        lines.append(("Cut by snaplen", counted(cutPackets, "packet")))
+        lines.append(("Cut by snaplen", plural(cutPackets, "packet")))
         if let first = firstPacketTime, let last = lastPacketTime {
             lines.append(("First packet", first))
             lines.append(("Last packet", last))

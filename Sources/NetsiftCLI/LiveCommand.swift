@@ -176,7 +176,7 @@ struct Live: ParsableCommand {
 
         var exit = ExitStatus.success
         if let failure = result.statistics.error {
-            warn("\(interface): capture failed after \(counted(result.statistics.packets, "packet")): \(failure)")
+            warn("\(interface): capture failed after \(plural(result.statistics.packets, "packet")): \(failure)")
             exit = .damaged
         }
         if let writer {
@@ -233,7 +233,7 @@ extension LiveInterval {
         var parts = ["\(fixed(seconds, 1)) s  \(grouped(packets)) packets (\(fixed(packetsPerSecond, 1))/s, "
                      + "\(fixed(bitsPerSecond / 1e6, 1)) Mbit/s)",
                      "\(grouped(tcpConversations + udpConversations)) conversations, \(grouped(activeConversations)) active",
-                     counted(findings, "finding")]
+                     plural(findings, "finding")]
         if let kernel = droppedByKernel, let interface = droppedByInterface {
             parts.append("dropped \(grouped(kernel)) by the kernel, \(grouped(interface)) by the interface")
         }
@@ -250,7 +250,7 @@ extension Live.Statistics {
         case .SIGINT, .SIGTERM: "stopped by \(capture.stoppedBy.rawValue)"
         }
         var out = "Live capture  \(capture.interface) (\(capture.linkTypeName)), \(fixed(capture.seconds, 1)) s, \(stop)\n"
-        var facts = [counted(capture.packets, "packet") + " read"]
+        var facts = [plural(capture.packets, "packet") + " read"]
         if let dropped = capture.droppedByKernel { facts.append("\(grouped(dropped)) dropped by the kernel") }
         if let dropped = capture.droppedByInterface { facts.append("\(grouped(dropped)) by the interface") }
         out += "  " + facts.joined(separator: " · ") + "\n"

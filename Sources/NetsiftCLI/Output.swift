@@ -31,17 +31,6 @@ func writeStandardError(_ text: String) {
     text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
 }
 
-/// 1234567 -> "1,234,567".
-func grouped(_ value: Int) -> String {
-    let digits = String(value.magnitude)
-    var out = ""
-    for (i, ch) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-        out.append(ch)
-    }
-    return value < 0 ? "-" + out : out
-}
-
 /// A number with a fixed count of decimals, without Foundation's locale-dependent formatting.
 func fixed(_ value: Double, _ decimals: Int) -> String {
     var scale = 1.0
@@ -56,7 +45,3 @@ func fixed(_ value: Double, _ decimals: Int) -> String {
     return decimals == 0 ? "\(sign)\(whole)" : "\(sign)\(whole).\(fraction)"
 }
 
-/// "1 packet", "2,000 packets": `plural` with the count grouped by thousands.
-func counted(_ value: Int, _ noun: String) -> String {
-    "\(grouped(value)) \(value == 1 ? noun : pluralForm(of: noun))"
-}

@@ -2,10 +2,22 @@
 /// stream was reset", "3 queries were", never "querys" or "1 stream … were". It lives in the first
 /// module every other one imports, so that there is one of it.
 
-/// "1 stream", "3 queries", "2 HTTP/2 streams": the count and its noun, the last word made plural
-/// when the count is not one.
+/// "1 stream", "3 queries", "1,000,000 SYNs": the count, grouped by thousands, and its noun, the
+/// last word made plural when the count is not one.
 public func plural(_ count: Int, _ noun: String) -> String {
-    "\(count) \(count == 1 ? noun : pluralForm(of: noun))"
+    "\(grouped(count)) \(count == 1 ? noun : pluralForm(of: noun))"
+}
+
+/// 1234567 -> "1,234,567": every count in text output is written this way, summaries and
+/// findings alike.
+public func grouped(_ value: Int) -> String {
+    let digits = String(value.magnitude)
+    var out = ""
+    for (i, ch) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(ch)
+    }
+    return value < 0 ? "-" + out : out
 }
 
 /// The verb `singular` ("was", "is", "has", "does") agreeing with `count`: "were", "are", "have",

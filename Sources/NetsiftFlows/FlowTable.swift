@@ -128,6 +128,12 @@ struct FlowTable<Entry: FlowEntry> {
     var index = FlowIndex()
     /// Where the next eviction sample starts, so samples rotate through the table.
     var sampleCursor = 0
+    /// Entries reserved once the table holds half of them: the most it will hold (`maximumFlows`),
+    /// so that a full table never doubles its storage (old and new copies at once, the new one
+    /// half empty). Pages of the reservation not yet written cost no memory.
+    var reservation = 0
+
+    init(reservation: Int = 0) { self.reservation = reservation }
 
     var count: Int { entries.count }
 
@@ -138,6 +144,9 @@ struct FlowTable<Entry: FlowEntry> {
 
     /// Adds `entry` (whose key must not be in the table) and returns its position.
     mutating func insert(_ entry: Entry) -> Int {
+        if entries.count == entries.capacity && entries.count * 2 >= reservation && entries.capacity < reservation {
+            entries.reserveCapacity(reservation)
+        }
         entries.append(entry)
         let position = entries.count - 1
         index.insert(entry.key, entry: Int32(position)) { entries[Int($0)].key }

@@ -79,6 +79,8 @@ public struct FlowCounters: Sendable, Equatable, Codable {
 /// only active ones are kept.
 public struct FlowTracker {
     var tcp = FlowTable<TCPConversation>()
+    /// TCP conversations that have only begun (a SYN, its answers): kept compact until they prove real.
+    var requests = FlowTable<TCPRequest>()
     var udp = FlowTable<UDPConversation>()
     @usableFromInline var finished: [FinishedFlow] = []
     public let decodeAs: DecodeAs
@@ -98,10 +100,27 @@ public struct FlowTracker {
         self.reassemblyLimits = reassemblyLimits
         self.flowLimits = flowLimits
         self.shard = shard
+        tcp = FlowTable(reservation: flowLimits.maximumFlows)
+        requests = FlowTable(reservation: flowLimits.maximumFlows)
+        udp = FlowTable(reservation: flowLimits.maximumFlows)
     }
 
-    /// The conversations active now.
-    public var activeTCP: [TCPConversation] { tcp.entries }
+    /// The conversations active now (a list of them all: for tests and small captures).
+    public var activeTCP: [TCPConversation] {
+        var all: [TCPConversation] = []
+        forEachActiveTCP { all.append($0) }
+        return all
+    }
+
+    /// Each TCP conversation active now, one at a time (the requests replayed as they come, never
+    /// gathered: a flood holds `maximumFlows` of them).
+    public func forEachActiveTCP(_ body: (TCPConversation) -> Void) {
+        for conversation in tcp.entries { body(conversation) }
+        for request in requests.entries { body(request.replayed(decodeAs: decodeAs, limits: reassemblyLimits)) }
+    }
+
+    /// How many conversations are active now.
+    public var activeCount: Int { tcp.count + requests.count + udp.count }
     public var activeUDP: [UDPConversation] { udp.entries }
 
     /// Tracks one packet. `bytes` are the bytes the summary's ranges refer to; application messages
@@ -125,6 +144,26 @@ public struct FlowTracker {
                                     tunnel: Self.tunnelKey(&s))
         guard shard.owns(key) else { return nil }
         let syn = s.tcpFlags.contains(.syn), ack = s.tcpFlags.contains(.ack)
+        let fromLow = source == key.low
+
+        if let request = requests.find(key) {
+            // A request answered: followed in full (replayed), and kept compact while it can be.
+            let bare = BareSegment(&s, frame: frame, time: time, wireLength: wireLength, fromLow: fromLow)
+            var conversation = requests.entries[request].replayed(decodeAs: decodeAs, limits: reassemblyLimits)
+            if !(syn && !ack) {
+                let (result, change) = conversation.follow(&s, bytes: bytes, from: source, frame: frame, time: time,
+                                                           wireLength: wireLength, reusedPorts: false, decodeAs: decodeAs,
+                                                           limits: reassemblyLimits, heldBytes: heldBytes, events: events)
+                account(held: change, overflowedBefore: false, overflowed: conversation.reassemblyOverflowed)
+                if let bare, requests.entries[request].keep(bare, after: conversation) { return result }
+                requests.remove(at: request)
+                _ = tcp.insert(conversation)
+                return result
+            }
+            // A new SYN: the full conversation decides whether it reuses the ports.
+            requests.remove(at: request)
+            _ = tcp.insert(conversation)
+        }
 
         var position = tcp.find(key)
         var reused = false
@@ -140,29 +179,36 @@ public struct FlowTracker {
             }
         }
         if position == nil {
-            if tcp.count >= flowLimits.maximumFlows { evictTCP() }
-            var conversation = TCPConversation(stream: counters.tcpConversations, key: key, first: source,
+            if tcp.count + requests.count >= flowLimits.maximumFlows { evictTCP() }
+            let stream = counters.tcpConversations
+            counters.tcpConversations += 1
+            defer { counters.peakActive = max(counters.peakActive, tcp.count + requests.count + udp.count) }
+            // A bare SYN opens a request: its analysis is empty (a first segment with SYN set
+            // raises none of Wireshark's flags), so nothing more is needed until an answer comes.
+            if syn && !ack && !s.tcpFlags.contains(.rst) && !s.tcpFlags.contains(.fin),
+               let bare = BareSegment(&s, frame: frame, time: time, wireLength: wireLength, fromLow: fromLow) {
+                _ = requests.insert(TCPRequest(stream: stream, key: key, first: bare, reusedPorts: reused))
+                return TrackedPacket(stream: stream, flags: reused ? .reusedPorts : [])
+            }
+            var conversation = TCPConversation(stream: stream, key: key, first: source,
                                                second: destination, frame: frame, time: time)
             conversation.tunnel = s.encapsulation.map(FlowTunnel.init)
             position = tcp.insert(conversation)
-            counters.tcpConversations += 1
-            counters.peakActive = max(counters.peakActive, tcp.count + udp.count)
         }
         let number = position!
-        if let tunnels = s.encapsulation { tcp.entries[number].noteTunnel(tunnels, innerLength: s.ipLength) }
-        var result = tcp.entries[number].add(&s, from: source, frame: frame, time: time, wireLength: wireLength)
-        if reused {
-            result.flags.insert(.reusedPorts)
-            tcp.entries[number].countFlags(.reusedPorts)
-        }
-        if tcp.entries[number].reassembling {
-            let overflowedBefore = tcp.entries[number].reassemblyOverflowed
-            heldBytes += tcp.entries[number].reassemble(&s, bytes: bytes, from: source, frame: frame, time: time,
-                                                        decodeAs: decodeAs, limits: reassemblyLimits,
-                                                        heldBytes: heldBytes, events: events)
-            if !overflowedBefore && tcp.entries[number].reassemblyOverflowed { counters.reassemblyOverflows += 1 }
-        }
+        let overflowedBefore = tcp.entries[number].reassemblyOverflowed
+        let (result, change) = tcp.entries[number].follow(&s, bytes: bytes, from: source, frame: frame, time: time,
+                                                          wireLength: wireLength, reusedPorts: reused, decodeAs: decodeAs,
+                                                          limits: reassemblyLimits, heldBytes: heldBytes, events: events)
+        account(held: change, overflowedBefore: overflowedBefore, overflowed: tcp.entries[number].reassemblyOverflowed)
         return result
+    }
+
+    /// What following a segment did to reassembly: `change` held bytes, and whether its
+    /// conversation's reassembly overflowed for the first time.
+    mutating func account(held change: Int, overflowedBefore: Bool, overflowed: Bool) {
+        heldBytes += change
+        if !overflowedBefore && overflowed { counters.reassemblyOverflows += 1 }
     }
 
     /// The key of the tunnel around a packet. Most packets have none, and then only the optional's
@@ -178,6 +224,7 @@ public struct FlowTracker {
         let (key, _) = FlowKey.make(source: Endpoint(address: quoted.source, port: quoted.sourcePort),
                                     destination: Endpoint(address: quoted.destination, port: quoted.destinationPort),
                                     ipProtocol: 6, tunnel: tunnel)
+        if let request = requests.find(key) { promote(request) }
         guard let position = tcp.find(key) else { return }
         tcp.entries[position].icmpErrors += 1
         if tcp.entries[position].firstICMPFrame == nil { tcp.entries[position].firstICMPFrame = frame }
@@ -214,13 +261,33 @@ public struct FlowTracker {
         finished.removeAll(keepingCapacity: true)
     }
 
-    /// The capture ended: every conversation still active is over too.
+    /// The capture ended: every conversation still active is over too. They are handed out one at
+    /// a time in `drain`'s order, never gathered into one list: a flood leaves `maximumFlows` of
+    /// them, and a list of finished conversations is some 2 kB each.
     public mutating func finish(_ body: (FinishedFlow) -> Void) {
-        for position in tcp.entries.indices { heldBytes += tcp.entries[position].releaseStreams() }
-        finished += tcp.entries.map { .tcp($0) } + udp.entries.map { .udp($0) }
-        tcp = FlowTable()
-        udp = FlowTable()
-        drain(body)
+        enum Place { case finished(Int), tcp(Int), request(Int), udp(Int) }
+        var order: [(key: (Int, Int), place: Place)] = []
+        order.reserveCapacity(finished.count + tcp.count + requests.count + udp.count)
+        for (i, flow) in finished.enumerated() { order.append((flow.order, .finished(i))) }
+        for (i, c) in tcp.entries.enumerated() { order.append(((0, c.stream), .tcp(i))) }
+        for (i, r) in requests.entries.enumerated() { order.append(((0, r.stream), .request(i))) }
+        for (i, c) in udp.entries.enumerated() { order.append(((1, c.stream), .udp(i))) }
+        order.sort { $0.key < $1.key }
+        for (_, place) in order {
+            switch place {
+            case .finished(let i): body(finished[i])
+            case .tcp(let i):
+                var conversation = tcp.entries[i]
+                heldBytes += conversation.releaseStreams()
+                body(.tcp(conversation))
+            case .request(let i): body(.tcp(requests.entries[i].replayed(decodeAs: decodeAs, limits: reassemblyLimits)))
+            case .udp(let i): body(.udp(udp.entries[i]))
+            }
+        }
+        finished.removeAll()
+        tcp = FlowTable(reservation: flowLimits.maximumFlows)
+        requests = FlowTable(reservation: flowLimits.maximumFlows)
+        udp = FlowTable(reservation: flowLimits.maximumFlows)
     }
 
     /// Ends the conversations idle past their limits.
@@ -233,15 +300,30 @@ public struct FlowTracker {
             released += conversation.releaseStreams()
             ended.append(.tcp(conversation))
         }
+        requests.expire(now: now, limits: flowLimits) {
+            ended.append(.tcp($0.replayed(decodeAs: decodeAs, limits: reassemblyLimits)))
+        }
         udp.expire(now: now, limits: flowLimits) { ended.append(.udp($0)) }
         heldBytes += released
         finished += ended
     }
 
-    /// Makes room for one more TCP conversation by ending the idlest of a sample.
+    /// The request at `position` becomes a full conversation.
+    mutating func promote(_ position: Int) {
+        let conversation = requests.remove(at: position).replayed(decodeAs: decodeAs, limits: reassemblyLimits)
+        _ = tcp.insert(conversation)
+    }
+
+    /// Makes room for one more TCP conversation by ending the idlest of a sample: of the requests
+    /// while there are any (a kernel drops half-open requests first), so that a flood of SYNs does
+    /// not push out the conversations that are real.
     mutating func evictTCP() {
         var ended: TCPConversation?
-        tcp.evictIdlest { ended = $0 }
+        if requests.count > 0 {
+            requests.evictIdlest { ended = $0.replayed(decodeAs: decodeAs, limits: reassemblyLimits) }
+        } else {
+            tcp.evictIdlest { ended = $0 }
+        }
         if var conversation = ended {
             heldBytes += conversation.releaseStreams()
             finished.append(.tcp(conversation))
@@ -279,7 +361,7 @@ public struct FlowTracker {
                                      udpProtocol(source: destination.port, destination: source.port))
             position = udp.insert(conversation)
             counters.udpConversations += 1
-            counters.peakActive = max(counters.peakActive, tcp.count + udp.count)
+            counters.peakActive = max(counters.peakActive, tcp.count + requests.count + udp.count)
         }
         let number = position!
         let fromOriginator = udp.entries[number].add(from: source, frame: frame, time: time, wireLength: wireLength,
@@ -306,6 +388,24 @@ public struct FlowTracker {
 }
 
 extension TCPConversation {
+    /// One segment of this conversation, as the tracker follows every one: tunnel costs, the
+    /// analysis, the reuse of its ports (for the first segment of a conversation that reuses
+    /// them), reassembly. Returns the segment's analysis and the change in held out-of-order bytes.
+    mutating func follow(_ s: inout PacketSummary, bytes: RawSpan, from source: Endpoint, frame: Int, time: Int64,
+                         wireLength: Int, reusedPorts: Bool, decodeAs: DecodeAs, limits: ReassemblyLimits,
+                         heldBytes: Int, events: (ApplicationEvent) -> Void) -> (TrackedPacket, Int) {
+        if let tunnels = s.encapsulation { noteTunnel(tunnels, innerLength: s.ipLength) }
+        var result = add(&s, from: source, frame: frame, time: time, wireLength: wireLength)
+        if reusedPorts {
+            result.flags.insert(.reusedPorts)
+            countFlags(.reusedPorts)
+        }
+        guard reassembling else { return (result, 0) }
+        let change = reassemble(&s, bytes: bytes, from: source, frame: frame, time: time, decodeAs: decodeAs,
+                                limits: limits, heldBytes: heldBytes, events: events)
+        return (result, change)
+    }
+
     /// A packet of this conversation came through tunnels: what they cost it in bytes.
     mutating func noteTunnel(_ tunnels: Encapsulation, innerLength: Int) {
         largestInnerPacket = max(largestInnerPacket, innerLength)

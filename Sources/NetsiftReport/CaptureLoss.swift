@@ -11,7 +11,7 @@ extension Finding {
             kind: .packetsDropped, severity: .warning, count: dropped, countUnit: "packets",
             facts: ["dropped_by_kernel": .int(byKernel), "dropped_by_interface": .int(byInterface),
                     "received": .int(received)],
-            summary: "\(plural(dropped, "packet")) \(verb(dropped, "was")) dropped before netsift saw them (\(byKernel) by the kernel, \(byInterface) by the interface).",
+            summary: "\(plural(dropped, "packet")) \(verb(dropped, "was")) dropped before netsift saw them (\(grouped(byKernel)) by the kernel, \(grouped(byInterface)) by the interface).",
             explanation: "What was analysed misses those packets: some retransmissions, gaps and unanswered segments may be the capture's, not the network's.",
             likelyCause: "Traffic faster than the capture drains its buffer (a busy link, a slow disk for --write), or a filter too wide.",
             nextStep: "Raise --buffer-size, narrow the capture with -f, or lower --snaplen; check that drops stop before trusting loss findings.")
@@ -76,7 +76,7 @@ struct CaptureLossDetector {
         if let interfaceDrops { facts["interface_drops"] = .int(interfaceDrops) }
         var parts: [String] = []
         if withHoles.count > 0 {
-            parts.append("\(plural(withHoles.count, "conversation")) of \(conversations) \(verb(withHoles.count, "has")) holes the capture did not record (\(plural(holes, "segment")) after a gap, \(plural(ackedUnseen, "ACK")) for data never seen; \(plural(missingBytes, "byte")), \(fixed2(byteShare * 100))% of the data)")
+            parts.append("\(plural(withHoles.count, "conversation")) of \(grouped(conversations)) \(verb(withHoles.count, "has")) holes the capture did not record (\(plural(holes, "segment")) after a gap, \(plural(ackedUnseen, "ACK")) for data never seen; \(plural(missingBytes, "byte")), \(fixed2(byteShare * 100))% of the data)")
         }
         if drops > 0 { parts.append("the recorder counted \(plural(drops, "packet")) dropped (pcapng interface statistics)") }
         let significant = significant(interfaceDrops: interfaceDrops)

@@ -214,7 +214,7 @@ struct CertificateDetector {
         let position = g.position == 0 ? "leaf certificate" : "certificate \(g.position) of the chain"
         let names = g.names.sorted()
         let sni = names.isEmpty ? "" : " (SNI \(names.joined(separator: ", ")))"
-        let alertText = g.alerts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+        let alertText = g.alerts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) ×\(grouped($0.value))" }.joined(separator: ", ")
         var facts: [String: FactValue] = [
             "subject": .string(TLSCertificate.text(c.subject)), "issuer": .string(TLSCertificate.text(c.issuer)),
             "serial_number": .string(c.serialNumber), "not_before": .string(UTCTimestamp.iso(c.notBefore)),

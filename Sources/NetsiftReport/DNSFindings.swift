@@ -23,7 +23,7 @@ struct DNSDetector {
 
         var nameText: String {
             names.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5)
-                .map { $0.value > 1 ? "\($0.key) ×\($0.value)" : $0.key }.joined(separator: ", ")
+                .map { $0.value > 1 ? "\($0.key) ×\(grouped($0.value))" : $0.key }.joined(separator: ", ")
         }
     }
     /// Queries per server (for rates), and the troubled ones by kind.
@@ -48,14 +48,18 @@ struct DNSDetector {
         if unreachable[key] == nil && unreachable.count < 10_000 { unreachable[key] = (code, frame) }
     }
 
-    mutating func add(_ message: DNSMessage, context: ApplicationContext) {
+    /// One message; `unsolicited` sees each response that answers no query in the capture.
+    mutating func add(_ message: DNSMessage, context: ApplicationContext, unsolicited: (DNSTransaction) -> Void = { _ in }) {
         // Who asks is the query's sender and the response's receiver, whatever the ports.
         let client = message.header.isResponse ? context.destination : context.source
         let server = message.header.isResponse ? context.source : context.destination
         var done: [DNSTransaction] = []
         transactions.add(message, frame: context.frame, time: context.time, client: client, server: server,
                          transport: context.transport) { done.append($0) }
-        for t in done { record(t) }
+        for t in done {
+            if t.outcome == .responseOnly && t.responseFrame == context.frame { unsolicited(t) }
+            record(t)
+        }
     }
 
     mutating func record(_ t: DNSTransaction) {
@@ -123,7 +127,7 @@ struct DNSDetector {
         let names = g.nameText
         let facts: [String: FactValue] = ["queries": .int(total), "rate_percent": .double((rate * 1000).rounded() / 10),
                                           "names": .string(names)]
-        let share = "\(plural(g.count, "query")) of \(total) (\(fixed1(rate * 100))%)"
+        let share = "\(plural(g.count, "query")) of \(grouped(total)) (\(fixed1(rate * 100))%)"
         switch kind {
         case .dnsNXDomain:
             return Finding(kind: kind, severity: rate >= 0.5 ? .warning : .info, endpoint: server, count: g.count,
@@ -169,7 +173,7 @@ struct DNSDetector {
             slowFacts["slowest_ms"] = .double(Double(g.slowest / 1000) / 1000)
             return Finding(kind: kind, severity: .warning, endpoint: server, count: g.count, countUnit: "queries",
                            frames: g.frames, facts: slowFacts,
-                           summary: "\(server) was slow (over \(Int(slowMs)) ms) for \(share), the slowest \(fixed1(Double(g.slowest) / 1e6)) ms: \(names).",
+                           summary: "\(server) was slow (over \(grouped(Int(slowMs))) ms) for \(share), the slowest \(fixed1(Double(g.slowest) / 1e6)) ms: \(names).",
                            explanation: "Every connection that needs these names waits this long before it starts.",
                            likelyCause: "Cache misses going to slow or distant upstreams, an overloaded resolver, or retries after packet loss.",
                            nextStep: "Compare `dig @\(host(server)) NAME` timings with another resolver; check the resolver's cache hit rate and upstream latency.")

@@ -19,6 +19,27 @@ public struct DiagnosisThresholds: Sendable, Equatable {
     /// HTTP/1.x and HTTP/2 responses whose time to first byte has a p95 or p99 above this, in
     /// milliseconds, make a server slow.
     public var httpSlowMilliseconds = 1_000.0
+    /// A SYN flood: at least this many connection attempts to one service that never completed…
+    public var synFloodAttempts = 1_000
+    /// …from at least this many source addresses (estimated)…
+    public var synFloodSources = 100
+    /// …at least this many a second on average; and unless most unanswered attempts were never
+    /// retried. A firewall dropping real clients leaves attempts that each retry (1 s, 3 s, 7 s…),
+    /// usually from few sources and slowly: that stays `syn_unanswered`.
+    public var synFloodRate = 100.0
+    /// A port scan: one source's failed attempts reach at least this many ports of one host
+    /// (Zeek's `Scan::port_scan_threshold`)…
+    public var scanPorts = 15
+    /// …a host sweep: at least this many hosts on one port (Zeek's `Scan::addr_scan_threshold`).
+    public var scanHosts = 25
+    /// A UDP flood: at least this many datagrams to one host that never answered…
+    public var udpFloodDatagrams = 1_000
+    /// …at least this many a second on average.
+    public var udpFloodRate = 1_000.0
+    /// DNS reflection: at least this many DNS answers to one host it never asked for…
+    public var dnsReflectionResponses = 100
+    /// …from at least this many resolvers.
+    public var dnsReflectionResolvers = 10
 
     public init() {}
 }
@@ -29,6 +50,10 @@ public struct DiagnosisThresholds: Sendable, Equatable {
 public struct Diagnosis {
     public let thresholds: DiagnosisThresholds
     var handshakes = HandshakeDetector()
+    var synFloods: SYNFloodDetector
+    var scans: ScanDetector
+    var udpFloods: UDPFloodDetector
+    var reflection: DNSReflectionDetector
     var retransmissions: RetransmissionDetector
     var stalls = StallDetector()
     var captureLoss = CaptureLossDetector()
@@ -49,6 +74,10 @@ public struct Diagnosis {
     public init(thresholds: DiagnosisThresholds = DiagnosisThresholds()) {
         self.thresholds = thresholds
         retransmissions = RetransmissionDetector(thresholds: thresholds)
+        synFloods = SYNFloodDetector(thresholds: thresholds)
+        scans = ScanDetector(thresholds: thresholds)
+        udpFloods = UDPFloodDetector(thresholds: thresholds)
+        reflection = DNSReflectionDetector(thresholds: thresholds)
         pathMTU = PathMTUDetector(thresholds: thresholds)
         closing = CloseDetector(thresholds: thresholds)
         dns = DNSDetector(thresholds: thresholds)
@@ -86,8 +115,16 @@ public struct Diagnosis {
 
     /// One conversation that is over.
     public mutating func add(_ flow: FinishedFlow) {
-        guard case .tcp(let conversation) = flow else { return }
+        let conversation: TCPConversation
+        switch flow {
+        case .tcp(let c): conversation = c
+        case .udp(let c):
+            udpFloods.add(c)
+            return
+        }
         handshakes.add(conversation)
+        synFloods.add(conversation)
+        scans.add(conversation)
         retransmissions.add(conversation)
         stalls.add(conversation)
         captureLoss.add(conversation)
@@ -108,7 +145,8 @@ public struct Diagnosis {
         case .http1(let message):
             http1.add(message, context: event.context)
             responseTimes.add(message, context: event.context)
-        case .dns(let message): dns.add(message, context: event.context)
+        case .dns(let message):
+            dns.add(message, context: event.context) { reflection.add($0, responseBytes: message.length) }
         case .tls(let message):
             tls.add(message, context: event.context)
             certificates.add(message, context: event.context)
@@ -164,7 +202,16 @@ public struct Diagnosis {
         }
         all += limits.findings(fragments: fragments, fragmentLimits: fragmentLimits,
                                dnsQueriesEvicted: dns.transactions.evicted)
-        all += handshakes.findings()
+        // Floods and scans explain the failed handshakes they are made of: those findings are left
+        // out for the services flooded, and for those only scanners touched.
+        let floods = synFloods.findings()
+        let flooded = Set(floods.compactMap(\.endpoint))
+        let scanners = scans.scanners
+        all += floods + scans.findings() + udpFloods.findings()
+        all += handshakes.findings().filter { finding in
+            !flooded.contains(finding.endpoint ?? "")
+                && !(!finding.peers.isEmpty && finding.peers.count < Finding.listLimit && finding.peers.allSatisfy(scanners.contains))
+        }
         if let loss = captureLoss.finding(interfaceDrops: interfaceDrops) { all.append(loss) }
         // Loss the capture itself shows casts doubt on the loss it seems to show in the network.
         let lossyCapture = captureLoss.significant(interfaceDrops: interfaceDrops)
@@ -174,6 +221,7 @@ public struct Diagnosis {
         all += closing.findings(captureEnd: end)
         all += windows.findings()
         all += dns.findings(asOf: ongoing ? end : nil)
+        all += reflection.findings()
         all += tls.findings()
         all += certificates.findings()
         all += http2.findings()
@@ -228,6 +276,12 @@ struct EndpointGroup {
 
     mutating func add(_ conversation: TCPConversation, peer: Endpoint, frames more: [Int] = [], value: Int = 0) {
         add(conversation.reference, peer: peer, frames: more, value: value)
+    }
+
+    /// One conversation with one frame that shows it (no array made for it: a flood adds millions).
+    mutating func add(_ flow: FlowReference, peer: Endpoint, frame: Int, value: Int = 0) {
+        if frames.count < Finding.listLimit { frames.append(frame) }
+        add(flow, peer: peer, value: value)
     }
 
     mutating func add(_ flow: FlowReference, peer: Endpoint, frames more: [Int] = [], value: Int = 0) {

@@ -596,7 +596,9 @@ struct AnyKey: CodingKey {
 
 extension DiagnosisThresholds {
     /// The thresholds that count (packets, connections): whole numbers.
-    static let counts = ["minimum_retransmissions", "time_wait_connections", "black_hole_retransmissions"]
+    static let counts = ["minimum_retransmissions", "time_wait_connections", "black_hole_retransmissions",
+                         "syn_flood_attempts", "syn_flood_sources", "scan_ports", "scan_hosts", "udp_flood_datagrams",
+                         "dns_reflection_responses", "dns_reflection_resolvers"]
 
     /// The thresholds by the names the report's `thresholds` and expectation files use.
     public var named: [String: Double] {
@@ -604,7 +606,11 @@ extension DiagnosisThresholds {
             ["retransmission_rate": retransmissionRate, "minimum_retransmissions": Double(minimumRetransmissions),
              "close_wait_seconds": closeWaitSeconds, "time_wait_connections": Double(timeWaitConnections),
              "black_hole_retransmissions": Double(blackHoleRetransmissions), "dns_slow_ms": dnsSlowMilliseconds,
-             "http_slow_ms": httpSlowMilliseconds]
+             "http_slow_ms": httpSlowMilliseconds, "syn_flood_attempts": Double(synFloodAttempts),
+             "syn_flood_sources": Double(synFloodSources), "syn_flood_rate": synFloodRate, "scan_ports": Double(scanPorts),
+             "scan_hosts": Double(scanHosts), "udp_flood_datagrams": Double(udpFloodDatagrams), "udp_flood_rate": udpFloodRate,
+             "dns_reflection_responses": Double(dnsReflectionResponses),
+             "dns_reflection_resolvers": Double(dnsReflectionResolvers)]
         }
         set {
             retransmissionRate = newValue["retransmission_rate"] ?? retransmissionRate
@@ -614,6 +620,15 @@ extension DiagnosisThresholds {
             blackHoleRetransmissions = newValue["black_hole_retransmissions"].map { Int($0) } ?? blackHoleRetransmissions
             dnsSlowMilliseconds = newValue["dns_slow_ms"] ?? dnsSlowMilliseconds
             httpSlowMilliseconds = newValue["http_slow_ms"] ?? httpSlowMilliseconds
+            synFloodAttempts = newValue["syn_flood_attempts"].map { Int($0) } ?? synFloodAttempts
+            synFloodSources = newValue["syn_flood_sources"].map { Int($0) } ?? synFloodSources
+            synFloodRate = newValue["syn_flood_rate"] ?? synFloodRate
+            scanPorts = newValue["scan_ports"].map { Int($0) } ?? scanPorts
+            scanHosts = newValue["scan_hosts"].map { Int($0) } ?? scanHosts
+            udpFloodDatagrams = newValue["udp_flood_datagrams"].map { Int($0) } ?? udpFloodDatagrams
+            udpFloodRate = newValue["udp_flood_rate"] ?? udpFloodRate
+            dnsReflectionResponses = newValue["dns_reflection_responses"].map { Int($0) } ?? dnsReflectionResponses
+            dnsReflectionResolvers = newValue["dns_reflection_resolvers"].map { Int($0) } ?? dnsReflectionResolvers
         }
     }
 }

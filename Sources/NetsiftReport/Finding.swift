@@ -17,6 +17,14 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case synUnanswered = "syn_unanswered"
     case connectionRefused = "connection_refused"
     case synAckUnacknowledged = "synack_unacknowledged"
+    /// Many half-open connection attempts to one service from many sources, at a high rate.
+    case synFlood = "syn_flood"
+    /// One source trying many ports of one host (Zeek's Port_Scan).
+    case portScan = "port_scan"
+    /// One source trying one port on many hosts (Zeek's Address_Scan).
+    case hostSweep = "host_sweep"
+    /// Many unanswered datagrams to one host from many sources, at a high rate.
+    case udpFlood = "udp_flood"
     case retransmissions
     /// A transfer that stopped: the same segment retransmitted by timeout, never acknowledged.
     case stalledTransfer = "stalled_transfer"
@@ -41,6 +49,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case dnsSearchExpansion = "dns_search_expansion"
     /// A and AAAA sent together, one answer lost, the lookup waiting for the resolver's timeout.
     case dnsParallelQueryTimeout = "dns_parallel_query_timeout"
+    /// DNS answers a host never asked for, from many resolvers: reflection and amplification.
+    case dnsReflection = "dns_reflection"
     // TLS
     case tlsAlert = "tls_alert"
     case tlsHandshakeAborted = "tls_handshake_aborted"
@@ -76,10 +86,11 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .captureDamaged, .malformedPackets, .packetsDropped, .captureLoss, .flowLimit, .reassemblyLimit, .fragmentLimit,
              .parserLimit: .capture
         case .icmpFragmentationNeeded, .mtuBlackHole, .overlayMTU: .network
-        case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .retransmissions, .stalledTransfer, .mssMismatch,
+        case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .synFlood, .portScan, .hostSweep, .udpFlood,
+             .retransmissions, .stalledTransfer, .mssMismatch,
              .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull: .transport
         case .dnsNXDomain, .dnsServFail, .dnsRefused, .dnsUnanswered, .dnsSlow, .dnsTruncatedNoRetry, .dnsSearchExpansion,
-             .dnsParallelQueryTimeout: .dns
+             .dnsParallelQueryTimeout, .dnsReflection: .dns
         case .tlsAlert, .tlsHandshakeAborted, .tlsCertificateExpired, .tlsCertificateNotYetValid,
              .tlsCertificateExpiring, .tlsCertificateNameMismatch, .tlsCertificateSelfSigned,
              .tlsCertificateChainIncomplete, .tlsCertificateWeak, .tlsCertificateRevoked, .tlsOCSPResponseStale,
@@ -97,6 +108,8 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         switch self {
         case .mtuBlackHole, .overlayMTU: 100   // the cause of the transfers it stalls, and the one to fix
         case .stalledTransfer: 98
+        // An attack that keeps real clients out is the cause of the unanswered SYNs it brings.
+        case .synFlood, .udpFlood, .dnsReflection: 95
         case .synUnanswered: 90
         case .connectionRefused: 85
         // A certificate that makes clients refuse the server is the cause of the alert that follows.
@@ -121,6 +134,7 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .tlsCertificateExpiring, .tlsOCSPResponseStale: 25
         case .dnsNXDomain, .http2BadPreface, .windowFull, .mssMismatch, .segmentsAboveMSS: 20
         case .tlsCertificateWeak: 15
+        case .portScan, .hostSweep: 12   // reconnaissance: it harms no one yet
         case .captureDamaged, .malformedPackets, .packetsDropped, .captureLoss: 10
         case .flowLimit, .reassemblyLimit, .fragmentLimit, .parserLimit, .tlsCertificatesEncrypted: 5
         }

@@ -30,7 +30,7 @@ struct HTTP1Detector {
 
         var detailText: String {
             details.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5)
-                .map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+                .map { "\($0.key) ×\(grouped($0.value))" }.joined(separator: ", ")
         }
     }
     var serverErrors: [String: Group] = [:]
@@ -149,7 +149,7 @@ struct HTTP1Detector {
             let text = worst.prefix(5).map { item in
                 let codes = item.count.statuses.sorted { $0.key < $1.key }.map { "\($0.key)" }.joined(separator: "/")
                 let rate = Int((Double(item.count.clientErrors) * 100 / Double(item.count.requests)).rounded())
-                return "\(codes) \(item.path) \(item.count.clientErrors)/\(item.count.requests) (\(rate) %)"
+                return "\(codes) \(item.path) \(grouped(item.count.clientErrors))/\(grouped(item.count.requests)) (\(rate) %)"
             }.joined(separator: ", ")
             let rate = Double(errors) * 100 / Double(requests)
             out.append(Finding(
@@ -159,7 +159,7 @@ struct HTTP1Detector {
                 frames: worst.flatMap { $0.count.frames },
                 facts: ["rate_percent": .double((rate * 10).rounded() / 10), "requests": .int(requests),
                         "paths": .string(text)],
-                summary: "\(server) answered \(errors) of \(plural(requests, "HTTP/1.x request")) with 4xx (\(Int(rate.rounded())) %): \(text).",
+                summary: "\(server) answered \(grouped(errors)) of \(plural(requests, "HTTP/1.x request")) with 4xx (\(Int(rate.rounded())) %): \(text).",
                 explanation: "4xx says the request was refused as sent: a path that does not exist (404), missing or wrong credentials (401/403), a malformed request (400).",
                 likelyCause: "Clients calling a path that moved or was never deployed, expired credentials, or a proxy or ingress routing to the wrong backend.",
                 nextStep: "Compare those paths with the routes the server (or ingress) has; look them up in its access log."))

@@ -19,7 +19,7 @@ struct HTTP2Detector {
 
         var detailText: String {
             details.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5)
-                .map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+                .map { "\($0.key) ×\(grouped($0.value))" }.joined(separator: ", ")
         }
     }
     var goAways: [String: Group] = [:]

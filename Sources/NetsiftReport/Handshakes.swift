@@ -11,24 +11,34 @@ struct HandshakeDetector {
     /// Unanswered attempts where the server sent something, just never a SYN/ACK (a bare ACK, its
     /// own SYN in a split handshake).
     var strangeAnswers: [String: Int] = [:]
+    /// The last server formatted, and how: a flood fails a million times against one server.
+    var lastServer: (endpoint: Endpoint, text: String)?
 
     mutating func add(_ c: TCPConversation) {
         guard let clientSide = c.client else { return }
         let client = c[clientSide], server = c[1 - clientSide]
-        var key: String { "\(server.endpoint)" }   // formatted only for a conversation that fails
         if !server.sentSYNACK && !server.sentRST {
-            let key = unanswered.bounded(key)
-            unanswered[key, default: EndpointGroup()].add(c, peer: client.endpoint, frames: [c.firstFrame],
+            let key = unanswered.bounded(text(server.endpoint))
+            unanswered[key, default: EndpointGroup()].add(c.reference, peer: client.endpoint, frame: c.firstFrame,
                                                           value: client.synCount)
             if server.packets > 0 { strangeAnswers[key, default: 0] += 1 }
         } else if server.sentRST && !server.sentSYNACK {
-            refused[refused.bounded(key), default: EndpointGroup()].add(c, peer: client.endpoint, frames: [c.firstFrame],
-                                                                        value: 1)
+            let key = refused.bounded(text(server.endpoint))
+            refused[key, default: EndpointGroup()].add(c.reference, peer: client.endpoint, frame: c.firstFrame, value: 1)
         } else if server.sentSYNACK && !c.handshakeCompleted && !client.sentRST && !server.sentRST
                     && client.dataSegments == 0 {
-            synAckUnacknowledged[synAckUnacknowledged.bounded(key), default: EndpointGroup()].add(
-                c, peer: client.endpoint, frames: [c.firstFrame], value: server.synCount)
+            let key = synAckUnacknowledged.bounded(text(server.endpoint))
+            synAckUnacknowledged[key, default: EndpointGroup()].add(c.reference, peer: client.endpoint, frame: c.firstFrame,
+                                                                    value: server.synCount)
         }
+    }
+
+    /// A server as findings write it, formatted only for a conversation that fails.
+    mutating func text(_ endpoint: Endpoint) -> String {
+        if let lastServer, lastServer.endpoint == endpoint { return lastServer.text }
+        let text = "\(endpoint)"
+        lastServer = (endpoint, text)
+        return text
     }
 
     func findings() -> [Finding] {

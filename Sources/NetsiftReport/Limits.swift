@@ -54,11 +54,11 @@ struct LimitDetector {
             }
             if fragments.datagramsEvicted > 0 {
                 parts.append("\(plural(fragments.datagramsEvicted, "datagram")) dropped for room "
-                             + "(more than \(fragmentLimits.maximumDatagrams) in flight)")
+                             + "(more than \(grouped(fragmentLimits.maximumDatagrams)) in flight)")
             }
             if fragments.fragmentsRefused > 0 {
                 parts.append("\(plural(fragments.fragmentsRefused, "fragment")) refused (more than "
-                             + "\(fragmentLimits.maximumFragments) per datagram, or past \(fragmentLimits.maximumDatagramLength) bytes)")
+                             + "\(grouped(fragmentLimits.maximumFragments)) per datagram, or past \(grouped(fragmentLimits.maximumDatagramLength)) bytes)")
             }
             all.append(Finding(kind: .fragmentLimit, severity: .info, count: total, countUnit: "times",
                                facts: Dictionary(uniqueKeysWithValues: fragmentFacts.map { ($0.0, .int($0.1)) }),

@@ -93,7 +93,7 @@ struct PathMTUDetector {
             let server = mssMismatch.bounded(server)
             mssMismatch[server, default: EndpointGroup()].add(c, peer: client.endpoint, frames: [c.firstFrame])
             if mssPairs[server, default: []].count < 8 {
-                mssPairs[server, default: []].insert("client \(clientMSS) / server \(serverMSS)")
+                mssPairs[server, default: []].insert("client \(grouped(Int(clientMSS))) / server \(grouped(Int(serverMSS)))")
             }
         }
         for me in 0...1 where c[me].segmentsAbovePeerMSS > 0 {
@@ -176,15 +176,15 @@ struct PathMTUDetector {
             let podMTU = underlay - o.overhead
             var symptoms: [String] = []
             if o.stalledRetransmissions > 0 {
-                symptoms.append("large segments were retransmitted \(o.stalledRetransmissions) times and never acknowledged while small ones passed")
+                symptoms.append("large segments were retransmitted \(grouped(o.stalledRetransmissions)) times and never acknowledged while small ones passed")
             }
             if o.fragmented > 0 { symptoms.append("\(plural(o.fragmented, "packet")) crossed the underlay in fragments") }
             if o.underlayICMPErrors > 0 {
-                symptoms.append("routers sent \(plural(o.underlayICMPErrors, "ICMP fragmentation-needed error")) about the tunnel's own packets (MTU \(underlay))")
+                symptoms.append("routers sent \(plural(o.underlayICMPErrors, "ICMP fragmentation-needed error")) about the tunnel's own packets (MTU \(grouped(underlay)))")
             }
             let symptom = symptoms.joined(separator: "; ")
-            let underlayText = o.smallestICMPMTU == nil ? "a \(underlay)-byte underlay (assumed: Ethernet)"
-                                                        : "the \(underlay)-byte underlay ICMP reported"
+            let underlayText = o.smallestICMPMTU == nil ? "a \(grouped(underlay))-byte underlay (assumed: Ethernet)"
+                                                        : "the \(grouped(underlay))-byte underlay ICMP reported"
             out.append(Finding(
                 kind: .overlayMTU, severity: o.stalledRetransmissions > 0 ? .error : .warning, endpoint: tunnel,
                 peers: g.peers, count: g.count, countUnit: "conversations", flows: g.flows, frames: g.frames,
@@ -192,10 +192,10 @@ struct PathMTUDetector {
                         "underlay_mtu": .int(underlay), "recommended_inner_mtu": .int(podMTU),
                         "oversize_retransmissions": .int(o.stalledRetransmissions),
                         "fragmented_underlay_packets": .int(o.fragmented), "underlay_icmp_errors": .int(o.underlayICMPErrors)],
-                summary: "Packets inside \(tunnel) do not fit the underlay: \(symptom). Inner packets of up to \(o.largestInner) bytes plus \(o.overhead) bytes of \(o.kind) encapsulation need \(o.largestInner + o.overhead); on \(underlayText) the inner MTU must be \(podMTU).",
+                summary: "Packets inside \(tunnel) do not fit the underlay: \(symptom). Inner packets of up to \(grouped(o.largestInner)) bytes plus \(grouped(o.overhead)) bytes of \(o.kind) encapsulation need \(grouped(o.largestInner + o.overhead)); on \(underlayText) the inner MTU must be \(grouped(podMTU)).",
                 explanation: "Every inner packet grows by the tunnel's headers on the underlay; when the endpoints (pods, VMs) use the underlay's own MTU, their largest packets no longer fit: they are fragmented, or dropped where fragmenting is not allowed and the ICMP that would say so is lost.",
-                likelyCause: "The overlay's MTU (CNI, VXLAN/Geneve device, VPC mirror target) set to the underlay's instead of the underlay's less \(o.overhead) bytes.",
-                nextStep: "Set the inner MTU to \(podMTU) (the CNI's MTU setting, e.g. Flannel's or Calico's `mtu`; `ip link set DEV mtu \(podMTU)` on the tunnel device), or raise the underlay's MTU (jumbo frames) by \(o.overhead); meanwhile clamp the MSS (`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu`)."))
+                likelyCause: "The overlay's MTU (CNI, VXLAN/Geneve device, VPC mirror target) set to the underlay's instead of the underlay's less \(grouped(o.overhead)) bytes.",
+                nextStep: "Set the inner MTU to \(grouped(podMTU)) (the CNI's MTU setting, e.g. Flannel's or Calico's `mtu`; `ip link set DEV mtu \(podMTU)` on the tunnel device), or raise the underlay's MTU (jumbo frames) by \(o.overhead); meanwhile clamp the MSS (`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu`)."))
         }
         for (sender, hole) in blackHoles {
             let g = hole.group
@@ -204,7 +204,7 @@ struct PathMTUDetector {
                 countUnit: "conversations", flows: g.flows, frames: g.frames,
                 facts: ["largest_segment_acknowledged": .int(hole.passed), "smallest_segment_never_acknowledged": .int(hole.failed),
                         "oversize_retransmissions": .int(g.total), "oversize_timeout_retransmissions": .int(hole.timeouts)],
-                summary: "Packets above a certain size fail from \(sender): segments of \(hole.failed) bytes were retransmitted \(plural(g.total, "time")) (\(hole.timeouts) by timeout) and never acknowledged, while the largest segment that got through was \(hole.passed) bytes; no ICMP \"fragmentation needed\" was seen.",
+                summary: "Packets above a certain size fail from \(sender): segments of \(grouped(hole.failed)) bytes were retransmitted \(plural(g.total, "time")) (\(grouped(hole.timeouts)) by timeout) and never acknowledged, while the largest segment that got through was \(grouped(hole.passed)) bytes; no ICMP \"fragmentation needed\" was seen.",
                 explanation: "This is the MTU black hole pattern: a link on the path has a smaller MTU and the ICMP message that would tell the sender is lost or filtered.",
                 likelyCause: "A tunnel, VPN or overlay (GRE, IPsec, VXLAN, PPPoE) lowering the path MTU, with ICMP type 3 code 4 (IPv6: packet too big) blocked by a firewall.",
                 nextStep: "Find the path MTU (`ping -M do -s 1472 \(host(g.peers.first ?? "HOST"))`, lowering the size until it passes, or `tracepath`); allow ICMP fragmentation-needed / packet-too-big, or clamp the MSS on the tunnel (`iptables ... -j TCPMSS --clamp-mss-to-pmtu`)."))
@@ -214,8 +214,8 @@ struct PathMTUDetector {
             out.append(Finding(
                 kind: .icmpFragmentationNeeded, severity: .warning, endpoint: server, peers: g.peers, count: g.total,
                 countUnit: "ICMP errors", flows: g.flows, frames: g.frames, facts: ["mtu": .int(Int(mtu))],
-                summary: "ICMP said a link towards \(server)'s conversations has an MTU of \(mtu): \(plural(g.total, "error")) about \(plural(g.count, "conversation")).",
-                explanation: "Packets larger than \(mtu) bytes with Don't Fragment set were dropped by a router, which said so; senders that listen lower their segment size.",
+                summary: "ICMP said a link towards \(server)'s conversations has an MTU of \(grouped(Int(mtu))): \(plural(g.total, "error")) about \(plural(g.count, "conversation")).",
+                explanation: "Packets larger than \(grouped(Int(mtu))) bytes with Don't Fragment set were dropped by a router, which said so; senders that listen lower their segment size.",
                 likelyCause: "A link with a smaller MTU on the path (tunnel, VPN, overlay network).",
                 nextStep: "Clamp the MSS to the path MTU on the router or tunnel, or lower the interface MTU; make sure these ICMP messages keep getting through."))
         }

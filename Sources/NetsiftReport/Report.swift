@@ -77,13 +77,39 @@ public struct TopFlows: Sendable {
 
     public init(limit: Int = 10) { self.limit = limit }
 
+    /// The worst kept when the list was last trimmed to `limit`: a flow that ranks no higher can
+    /// never be shown (the sort is stable, so among equals the earlier one stays).
+    var floor: (trouble: Int, bytes: Int)?
+
     public static func trouble(_ f: FlowSummary) -> Int {
-        var score = f.retransmittedBytes > 0 ? 1_000_000 + f.retransmittedBytes / 100 : 0
-        switch f.state {
+        trouble(retransmittedBytes: f.retransmittedBytes, state: f.state, flagged: f.analysis.values.reduce(0, +))
+    }
+
+    static func trouble(retransmittedBytes: Int, state: ConnectionState, flagged: Int) -> Int {
+        var score = retransmittedBytes > 0 ? 1_000_000 + retransmittedBytes / 100 : 0
+        switch state {
         case .S0, .REJ, .RSTOS0, .RSTR, .RSTO, .SH, .SHR: score += 500_000
         default: break
         }
-        return score + f.analysis.values.reduce(0, +)
+        return score + flagged
+    }
+
+    /// A finished conversation's rank, as its summary's would be, without making the summary.
+    public static func rank(_ flow: FinishedFlow) -> (trouble: Int, bytes: Int) {
+        switch flow {
+        case .tcp(let c):
+            (trouble(retransmittedBytes: c.sides.0.retransmittedBytes + c.sides.1.retransmittedBytes,
+                     state: c.connectionState, flagged: c.analysisCounts.reduce(0, +)),
+             c.sides.0.bytes + c.sides.1.bytes)
+        case .udp(let c):
+            (trouble(retransmittedBytes: 0, state: c.connectionState, flagged: 0), c.sides.0.bytes + c.sides.1.bytes)
+        }
+    }
+
+    /// Whether a flow of this rank could still be among the top ones.
+    public func admits(_ rank: (trouble: Int, bytes: Int)) -> Bool {
+        guard let floor else { return true }
+        return rank.trouble != floor.trouble ? rank.trouble > floor.trouble : rank.bytes > floor.bytes
     }
 
     public mutating func add(_ flow: FlowSummary) {
@@ -97,6 +123,7 @@ public struct TopFlows: Sendable {
             return ta != tb ? ta > tb : a.bytes > b.bytes
         }
         flows = Array(flows.prefix(limit))
+        if flows.count == limit, let last = flows.last { floor = (Self.trouble(last), last.bytes) }
     }
 
     public func top() -> [FlowSummary] {

@@ -85,7 +85,7 @@ struct RetransmissionDetector {
                         "retransmitted_bytes": .int(g.bytes), "conversations": .int(g.conversations),
                         "out_of_order": .int(g.outOfOrder), "peak_per_second": .int(g.peakPerSecond),
                         "peak_second_ns": .int(Int(g.peakSecond))],
-                summary: "\(plural(g.retransmissions, "segment")) \(verb(g.retransmissions, "was")) retransmitted in conversations with \(server) (\(fixed1(rate * 100))% of data segments; \(timeouts) timeout, \(g.fast) fast, \(g.spurious) spurious).",
+                summary: "\(plural(g.retransmissions, "segment")) \(verb(g.retransmissions, "was")) retransmitted in conversations with \(server) (\(fixed1(rate * 100))% of data segments; \(grouped(timeouts)) timeout, \(grouped(g.fast)) fast, \(grouped(g.spurious)) spurious).",
                 explanation: "Data had to be sent again: each retransmission costs at least a round trip, a timeout one 200 ms or more.",
                 likelyCause: cause,
                 nextStep: "Find where the loss happens: capture at both ends and compare; check interface errors and drops (`ip -s link`, `ethtool -S`) and queue drops (`tc -s qdisc`) on the path.")

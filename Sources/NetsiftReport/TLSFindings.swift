@@ -107,7 +107,7 @@ struct TLSDetector {
             let names = g.names.sorted().joined(separator: ", ")
             let all = ranked.map { detail in
                 let parts = detail.key.split(separator: "\t")
-                return "\(TLSNames.alertDescription(UInt8(parts[0]) ?? 0)) (\(parts[0])) from \(parts[1]) ×\(detail.value)"
+                return "\(TLSNames.alertDescription(UInt8(parts[0]) ?? 0)) (\(parts[0])) from \(parts[1]) ×\(grouped(detail.value))"
             }.joined(separator: ", ")
             out.append(Finding(
                 kind: .tlsAlert, severity: .error, endpoint: server, peers: g.peers, count: g.count,
@@ -130,7 +130,7 @@ struct TLSDetector {
                 kind: .tlsHandshakeAborted, severity: .error, endpoint: server, peers: g.peers, count: g.count,
                 countUnit: "handshakes", flows: g.flows, frames: g.frames,
                 facts: ["ending": .string(ending),
-                        "endings": .string(ranked.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))]
+                        "endings": .string(ranked.map { "\($0.key) ×\(grouped($0.value))" }.joined(separator: ", "))]
                     .merging(g.names.isEmpty ? [:] : ["server_names": .string(g.names.sorted().joined(separator: ", "))]) { a, _ in a },
                 summary: "\(server) \(how) after the ClientHello in \(plural(g.count, "TLS handshake")), with no ServerHello.",
                 explanation: "The server received the client's offer and gave up without a TLS alert, so the client is left with a bare connection error.",

@@ -1,0 +1,137 @@
+import NetsiftDissect
+import NetsiftFlows
+
+/// Port scans and host sweeps, as Zeek's scan detection (policy/misc/scan.zeek) decides them: one
+/// source whose failed connection attempts (no completed handshake) reach at least `scanPorts`
+/// distinct ports of one host (a vertical scan, Zeek's Port_Scan, threshold 15) or `scanHosts`
+/// distinct hosts on one port (a horizontal sweep, Zeek's Address_Scan, threshold 25). Zeek counts
+/// within 5-minute windows; this counts over the whole capture and reports the span. With each,
+/// how the targets answered: open (SYN/ACK), closed (reset), filtered (nothing).
+struct ScanDetector {
+    let thresholds: DiagnosisThresholds
+
+    /// How a candidate's targets answered. A flood makes a candidate of every spoofed source, and
+    /// nearly all stay at one attempt: the first is kept inline, the lists start with the second.
+    struct Answers: Sendable {
+        var open = 0, closed = 0, filtered = 0
+        var first: Int64 = .max, last: Int64 = .min
+        var firstFlow: FlowReference?
+        var firstFrame = 0
+        var moreFlows: [FlowReference] = []
+        var moreFrames: [Int] = []
+        /// Open ports (vertical) or hosts answering (horizontal), the first few, for the report.
+        var openTargets: [String] = []
+
+        var attempts: Int { open + closed + filtered }
+        var flows: [FlowReference] { (firstFlow.map { [$0] } ?? []) + moreFlows }
+        var frames: [Int] { (firstFlow == nil ? [] : [firstFrame]) + moreFrames }
+
+        mutating func add(_ c: TCPConversation, server: TCPSide, target: @autoclosure () -> String) {
+            if server.sentSYNACK {
+                open += 1
+                if openTargets.count < Finding.listLimit { openTargets.append(target()) }
+            } else if server.sentRST {
+                closed += 1
+            } else {
+                filtered += 1
+            }
+            first = min(first, c.start)
+            last = max(last, c.last)
+            if firstFlow == nil {
+                firstFlow = c.reference
+                firstFrame = c.firstFrame
+            } else if moreFlows.count < Finding.listLimit - 1 {
+                moreFlows.append(c.reference)
+                moreFrames.append(c.firstFrame)
+            }
+        }
+    }
+
+    struct Pair: Hashable, Sendable { var scanner: IPAddress, host: IPAddress }
+    struct Sweep: Hashable, Sendable { var scanner: IPAddress, port: UInt16 }
+    /// Distinct targets, the first inline (no set made for a source that tries one).
+    struct Targets<T: Hashable & Sendable>: Sendable {
+        var first: T?
+        var more = Set<T>()
+        var count: Int { first == nil ? 0 : 1 + more.count }
+        mutating func insert(_ target: T) {
+            if first == nil { first = target } else if target != first { more.insert(target) }
+        }
+    }
+    struct PortScan: Sendable { var ports = Targets<UInt16>(), answers = Answers() }
+    struct HostSweep: Sendable { var hosts = Targets<IPAddress>(), answers = Answers() }
+
+    var portScans: [Pair: PortScan] = [:]
+    var hostSweeps: [Sweep: HostSweep] = [:]
+    /// Candidates kept at once (each direction): past it, those that reached only one target are
+    /// forgotten, so a flood's million one-off sources keep the detector's memory fixed.
+    static let candidates = 4_096
+    /// Hosts kept per sweep: past it, attempts are still counted, new hosts no longer (a /16).
+    static let hostsPerSweep = 65_536
+
+    mutating func add(_ c: TCPConversation) {
+        guard let clientSide = c.client, !c.handshakeCompleted, c[clientSide].dataSegments == 0 else { return }
+        let scanner = c[clientSide].endpoint.address, target = c[1 - clientSide].endpoint, server = c[1 - clientSide]
+        let pair = Pair(scanner: scanner, host: target.address)
+        if portScans[pair] == nil && portScans.count >= Self.candidates {
+            portScans = portScans.filter { $0.value.ports.count > 1 }
+        }
+        if portScans[pair] != nil || portScans.count < Self.candidates {
+            portScans[pair, default: PortScan()].ports.insert(target.port)
+            portScans[pair]!.answers.add(c, server: server, target: "\(target.port)")
+        }
+        let sweep = Sweep(scanner: scanner, port: target.port)
+        if hostSweeps[sweep] == nil && hostSweeps.count >= Self.candidates {
+            hostSweeps = hostSweeps.filter { $0.value.hosts.count > 1 }
+        }
+        if hostSweeps[sweep] != nil || hostSweeps.count < Self.candidates {
+            if (hostSweeps[sweep]?.hosts.count ?? 0) < Self.hostsPerSweep {
+                hostSweeps[sweep, default: HostSweep()].hosts.insert(target.address)
+            }
+            hostSweeps[sweep]!.answers.add(c, server: server, target: "\(target.address)")
+        }
+    }
+
+    /// The scanners found, so that the handshake findings they alone caused can be left out.
+    var scanners: Set<String> {
+        var out = Set<String>()
+        for (pair, scan) in portScans where scan.ports.count >= thresholds.scanPorts { out.insert("\(pair.scanner)") }
+        for (sweep, scan) in hostSweeps where scan.hosts.count >= thresholds.scanHosts { out.insert("\(sweep.scanner)") }
+        return out
+    }
+
+    func findings() -> [Finding] {
+        var out: [Finding] = []
+        for (pair, scan) in portScans where scan.ports.count >= thresholds.scanPorts {
+            let a = scan.answers
+            out.append(Finding(
+                kind: .portScan, severity: .warning, endpoint: "\(pair.scanner)", peers: ["\(pair.host)"],
+                count: scan.ports.count, countUnit: "ports", flows: a.flows, frames: a.frames,
+                facts: Self.facts(a, targets: scan.ports.count, target: "host", name: "\(pair.host)"),
+                summary: "Port scan: \(pair.scanner) tried \(plural(scan.ports.count, "port")) of \(pair.host) in \(fixed1(Self.seconds(a))) s (\(plural(a.attempts, "attempt"))): \(grouped(a.open)) open, \(grouped(a.closed)) closed (reset), \(grouped(a.filtered)) filtered (no answer)\(a.openTargets.isEmpty ? "" : "; open: " + a.openTargets.prefix(10).joined(separator: ", ")).",
+                explanation: "One source's connection attempts went to many ports of one host and were never completed: it was mapping which services answer, not using one.",
+                likelyCause: "A port scanner (nmap, masscan or a worm) at \(pair.scanner) — an attacker's reconnaissance, or an authorised vulnerability scan.",
+                nextStep: "Check whether \(pair.scanner) is an authorised scanner; if not, block it at the firewall and review the open ports it found on \(pair.host)."))
+        }
+        for (sweep, scan) in hostSweeps where scan.hosts.count >= thresholds.scanHosts {
+            let a = scan.answers
+            let hosts = scan.hosts.count >= Self.hostsPerSweep ? "at least \(plural(scan.hosts.count, "host"))" : plural(scan.hosts.count, "host")
+            out.append(Finding(
+                kind: .hostSweep, severity: .warning, endpoint: "\(sweep.scanner)", count: scan.hosts.count, countUnit: "hosts",
+                flows: a.flows, frames: a.frames,
+                facts: Self.facts(a, targets: scan.hosts.count, target: "port", name: "\(sweep.port)"),
+                summary: "Host sweep: \(sweep.scanner) tried port \(sweep.port) on \(hosts) in \(fixed1(Self.seconds(a))) s (\(plural(a.attempts, "attempt"))): \(grouped(a.open)) open, \(grouped(a.closed)) closed (reset), \(grouped(a.filtered)) filtered (no answer)\(a.openTargets.isEmpty ? "" : "; open on " + a.openTargets.prefix(10).joined(separator: ", ")).",
+                explanation: "One source tried the same port on many hosts and completed no connection: it was looking for hosts that run that service.",
+                likelyCause: "A scanner or a worm at \(sweep.scanner) looking for tcp/\(sweep.port) across the network.",
+                nextStep: "Check whether \(sweep.scanner) is an authorised scanner; if not, block it, and check the hosts that answered on tcp/\(sweep.port)."))
+        }
+        return out
+    }
+
+    static func seconds(_ a: Answers) -> Double { a.last >= a.first ? Double(a.last &- a.first) / 1e9 : 0 }
+
+    static func facts(_ a: Answers, targets: Int, target: String, name: String) -> [String: FactValue] {
+        ["attempts": .int(a.attempts), "open": .int(a.open), "closed": .int(a.closed), "filtered": .int(a.filtered),
+         target: .string(name), "duration_seconds": .double((seconds(a) * 1000).rounded() / 1000)]
+    }
+}
