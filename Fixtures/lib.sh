@@ -21,12 +21,13 @@ PREFIX=${NSFT_NETNS_PREFIX:-nsft}
 CLIENT=$PREFIX-c-$$
 SERVER=$PREFIX-s-$$
 ROUTER=$PREFIX-r-$$
+BRIDGE=$PREFIX-b-$$
 PIDS=()
 
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    for ns in "$CLIENT" "$SERVER" "$ROUTER"; do ip netns del "$ns" 2>/dev/null || true; done
+    for ns in "$CLIENT" "$SERVER" "$ROUTER" "$BRIDGE"; do ip netns del "$ns" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -126,6 +127,36 @@ netns_delayed() {
     background "$ROUTER" python3 -u "$(dirname "${BASH_SOURCE[0]}")/delay-bridge.py" rc rs "$delay" 120 \
         >"$WORK/bridge.log" 2>&1
     # It says "bridging" once its sockets are open.
+    for _ in $(seq 50); do grep -q bridging "$WORK/bridge.log" 2>/dev/null && return; sleep 0.1; done
+    echo "the delay bridge did not start: $(cat "$WORK/bridge.log")" >&2
+    exit 1
+}
+
+# netns_routed_delayed MILLISECONDS: netns_routed's three namespaces, with the delay bridge of
+# netns_delayed on the router-server link (a fourth namespace, $BRIDGE, interfaces "dly0" towards the
+# router and "dly1" towards the server): the router's iptables rules see every packet, and the path
+# has a round trip of twice MILLISECONDS.
+netns_routed_delayed() {
+    local delay=$1
+    netns_routed
+    ip netns add "$BRIDGE"
+    ip netns exec "$BRIDGE" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    # The router-server link is replaced by router -- bridge -- server.
+    ip -n "$ROUTER" link del rs
+    ip link add rs netns "$ROUTER" type veth peer name dly0 netns "$BRIDGE"
+    ip link add s netns "$SERVER" type veth peer name dly1 netns "$BRIDGE"
+    ip -n "$ROUTER" addr add 10.77.2.254/24 dev rs
+    ip -n "$SERVER" addr add 10.77.2.2/24 dev s
+    offloads_off "$ROUTER" rs
+    offloads_off "$BRIDGE" dly0
+    offloads_off "$BRIDGE" dly1
+    offloads_off "$SERVER" s
+    ip netns exec "$ROUTER" ethtool -K rs tx off >/dev/null
+    ip netns exec "$SERVER" ethtool -K s tx off >/dev/null
+    for end in "$ROUTER rs" "$BRIDGE dly0" "$BRIDGE dly1" "$SERVER s"; do ip -n ${end% *} link set ${end#* } up; done
+    ip -n "$SERVER" route add default via 10.77.2.254
+    background "$BRIDGE" python3 -u "$(dirname "${BASH_SOURCE[0]}")/delay-bridge.py" dly0 dly1 "$delay" 120 \
+        >"$WORK/bridge.log" 2>&1
     for _ in $(seq 50); do grep -q bridging "$WORK/bridge.log" 2>/dev/null && return; sleep 0.1; done
     echo "the delay bridge did not start: $(cat "$WORK/bridge.log")" >&2
     exit 1

@@ -82,6 +82,8 @@ public struct TCPTransferStatistics: Sendable {
     public var bytesInFlightMax = 0
     public var bytesInFlightTotal = 0
     public var bytesInFlightSamples = 0
+    /// The peer's window (bytes, scaled) at those same segments, summed: bytes in flight against it.
+    public var peerWindowTotal = 0
     /// Data segments that left no room in the peer's window for another of its largest segments,
     /// and those that went beyond the window as the capture reads it by more than a segment (the
     /// sender reads the window differently: window scaling it saw and the capture did not).
@@ -101,17 +103,18 @@ public struct TCPTransferStatistics: Sendable {
     public var nagleStalls = 0
     public var nagleDelayTotal: Int64 = 0
     public var nagleDelayMax: Int64 = 0
-    /// The last data segment: when, and whether it was smaller than a full segment.
+    /// The last data segment: when, and whether it was smaller than a full segment and left room
+    /// in the peer's window (a small segment that fills the window waits for the window, not for
+    /// Nagle's algorithm).
     var lastDataSegmentTime: Int64 = 0
     var lastDataSegmentSmall = false
     /// The peer's pure ACK that covered all of this side's data, delayed after a small segment:
     /// when it came and how long it had been held. The next data segment, if it follows at once,
     /// was waiting for it.
     var pendingDelayedAck: (time: Int64, delay: Int64)?
-    /// The last TCP timestamps this side sent with data, and when each was first seen: the peer's
-    /// echo of one times a round trip.
-    var sentTimestamps: InlineArray<8, UInt32> = .init(repeating: 0)
-    var sentTimestampTimes: InlineArray<8, Int64> = .init(repeating: 0)
+    /// The last 8 TCP timestamps this side sent with data, and when each was first seen (a ring,
+    /// allocated at the first): the peer's echo of one times a round trip.
+    var sentTimestamps: [(value: UInt32, time: Int64)] = []
     var sentTimestampCount = 0
     /// The last timestamp echo this side received a sample from (each echo counts once).
     var lastEchoSampled: UInt32?
@@ -135,19 +138,19 @@ public struct TCPTransferStatistics: Sendable {
     }
 
     mutating func noteTimestampSent(_ value: UInt32, at time: Int64) {
-        let last = sentTimestampCount > 0 ? sentTimestamps[(sentTimestampCount - 1) % 8] : nil
-        guard value != last else { return }
-        sentTimestamps[sentTimestampCount % 8] = value
-        sentTimestampTimes[sentTimestampCount % 8] = time
+        if sentTimestampCount > 0 && sentTimestamps[(sentTimestampCount - 1) % 8].value == value { return }
+        if sentTimestamps.count < 8 {
+            if sentTimestamps.isEmpty { sentTimestamps.reserveCapacity(8) }
+            sentTimestamps.append((value, time))
+        } else {
+            sentTimestamps[sentTimestampCount % 8] = (value, time)
+        }
         sentTimestampCount += 1
     }
 
     /// When this side first sent timestamp `value` with data, if it is still remembered.
     func timeSent(timestamp value: UInt32) -> Int64? {
-        for index in 0..<min(8, sentTimestampCount) where sentTimestamps[index] == value {
-            return sentTimestampTimes[index]
-        }
-        return nil
+        sentTimestamps.first { $0.value == value }?.time
     }
 }
 
@@ -222,7 +225,11 @@ extension TCPConversation {
             transfer.bytesInFlightSamples += 1
             if receiver.analysis.hasWindow {
                 let window = Int(receiver.analysis.scaledWindow)
-                if inFlight + transfer.largestSegment > window { transfer.windowLimitedSegments += 1 }
+                transfer.peerWindowTotal += window
+                if inFlight + transfer.largestSegment > window {
+                    transfer.windowLimitedSegments += 1
+                    transfer.lastDataSegmentSmall = false
+                }
                 if inFlight > window + transfer.largestSegment { transfer.segmentsBeyondWindow += 1 }
             }
         }
@@ -267,19 +274,30 @@ public enum TransferLimit: String, Sendable, Codable, CaseIterable {
     public static func of(_ sender: TCPSide, to receiver: TCPSide) -> TransferLimit? {
         let t = sender.transfer
         guard sender.payloadBytes >= minimumBytes, sender.dataSegments >= minimumSegments else { return nil }
-        if t.bytesInFlightSamples > 0 && t.windowLimitedSegments * 2 >= t.bytesInFlightSamples
-            || receiver.zeroWindows > 0 && sender.windowFulls > 0 {
-            return .receiverWindow
-        }
+        if t.windowBound { return .receiverWindow }
         if sender.retransmissions >= 2 && sender.retransmissions * 100 >= sender.dataSegments || t.rttInflated {
             return .congestion
         }
-        if t.dataDuration > 0 && t.idleTime * 10 >= t.dataDuration * 3 { return .application }
+        if t.idlePauses >= 3 && t.dataDuration > 0 && t.idleTime * 10 >= t.dataDuration * 3 { return .application }
         return .bandwidth
     }
 }
 
 extension TCPTransferStatistics {
+    /// The peer's window held the data back: on average the bytes in flight filled at least 60% of
+    /// it, or half the data segments left no room for another. (Seen where the sender's segments
+    /// and the receiver's ACKs meet: a capture at the sender, or on its side of the path.)
+    public var windowBound: Bool {
+        guard bytesInFlightSamples > 0 else { return false }
+        return bytesInFlightTotal * 10 >= peerWindowTotal * 6 || windowLimitedSegments * 2 >= bytesInFlightSamples
+    }
+
+    /// Bytes in flight against the peer's window, on average, in percent.
+    public var windowFillPercent: Double? {
+        guard peerWindowTotal > 0 else { return nil }
+        return (Double(bytesInFlightTotal) * 1000 / Double(peerWindowTotal)).rounded() / 10
+    }
+
     /// Queueing under load (bufferbloat): enough samples, the 95th percentile at least three times
     /// the minimum and 20 ms above it.
     public var rttInflated: Bool {
