@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The two ends of the transfer fixtures: a server that sends, a client that receives.
 
-    transfer.py serve ADDR PORT BYTES [--burst N --pause SECONDS]
+    transfer.py serve ADDR PORT BYTES [--burst N --pause SECONDS] [--sndbuf N]
         accepts one connection and sends BYTES (in bursts of N bytes with a pause after each,
-        when given), then closes.
+        when given; with SO_SNDBUF N, when given), then closes.
     transfer.py fetch ADDR PORT CLIENT_PORT [--rcvbuf N]
         connects from CLIENT_PORT (with SO_RCVBUF N set before connecting, when given), reads
         until the server closes, and prints what it measured as JSON: bytes, seconds from
@@ -22,6 +22,8 @@ if mode == "serve":
     listener.listen(1)
     listener.settimeout(20)
     conn, _ = listener.accept()
+    if option("--sndbuf"):
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, option("--sndbuf"))
     sent, chunk = 0, b"x" * (burst or 65536)
     while sent < total:
         piece = chunk[: total - sent]

@@ -176,6 +176,9 @@ struct DiagnosisOptions: ParsableArguments {
     @Option(help: "HTTP/1.x responses whose time to first byte has a p95 or p99 above this many milliseconds make a server slow.")
     var httpSlowMs = DiagnosisThresholds().httpSlowMilliseconds
 
+    @Option(help: "Other request/response services whose response times have a p95 above this many milliseconds are slow.")
+    var responseSlowMs = DiagnosisThresholds().responseSlowMilliseconds
+
     /// The thresholds and how many conversations the report shows, set in `options`.
     func apply(to options: inout AnalysisOptions) {
         options.top = top
@@ -186,6 +189,7 @@ struct DiagnosisOptions: ParsableArguments {
         options.thresholds.blackHoleRetransmissions = blackHoleRetransmissions
         options.thresholds.dnsSlowMilliseconds = dnsSlowMs
         options.thresholds.httpSlowMilliseconds = httpSlowMs
+        options.thresholds.responseSlowMilliseconds = responseSlowMs
     }
 }
 

@@ -19,6 +19,9 @@ public struct DiagnosisThresholds: Sendable, Equatable {
     /// HTTP/1.x responses whose time to first byte has a p95 or p99 above this, in milliseconds,
     /// make a server slow.
     public var httpSlowMilliseconds = 1_000.0
+    /// Request/response conversations (other than HTTP/1.x) whose server's response times have a
+    /// p95 above this, in milliseconds, make a service slow.
+    public var responseSlowMilliseconds = 1_000.0
 
     public init() {}
 }
@@ -35,6 +38,7 @@ public struct Diagnosis {
     var pathMTU: PathMTUDetector
     var closing: CloseDetector
     var windows = WindowDetector()
+    var throughput: ThroughputDetector
     var http2 = HTTP2Detector()
     var dns: DNSDetector
     var tls = TLSDetector()
@@ -52,6 +56,7 @@ public struct Diagnosis {
         closing = CloseDetector(thresholds: thresholds)
         dns = DNSDetector(thresholds: thresholds)
         http1 = HTTP1Detector(slowMilliseconds: thresholds.httpSlowMilliseconds)
+        throughput = ThroughputDetector(thresholds: thresholds)
     }
 
     /// One packet's dissection: malformed packets are counted (a cut by the snaplen is not malformed).
@@ -86,6 +91,7 @@ public struct Diagnosis {
         pathMTU.add(conversation)
         closing.add(conversation)
         windows.add(conversation)
+        throughput.add(conversation)
         tls.finished(conversation)
         certificates.finished(conversation)
     }
@@ -161,6 +167,7 @@ public struct Diagnosis {
         all += pathMTU.findings()
         all += closing.findings(captureEnd: end)
         all += windows.findings()
+        all += throughput.findings()
         all += dns.findings(asOf: ongoing ? end : nil)
         all += tls.findings()
         all += certificates.findings()

@@ -604,7 +604,7 @@ extension DiagnosisThresholds {
             ["retransmission_rate": retransmissionRate, "minimum_retransmissions": Double(minimumRetransmissions),
              "close_wait_seconds": closeWaitSeconds, "time_wait_connections": Double(timeWaitConnections),
              "black_hole_retransmissions": Double(blackHoleRetransmissions), "dns_slow_ms": dnsSlowMilliseconds,
-             "http_slow_ms": httpSlowMilliseconds]
+             "http_slow_ms": httpSlowMilliseconds, "response_slow_ms": responseSlowMilliseconds]
         }
         set {
             retransmissionRate = newValue["retransmission_rate"] ?? retransmissionRate
@@ -614,6 +614,7 @@ extension DiagnosisThresholds {
             blackHoleRetransmissions = newValue["black_hole_retransmissions"].map { Int($0) } ?? blackHoleRetransmissions
             dnsSlowMilliseconds = newValue["dns_slow_ms"] ?? dnsSlowMilliseconds
             httpSlowMilliseconds = newValue["http_slow_ms"] ?? httpSlowMilliseconds
+            responseSlowMilliseconds = newValue["response_slow_ms"] ?? responseSlowMilliseconds
         }
     }
 }
