@@ -75,7 +75,7 @@ import NetsiftTestSupport
 /// oracle) and against what the tools that made the traffic measured (facts.json).
 @Suite struct TransferFigureTests {
     static let fixtures = ["receive-window-small-buffer", "receive-window-no-scaling", "application-limited",
-                           "congestion-loss", "clean-transfer"]
+                           "congestion-loss", "clean-transfer", "rtt-inflation"]
 
     func facts(_ name: String) throws -> [String: Any] {
         let url = Corpus.projectRoot.appendingPathComponent("Fixtures/\(name)/facts.json")

@@ -25,6 +25,7 @@ import NetsiftTestSupport
             "nagle-delayed-ack": [.nagleDelayedAck], "receive-window-small-buffer": [.receiveWindowLimited],
             "receive-window-no-scaling": [.receiveWindowLimited], "application-limited": [.applicationLimited],
             "congestion-loss": [.congestionLimited], "clean-transfer": [],
+            "rtt-inflation": [.rttInflation, .congestionLimited],
             // Fixtures made for other problems: a client that reads nothing is receive-window limited
             // (40 conversations), the lossy iperf3 upload congestion-limited; clean traffic nothing.
             "zero-window-clients": [.receiveWindowLimited], "tcp-loss-retransmissions": [.congestionLimited],
@@ -62,6 +63,19 @@ import NetsiftTestSupport
         #expect(nagle.facts["delayed_ack_by"] == .string("10.77.0.2:7200"))
         #expect(nagle.nextStep.contains("TCP_NODELAY"))
         #expect(nagle.flows.map(\.stream) == [0])   // the connection without TCP_NODELAY
+    }
+
+    /// Bufferbloat: round trips grow several-fold over the bridge's idle round trip (facts.json path),
+    /// with no retransmission.
+    @Test func rttInflationOverTheIdleRoundTrip() throws {
+        let (findings, facts) = try run("rtt-inflation")
+        let idle = try #require((facts["path"] as? [String: Any])?["round_trip_ms"] as? Int)
+        let inflation = try #require(findings.first { $0.kind == .rttInflation })
+        guard case .double(let minimum)? = inflation.facts["rtt_min_ms"], case .double(let p95)? = inflation.facts["rtt_p95_ms"]
+        else { Issue.record("rtt facts"); return }
+        #expect(minimum >= Double(idle) && minimum < Double(idle) * 2)
+        #expect(p95 >= 3 * minimum)
+        #expect(!findings.contains { $0.kind == .retransmissions })
     }
 
     /// Slow responses per service with percentiles: with a 30 ms threshold the Nagle fixture's
