@@ -162,7 +162,7 @@ extension TCPConversation {
         if handshakeCompleted { return handshakeRTT }
         let halves = (sides.0.transfer.rtt, sides.1.transfer.rtt)
         guard halves.0.count > 0 || halves.1.count > 0 else { return nil }
-        return (halves.0.count > 0 ? halves.0.minimum : 0) + (halves.1.count > 0 ? halves.1.minimum : 0)
+        return (halves.0.count > 0 ? halves.0.minimum : 0) &+ (halves.1.count > 0 ? halves.1.minimum : 0)
     }
 
     /// One segment's measurements, after Wireshark's analysis of it: RTT samples, bytes in flight
@@ -202,16 +202,16 @@ extension TCPConversation {
         var transfer = sender.transfer
         let small = length < Int(receiver.synMSS ?? 536)
         if let pending = transfer.pendingDelayedAck, small,
-           time &- pending.time <= handshakeRTT + 5_000_000 {
+           time &- pending.time <= handshakeRTT &+ 5_000_000 {
             transfer.nagleStalls += 1
-            transfer.nagleDelayTotal += pending.delay
+            transfer.nagleDelayTotal &+= pending.delay
             transfer.nagleDelayMax = max(transfer.nagleDelayMax, pending.delay)
         }
         transfer.pendingDelayedAck = nil
         receiver.transfer.pendingDelayedAck = nil   // the peer got data: its next segment answers it
         if transfer.firstDataTime == nil { transfer.firstDataTime = time }
         if wasIdle, let acked = transfer.allAckedTime, time > acked {
-            transfer.idleTime += time &- acked
+            transfer.idleTime &+= time &- acked
             if time &- acked >= TCPTransferStatistics.pauseThreshold { transfer.idlePauses += 1 }
         }
         transfer.lastDataTime = time
@@ -278,7 +278,9 @@ public enum TransferLimit: String, Sendable, Codable, CaseIterable {
         if sender.retransmissions >= 2 && sender.retransmissions * 100 >= sender.dataSegments || t.rttInflated {
             return .congestion
         }
-        if t.idlePauses >= 3 && t.dataDuration > 0 && t.idleTime * 10 >= t.dataDuration * 3 { return .application }
+        if t.idlePauses >= 3 && t.dataDuration > 0 && Double(t.idleTime) >= 0.3 * Double(t.dataDuration) {
+            return .application
+        }
         return .bandwidth
     }
 }
@@ -289,7 +291,7 @@ extension TCPTransferStatistics {
     /// and the receiver's ACKs meet: a capture at the sender, or on its side of the path.)
     public var windowBound: Bool {
         guard bytesInFlightSamples > 0 else { return false }
-        return bytesInFlightTotal * 10 >= peerWindowTotal * 6 || windowLimitedSegments * 2 >= bytesInFlightSamples
+        return Double(bytesInFlightTotal) >= 0.6 * Double(peerWindowTotal) || windowLimitedSegments * 2 >= bytesInFlightSamples
     }
 
     /// Bytes in flight against the peer's window, on average, in percent.
@@ -302,7 +304,7 @@ extension TCPTransferStatistics {
     /// the minimum and 20 ms above it.
     public var rttInflated: Bool {
         guard rtt.count >= 20, let p95 = rtt.percentile(0.95) else { return false }
-        return p95 >= 3 * rtt.minimum && p95 - rtt.minimum >= 20_000_000
+        return Double(p95) >= 3 * Double(rtt.minimum) && p95 - rtt.minimum >= 20_000_000
     }
 
     /// Payload bytes per second from the first data segment to the last; nil for less than a

@@ -72,7 +72,7 @@ struct ThroughputDetector {
                     g.cause = c.subject(1 - me)
                 }
                 nagle[key]!.total += t.nagleStalls
-                nagle[key]!.totalDelay += t.nagleDelayTotal
+                nagle[key]!.totalDelay &+= t.nagleDelayTotal
                 nagle[key]!.maxDelay = max(nagle[key]!.maxDelay, t.nagleDelayMax)
                 nagle[key]!.segments += side.dataSegments
             }
@@ -204,7 +204,9 @@ struct ThroughputDetector {
                 cause: "An oversized buffer at the bottleneck (a router, modem or shaper) with a tail-drop queue.",
                 next: "Enable an AQM at the bottleneck (fq_codel, cake: `tc qdisc replace dev IF root fq_codel`), shape just below the link rate, or pace the sender (BBR, `fq`)."))
         }
-        let slowNs = Int64(thresholds.responseSlowMilliseconds * 1e6)
+        // Any threshold a flag can hold (huge, negative, not a number) becomes a time in range.
+        let threshold = thresholds.responseSlowMilliseconds * 1e6
+        let slowNs = threshold.isNaN ? Int64.max : Int64(max(0, min(threshold, 9e18)))
         for (service, g) in responses {
             let r = g.responses
             guard let p50 = r.percentile(0.5), let p95 = r.percentile(0.95), let p99 = r.percentile(0.99),
