@@ -5,11 +5,11 @@
 # application, not the network, sets the pace. Recorded on the server's interface.
 source "$(dirname "$0")/../lib.sh"
 netns_delayed 10
-background "$SERVER" python3 "$FIXTURE_DIR/../transfer.py" serve 10.77.0.2 7300 327680 --burst 16384 --pause 0.2
+background "$SERVER" timeout 60 python3 "$FIXTURE_DIR/../transfer.py" serve 10.77.0.2 7300 327680 --burst 16384 --pause 0.2
 SERVER_PID=$LAST_PID
 listening 10.77.0.2:7300
 record_at "$SERVER" s "$FIXTURE_DIR/application-limited.pcap" -s 128
-run client in_client python3 "$FIXTURE_DIR/../transfer.py" fetch 10.77.0.2 7300 40093
+run client in_client timeout 60 python3 "$FIXTURE_DIR/../transfer.py" fetch 10.77.0.2 7300 40093
 wait "$SERVER_PID" || true
 record_stop
 extra_facts <<'PY'

@@ -7,11 +7,11 @@
 # interface, headers only.
 source "$(dirname "$0")/../lib.sh"
 netns_pair
-background "$SERVER" python3 "$FIXTURE_DIR/../transfer.py" serve 10.77.0.2 7300 4194304 --sndbuf 65536
+background "$SERVER" timeout 60 python3 "$FIXTURE_DIR/../transfer.py" serve 10.77.0.2 7300 4194304 --sndbuf 65536
 SERVER_PID=$LAST_PID
 listening 10.77.0.2:7300
 record_at "$SERVER" s "$FIXTURE_DIR/clean-transfer.pcap" -s 128
-run client in_client python3 "$FIXTURE_DIR/../transfer.py" fetch 10.77.0.2 7300 40095
+run client in_client timeout 60 python3 "$FIXTURE_DIR/../transfer.py" fetch 10.77.0.2 7300 40095
 wait "$SERVER_PID" || true
 record_stop
 extra_facts <<'PY'

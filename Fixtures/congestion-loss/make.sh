@@ -10,11 +10,11 @@ source "$(dirname "$0")/../lib.sh"
 netns_routed_delayed 10
 in_router iptables -A FORWARD -i rs -o rc -p tcp --sport 7300 -m length --length 1000:65535 \
     -m statistic --mode random --probability 0.03 -j DROP
-background "$SERVER" python3 "$FIXTURE_DIR/../transfer.py" serve 10.77.2.2 7300 1048576
+background "$SERVER" timeout 60 python3 "$FIXTURE_DIR/../transfer.py" serve 10.77.2.2 7300 1048576
 SERVER_PID=$LAST_PID
 listening 10.77.2.2:7300
 record_at "$SERVER" s "$FIXTURE_DIR/congestion-loss.pcap" -s 128
-run client in_client python3 "$FIXTURE_DIR/../transfer.py" fetch 10.77.2.2 7300 40094
+run client in_client timeout 60 python3 "$FIXTURE_DIR/../transfer.py" fetch 10.77.2.2 7300 40094
 wait "$SERVER_PID" || true
 record_stop
 in_router iptables -L FORWARD -v -x -n >"$WORK/run/forward.out"

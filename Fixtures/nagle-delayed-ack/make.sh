@@ -55,11 +55,11 @@ for port, nodelay in ((40081, False), (40082, True)):
     time.sleep(0.2)
 print(json.dumps(result))
 PY
-background "$SERVER" python3 "$WORK/server.py"
+background "$SERVER" timeout 60 python3 "$WORK/server.py"
 SERVER_PID=$LAST_PID
 listening 10.77.0.2:7200
 record "$FIXTURE_DIR/nagle-delayed-ack.pcap"
-run client in_client python3 "$WORK/client.py"
+run client in_client timeout 60 python3 "$WORK/client.py"
 wait "$SERVER_PID" || true
 record_stop
 extra_facts <<'PY'

@@ -7,11 +7,11 @@
 source "$(dirname "$0")/../lib.sh"
 netns_delayed 10
 in_client sysctl -qw net.ipv4.tcp_window_scaling=0
-background "$SERVER" python3 "$FIXTURE_DIR/../transfer.py" serve 10.77.0.2 7300 4194304
+background "$SERVER" timeout 60 python3 "$FIXTURE_DIR/../transfer.py" serve 10.77.0.2 7300 4194304
 SERVER_PID=$LAST_PID
 listening 10.77.0.2:7300
 record_at "$SERVER" s "$FIXTURE_DIR/receive-window-no-scaling.pcap" -s 128
-run client in_client python3 "$FIXTURE_DIR/../transfer.py" fetch 10.77.0.2 7300 40092
+run client in_client timeout 60 python3 "$FIXTURE_DIR/../transfer.py" fetch 10.77.0.2 7300 40092
 wait "$SERVER_PID" || true
 record_stop
 extra_facts <<'PY'

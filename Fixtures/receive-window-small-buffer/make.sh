@@ -7,11 +7,11 @@
 # on the server's interface (the sender's side, where bytes in flight show the window).
 source "$(dirname "$0")/../lib.sh"
 netns_delayed 10
-background "$SERVER" python3 "$FIXTURE_DIR/../transfer.py" serve 10.77.0.2 7300 524288
+background "$SERVER" timeout 60 python3 "$FIXTURE_DIR/../transfer.py" serve 10.77.0.2 7300 524288
 SERVER_PID=$LAST_PID
 listening 10.77.0.2:7300
 record_at "$SERVER" s "$FIXTURE_DIR/receive-window-small-buffer.pcap" -s 128
-run client in_client python3 "$FIXTURE_DIR/../transfer.py" fetch 10.77.0.2 7300 40091 --rcvbuf 4096
+run client in_client timeout 60 python3 "$FIXTURE_DIR/../transfer.py" fetch 10.77.0.2 7300 40091 --rcvbuf 4096
 wait "$SERVER_PID" || true
 record_stop
 extra_facts <<'PY'

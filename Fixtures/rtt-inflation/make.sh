@@ -7,11 +7,11 @@
 # server's interface (the sender's side).
 source "$(dirname "$0")/../lib.sh"
 netns_delayed 5
-background "$SERVER" python3 "$FIXTURE_DIR/../transfer.py" serve 10.77.0.2 7300 8388608
+background "$SERVER" timeout 60 python3 "$FIXTURE_DIR/../transfer.py" serve 10.77.0.2 7300 8388608
 SERVER_PID=$LAST_PID
 listening 10.77.0.2:7300
 record_at "$SERVER" s "$FIXTURE_DIR/rtt-inflation.pcap" -s 128
-run client in_client python3 "$FIXTURE_DIR/../transfer.py" fetch 10.77.0.2 7300 40096
+run client in_client timeout 60 python3 "$FIXTURE_DIR/../transfer.py" fetch 10.77.0.2 7300 40096
 wait "$SERVER_PID" || true
 record_stop
 extra_facts <<'PY'
