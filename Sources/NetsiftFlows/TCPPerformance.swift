@@ -199,41 +199,14 @@ extension TCPConversation {
             }
             return
         }
-        var transfer = sender.transfer
+        // Changed in place (a copy would share the histogram and timestamp arrays, and the next
+        // write to one would copy it: an allocation per segment).
         let small = length < Int(receiver.synMSS ?? 536)
-        if let pending = transfer.pendingDelayedAck, small,
-           time &- pending.time <= handshakeRTT &+ 5_000_000 {
-            transfer.nagleStalls += 1
-            transfer.nagleDelayTotal &+= pending.delay
-            transfer.nagleDelayMax = max(transfer.nagleDelayMax, pending.delay)
-        }
-        transfer.pendingDelayedAck = nil
+        let peerWindow = receiver.analysis.hasWindow ? Int(receiver.analysis.scaledWindow) : nil
+        sender.transfer.noteData(length: length, small: small, at: time, handshakeRTT: handshakeRTT, wasIdle: wasIdle,
+                                 timestamp: s.tcpOptions.timestampValue, inFlight: analysis.bytesInFlight,
+                                 peerWindow: peerWindow)
         receiver.transfer.pendingDelayedAck = nil   // the peer got data: its next segment answers it
-        if transfer.firstDataTime == nil { transfer.firstDataTime = time }
-        if wasIdle, let acked = transfer.allAckedTime, time > acked {
-            transfer.idleTime &+= time &- acked
-            if time &- acked >= TCPTransferStatistics.pauseThreshold { transfer.idlePauses += 1 }
-        }
-        transfer.lastDataTime = time
-        transfer.lastDataSegmentTime = time
-        transfer.lastDataSegmentSmall = small
-        transfer.largestSegment = max(transfer.largestSegment, length)
-        if let value = s.tcpOptions.timestampValue { transfer.noteTimestampSent(value, at: time) }
-        if let inFlight = analysis.bytesInFlight {
-            transfer.bytesInFlightMax = max(transfer.bytesInFlightMax, inFlight)
-            transfer.bytesInFlightTotal += inFlight
-            transfer.bytesInFlightSamples += 1
-            if receiver.analysis.hasWindow {
-                let window = Int(receiver.analysis.scaledWindow)
-                transfer.peerWindowTotal += window
-                if inFlight + transfer.largestSegment > window {
-                    transfer.windowLimitedSegments += 1
-                    transfer.lastDataSegmentSmall = false
-                }
-                if inFlight > window + transfer.largestSegment { transfer.segmentsBeyondWindow += 1 }
-            }
-        }
-        sender.transfer = transfer
         responses.data(fromClient: fromClient, at: time)
     }
 }
@@ -286,6 +259,40 @@ public enum TransferLimit: String, Sendable, Codable, CaseIterable {
 }
 
 extension TCPTransferStatistics {
+    /// A data segment of `length` bytes this side sent at `time`: a Nagle stall if it follows the
+    /// peer's delayed ACK at once, a pause if everything had been acknowledged, its timestamp, and
+    /// its bytes in flight against the peer's window.
+    mutating func noteData(length: Int, small: Bool, at time: Int64, handshakeRTT: Int64, wasIdle: Bool,
+                           timestamp: UInt32?, inFlight: Int?, peerWindow: Int?) {
+        if let pending = pendingDelayedAck, small, time &- pending.time <= handshakeRTT &+ 5_000_000 {
+            nagleStalls += 1
+            nagleDelayTotal &+= pending.delay
+            nagleDelayMax = max(nagleDelayMax, pending.delay)
+        }
+        pendingDelayedAck = nil
+        if firstDataTime == nil { firstDataTime = time }
+        if wasIdle, let acked = allAckedTime, time > acked {
+            idleTime &+= time &- acked
+            if time &- acked >= Self.pauseThreshold { idlePauses += 1 }
+        }
+        lastDataTime = time
+        lastDataSegmentTime = time
+        lastDataSegmentSmall = small
+        largestSegment = max(largestSegment, length)
+        if let timestamp { noteTimestampSent(timestamp, at: time) }
+        guard let inFlight else { return }
+        bytesInFlightMax = max(bytesInFlightMax, inFlight)
+        bytesInFlightTotal += inFlight
+        bytesInFlightSamples += 1
+        guard let window = peerWindow else { return }
+        peerWindowTotal += window
+        if inFlight + largestSegment > window {
+            windowLimitedSegments += 1
+            lastDataSegmentSmall = false
+        }
+        if inFlight > window + largestSegment { segmentsBeyondWindow += 1 }
+    }
+
     /// The peer's window held the data back: on average the bytes in flight filled at least 60% of
     /// it, or half the data segments left no room for another. (Seen where the sender's segments
     /// and the receiver's ACKs meet: a capture at the sender, or on its side of the path.)
