@@ -99,6 +99,7 @@ let package = Package(
         .testTarget(
             name: "NetsiftFlowsTests",
             dependencies: ["NetsiftFlows", "NetsiftTestSupport"],
+            exclude: ["rtt-oracle.tsv"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

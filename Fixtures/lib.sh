@@ -15,17 +15,19 @@ set -euo pipefail
 FIXTURE_DIR=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 WORK=$(mktemp -d)
 mkdir "$WORK/run"   # what the tools reported, for extra_facts
-# NSFT_NETNS_PREFIX: the namespaces' prefix (default nsft), for several people making fixtures at once.
+# Namespace names start with $NSFT_NETNS_PREFIX (default nsft), so scripts run side by side by
+# different people on one machine never share a name.
 PREFIX=${NSFT_NETNS_PREFIX:-nsft}
 CLIENT=$PREFIX-c-$$
 SERVER=$PREFIX-s-$$
 ROUTER=$PREFIX-r-$$
+BRIDGE=$PREFIX-b-$$
 PIDS=()
 
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    for ns in "$CLIENT" "$SERVER" "$ROUTER"; do
+    for ns in "$CLIENT" "$SERVER" "$ROUTER" "$BRIDGE"; do
         ip netns del "$ns" 2>/dev/null || true
         rm -rf "/etc/netns/$ns"   # resolv.conf a script gave the namespace (client_resolv_conf)
     done
@@ -99,6 +101,73 @@ netns_pair() {
         sleep 0.1
     done
     echo "IPv6 addresses still tentative after 5 s" >&2
+    exit 1
+}
+
+# netns_delayed MILLISECONDS: the client (10.77.0.1, "c") and the server (10.77.0.2, "s") on one
+# IPv4 subnet, joined through a third namespace ($ROUTER, interfaces "rc" and "rs") where
+# Fixtures/delay-bridge.py copies every Ethernet frame from one side to the other MILLISECONDS
+# later, each way: a round trip of twice that, as a long path has (this kernel has no netem).
+# The bridge namespace has no addresses and does not forward: only the bridge moves frames.
+netns_delayed() {
+    local delay=$1
+    ip netns add "$CLIENT"
+    ip netns add "$ROUTER"
+    ip netns add "$SERVER"
+    CLIENT_IP=10.77.0.1
+    SERVER_IP=10.77.0.2
+    for ns in "$CLIENT" "$ROUTER" "$SERVER"; do
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+        ip -n "$ns" link set lo up
+    done
+    ip link add c netns "$CLIENT" type veth peer name rc netns "$ROUTER"
+    ip link add s netns "$SERVER" type veth peer name rs netns "$ROUTER"
+    ip -n "$CLIENT" addr add 10.77.0.1/24 dev c
+    ip -n "$SERVER" addr add 10.77.0.2/24 dev s
+    offloads_off "$CLIENT" c
+    offloads_off "$ROUTER" rc
+    offloads_off "$ROUTER" rs
+    offloads_off "$SERVER" s
+    # Checksums computed by the sender, not left to an offload: the bridge copies frames as they
+    # are, and one sent with its checksum still to fill in would be dropped by the receiver.
+    ip netns exec "$CLIENT" ethtool -K c tx off >/dev/null
+    ip netns exec "$SERVER" ethtool -K s tx off >/dev/null
+    for end in "$CLIENT c" "$ROUTER rc" "$ROUTER rs" "$SERVER s"; do ip -n ${end% *} link set ${end#* } up; done
+    background "$ROUTER" python3 -u "$(dirname "${BASH_SOURCE[0]}")/delay-bridge.py" rc rs "$delay" 120 \
+        >"$WORK/bridge.log" 2>&1
+    # It says "bridging" once its sockets are open.
+    for _ in $(seq 50); do grep -q bridging "$WORK/bridge.log" 2>/dev/null && return; sleep 0.1; done
+    echo "the delay bridge did not start: $(cat "$WORK/bridge.log")" >&2
+    exit 1
+}
+
+# netns_routed_delayed MILLISECONDS: netns_routed's three namespaces, with the delay bridge of
+# netns_delayed on the router-server link (a fourth namespace, $BRIDGE, interfaces "dly0" towards the
+# router and "dly1" towards the server): the router's iptables rules see every packet, and the path
+# has a round trip of twice MILLISECONDS.
+netns_routed_delayed() {
+    local delay=$1
+    netns_routed
+    ip netns add "$BRIDGE"
+    ip netns exec "$BRIDGE" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    # The router-server link is replaced by router -- bridge -- server.
+    ip -n "$ROUTER" link del rs
+    ip link add rs netns "$ROUTER" type veth peer name dly0 netns "$BRIDGE"
+    ip link add s netns "$SERVER" type veth peer name dly1 netns "$BRIDGE"
+    ip -n "$ROUTER" addr add 10.77.2.254/24 dev rs
+    ip -n "$SERVER" addr add 10.77.2.2/24 dev s
+    offloads_off "$ROUTER" rs
+    offloads_off "$BRIDGE" dly0
+    offloads_off "$BRIDGE" dly1
+    offloads_off "$SERVER" s
+    ip netns exec "$ROUTER" ethtool -K rs tx off >/dev/null
+    ip netns exec "$SERVER" ethtool -K s tx off >/dev/null
+    for end in "$ROUTER rs" "$BRIDGE dly0" "$BRIDGE dly1" "$SERVER s"; do ip -n ${end% *} link set ${end#* } up; done
+    ip -n "$SERVER" route add default via 10.77.2.254
+    background "$BRIDGE" python3 -u "$(dirname "${BASH_SOURCE[0]}")/delay-bridge.py" dly0 dly1 "$delay" 120 \
+        >"$WORK/bridge.log" 2>&1
+    for _ in $(seq 50); do grep -q bridging "$WORK/bridge.log" 2>/dev/null && return; sleep 0.1; done
+    echo "the delay bridge did not start: $(cat "$WORK/bridge.log")" >&2
     exit 1
 }
 

@@ -312,6 +312,12 @@ private struct FieldTable {
         for (flag, name) in TCPAnalysisFlags.names {
             present("tcp.analysis.\(name)", .label) { _, d in d.conversation?.flags.contains(flag) ?? false }
         }
+        packet("tcp.analysis.ack_rtt", .time) { _, _, d, visit in
+            if let rtt = d.conversation?.ackRTT, rtt > 0 { _ = visit(.integer(rtt)) }
+        }
+        packet("tcp.analysis.bytes_in_flight", .unsigned) { _, _, d, visit in
+            if let inFlight = d.conversation?.bytesInFlight { _ = visit(.integer(Int64(inFlight))) }
+        }
         number("udp.length") { s in s.layers.contains(.udp) ? Int64(s.udpLength) : nil }
 
         for (proto, layer) in [("icmp", LayerSet.icmp), ("icmpv6", .icmpv6)] {

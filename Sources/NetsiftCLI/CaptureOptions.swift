@@ -196,6 +196,9 @@ struct DiagnosisOptions: ParsableArguments {
     @Option(help: "HTTP/1.x and HTTP/2 responses whose time to first byte has a p95 or p99 above this many milliseconds make a server slow.")
     var httpSlowMs = DiagnosisThresholds().httpSlowMilliseconds
 
+    @Option(help: "Other request/response services whose response times have a p95 above this many milliseconds are slow.")
+    var responseSlowMs = DiagnosisThresholds().responseSlowMilliseconds
+
     @Option(help: "A SYN flood: at least this many connection attempts to one service that never completed…")
     var synFloodAttempts = DiagnosisThresholds().synFloodAttempts
 
@@ -242,6 +245,7 @@ struct DiagnosisOptions: ParsableArguments {
         options.thresholds.udpFloodRate = udpFloodRate
         options.thresholds.dnsReflectionResponses = dnsReflectionResponses
         options.thresholds.dnsReflectionResolvers = dnsReflectionResolvers
+        options.thresholds.responseSlowMilliseconds = responseSlowMs
     }
 }
 

@@ -99,7 +99,29 @@ extension Transport: ExpressibleByArgument {}
 /// The renderings of the flow table.
 enum FlowTable {
     static let columns = ["PROTO", "STREAM", "ORIG", "RESP", "STATE", "SERVICE", "START", "DURATION", "PKTS", "BYTES",
-                          "RTT", "RETRANS", "HISTORY"]
+                          "RTT", "RETRANS", "RATE", "LIMIT", "HISTORY"]
+
+    /// Payload bytes per second each way ("53.6k/2.0M"), "-" where a side sent no data for a millisecond.
+    static func rates(_ f: FlowSummary) -> String {
+        guard f.transport == "tcp" else { return "-" }
+        let o = f.originator.transfer?.throughputBytesPerSecond, r = f.responder.transfer?.throughputBytesPerSecond
+        guard o != nil || r != nil else { return "-" }
+        return "\(o.map(shortRate) ?? "-")/\(r.map(shortRate) ?? "-")"
+    }
+
+    static func shortRate(_ bytesPerSecond: Int) -> String {
+        let value = Double(bytesPerSecond)
+        if value >= 1e9 { return fixed(value / 1e9, 1) + "G" }
+        if value >= 1e6 { return fixed(value / 1e6, 1) + "M" }
+        if value >= 1e3 { return fixed(value / 1e3, 1) + "k" }
+        return String(bytesPerSecond)
+    }
+
+    /// What limited the conversation's larger direction (T-RAT's class), "-" when too small to tell.
+    static func limit(_ f: FlowSummary) -> String {
+        let larger = f.originator.payloadBytes >= f.responder.payloadBytes ? f.originator : f.responder
+        return larger.transfer?.limitedBy?.rawValue ?? "-"
+    }
 
     /// A tunnel as the TUNNEL column shows it: `vxlan 42 10.0.0.1-10.0.0.2`.
     static func tunnel(_ t: FlowSummary.Tunnel?) -> String {
@@ -124,6 +146,7 @@ enum FlowTable {
                 "\(grouped(f.originator.bytes))/\(grouped(f.responder.bytes))",
                 f.handshakeRTTNanoseconds.map { fixed(Double($0) / 1e6, 3) + " ms" } ?? "-",
                 f.transport == "tcp" ? grouped(f.retransmittedBytes) : "-",
+                rates(f), limit(f),
                 f.history.isEmpty ? "-" : f.history,
             ]
             if tunneled { row.insert(tunnel(f.tunnel), at: 4) }
@@ -143,7 +166,12 @@ enum FlowTable {
         let header = ["transport", "stream", "orig_addr", "orig_port", "resp_addr", "resp_port", "state", "service",
                       "start_ns", "duration_ns", "orig_pkts", "orig_bytes", "resp_pkts", "resp_bytes", "orig_payload",
                       "resp_payload", "handshake_rtt_ns", "orig_mss", "resp_mss", "retrans_bytes", "history",
-                      "tunnel", "tunnel_id", "outer_src", "outer_dst"]
+                      "tunnel", "tunnel_id", "outer_src", "outer_dst",
+                      "orig_throughput_bps", "resp_throughput_bps", "orig_goodput_bps", "resp_goodput_bps",
+                      "orig_rtt_min_ns", "orig_rtt_median_ns", "orig_rtt_p95_ns",
+                      "resp_rtt_min_ns", "resp_rtt_median_ns", "resp_rtt_p95_ns",
+                      "orig_bytes_in_flight_max", "resp_bytes_in_flight_max", "orig_window_max", "resp_window_max",
+                      "orig_limited_by", "resp_limited_by", "response_median_ns", "response_p95_ns"]
         var out = header.joined(separator: ",") + "\n"
         for f in flows {
             let fields: [String] = [
@@ -155,10 +183,23 @@ enum FlowTable {
                 f.responder.mss.map(String.init) ?? "", f.transport == "tcp" ? String(f.retransmittedBytes) : "",
                 f.history, f.tunnel?.kind ?? "", f.tunnel?.identifier.map(String.init) ?? "",
                 f.tunnel?.outerSource ?? "", f.tunnel?.outerDestination ?? "",
-            ]
+            ] + transferFields(f)
             out += fields.map(csvField).joined(separator: ",") + "\n"
         }
         return out
+    }
+
+    /// The CSV's transfer columns (empty for UDP and what was not measured).
+    static func transferFields(_ f: FlowSummary) -> [String] {
+        func text<T>(_ value: T?) -> String { value.map { "\($0)" } ?? "" }
+        let o = f.originator.transfer, r = f.responder.transfer
+        return [text(o?.throughputBytesPerSecond), text(r?.throughputBytesPerSecond),
+                text(o?.goodputBytesPerSecond), text(r?.goodputBytesPerSecond),
+                text(o?.rttMinNanoseconds), text(o?.rttMedianNanoseconds), text(o?.rttP95Nanoseconds),
+                text(r?.rttMinNanoseconds), text(r?.rttMedianNanoseconds), text(r?.rttP95Nanoseconds),
+                text(o?.bytesInFlightMax), text(r?.bytesInFlightMax), text(o?.windowMax), text(r?.windowMax),
+                text(o?.limitedBy?.rawValue), text(r?.limitedBy?.rawValue),
+                text(f.responseTimes?.medianNanoseconds), text(f.responseTimes?.p95Nanoseconds)]
     }
 
     /// RFC 4180: quote a field holding a comma, quote or line break.

@@ -363,7 +363,7 @@ struct HTMLReport {
 
     func dns() -> Body {
         guard !outcomes.dns.isEmpty else { return .empty }
-        let names = LatencyHistogram.bounds.map { AxisFormat.seconds.text($0) } + [">10 s"]
+        let names = ResponseTimeBuckets.bounds.map { AxisFormat.seconds.text($0) } + [">10 s"]
         var nodes: [Body] = [.h2(.text("DNS")), .table(.class("outcomes"),
             .tr(.th(.text("Server")), .th(.text("Queries")), .th(.text("Unanswered")), .th(.text("Answers by code"))),
             .group(outcomes.dns.map { server in

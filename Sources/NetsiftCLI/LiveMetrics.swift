@@ -108,7 +108,7 @@ final class LiveMetrics {
         }
         let histogram = registry.makeValueHistogram(
             descriptor: Self.descriptor("netsift_dns_response_seconds", "Time from a DNS query to its answer, in seconds."),
-            buckets: LatencyHistogram.bounds)
+            buckets: ResponseTimeBuckets.bounds)
         for seconds in live.takeDNSResponseTimes() { histogram.record(seconds) }
 
         var alerts: [Outcomes.TLSAlert: Int] = [:]

@@ -162,7 +162,8 @@ enum PacketJSON {
     }
 
     /// The conversation's number (`tcp.stream` / `udp.stream`) and, for TCP, the analysis flags by
-    /// tshark's `tcp.analysis.*` names, with a duplicate ACK's numbering.
+    /// tshark's `tcp.analysis.*` names, with a duplicate ACK's numbering, and `tcp.analysis.ack_rtt`
+    /// (ns) and `tcp.analysis.bytes_in_flight` when Wireshark shows them.
     static func conversationFields(_ conversation: TrackedPacket?) -> [(String, JSON)] {
         guard let conversation else { return [] }
         var fields: [(String, JSON)] = [("stream", .int(conversation.stream))]
@@ -172,6 +173,8 @@ enum PacketJSON {
             fields.append(("duplicate_ack_frame", .int(conversation.duplicateAckFrame)))
             fields.append(("duplicate_ack_num", .int(conversation.duplicateAckNumber)))
         }
+        if conversation.ackRTT > 0 { fields.append(("ack_rtt_ns", .int(Int(conversation.ackRTT)))) }
+        if let inFlight = conversation.bytesInFlight { fields.append(("bytes_in_flight", .int(inFlight))) }
         return fields
     }
 

@@ -104,6 +104,20 @@ public struct TCPFlags: OptionSet, Sendable, Hashable {
         return all.prefix(Int(sackBlockCount)).map { (UInt32(truncatingIfNeeded: $0 >> 32), UInt32(truncatingIfNeeded: $0)) }
     }
 
+    /// The bytes the first `limit` SACK blocks cover (right edge less left edge, each), without
+    /// building the list; nil when the segment carries no SACK block.
+    @inlinable public func sackedBytes(firstBlocks limit: Int) -> UInt32? {
+        guard sackBlockCount > 0 else { return nil }
+        func covered(_ packed: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: packed) &- UInt32(truncatingIfNeeded: packed >> 32) }
+        let count = min(Int(sackBlockCount), limit)
+        var total: UInt32 = 0
+        if count > 0 { total &+= covered(sackBlocks.0) }
+        if count > 1 { total &+= covered(sackBlocks.1) }
+        if count > 2 { total &+= covered(sackBlocks.2) }
+        if count > 3 { total &+= covered(sackBlocks.3) }
+        return total
+    }
+
     @inlinable mutating func addSACK(left: UInt32, right: UInt32) {
         let packed = UInt64(left) << 32 | UInt64(right)
         switch sackBlockCount {

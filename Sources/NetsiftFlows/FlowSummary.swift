@@ -17,9 +17,85 @@ public struct FlowSummary: Sendable, Codable, Equatable {
         public var windowScale: UInt8?
         public var sackPermitted: Bool?
         public var timestamps: Bool?
+        /// TCP: how this side's data went (rates, RTT, bytes in flight, what limited it) and the
+        /// window it announced.
+        public var transfer: Transfer?
 
         /// "10.0.0.1:443", "[2001:db8::1]:443".
         public var endpoint: String { address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)" }
+    }
+
+    /// What one side's data went through (TCP).
+    public struct Transfer: Sendable, Codable, Equatable {
+        /// Payload bytes per second from its first data segment to its last, retransmissions
+        /// included (throughput) and left out (goodput); absent for less than a millisecond of data.
+        public var throughputBytesPerSecond: Int?
+        public var goodputBytesPerSecond: Int?
+        /// Round trips of its data (ACKs under Karn's rule, and TCP timestamps): how many, and
+        /// their minimum, median and 95th percentile (ns; the percentiles within about 12%).
+        public var rttSamples: Int
+        public var rttMinNanoseconds: Int64?
+        public var rttMedianNanoseconds: Int64?
+        public var rttP95Nanoseconds: Int64?
+        /// `tcp.analysis.bytes_in_flight` over its data segments: the largest and the mean.
+        public var bytesInFlightMax: Int?
+        public var bytesInFlightMean: Int?
+        /// Share of its data segments (of those with bytes in flight) that left no room in the
+        /// peer's window for another full segment, and the mean share of the peer's window its
+        /// bytes in flight filled, in percent.
+        public var windowLimitedPercent: Double?
+        public var windowFillPercent: Double?
+        /// The receive window this side announced after the handshake (bytes, scaled): smallest and largest.
+        public var windowMin: Int64?
+        public var windowMax: Int64?
+        /// Time it had everything acknowledged and sent nothing more (its application was quiet), ns.
+        public var idleNanoseconds: Int64
+        /// Small segments held until the peer's delayed ACK came (Nagle's algorithm).
+        public var nagleStalls: Int
+        /// What limited its rate (T-RAT's classes), for a direction carrying at least 64 KiB in 32
+        /// data segments.
+        public var limitedBy: TransferLimit?
+
+        enum CodingKeys: String, CodingKey {
+            case throughputBytesPerSecond, goodputBytesPerSecond, rttSamples, rttMinNanoseconds, rttMedianNanoseconds
+            case rttP95Nanoseconds = "rtt_p95_nanoseconds"
+            case bytesInFlightMax, bytesInFlightMean, windowLimitedPercent, windowFillPercent, windowMin, windowMax
+            case idleNanoseconds, nagleStalls, limitedBy
+        }
+
+        init(_ side: TCPSide, peer: TCPSide) {
+            let t = side.transfer
+            throughputBytesPerSecond = t.rate(side.payloadBytes)
+            goodputBytesPerSecond = t.rate(side.payloadBytes - side.retransmittedBytes)
+            rttSamples = t.rtt.count
+            rttMinNanoseconds = t.rtt.count > 0 ? t.rtt.minimum : nil
+            rttMedianNanoseconds = t.rtt.percentile(0.5)
+            rttP95Nanoseconds = t.rtt.percentile(0.95)
+            bytesInFlightMax = t.bytesInFlightSamples > 0 ? t.bytesInFlightMax : nil
+            bytesInFlightMean = t.bytesInFlightMean
+            windowLimitedPercent = t.bytesInFlightSamples > 0
+                ? (Double(t.windowLimitedSegments) * 1000 / Double(t.bytesInFlightSamples)).rounded() / 10 : nil
+            windowFillPercent = t.windowFillPercent
+            windowMin = t.announcedWindowMin
+            windowMax = t.announcedWindowMin == nil ? nil : t.announcedWindowMax
+            idleNanoseconds = t.idleTime
+            nagleStalls = t.nagleStalls
+            limitedBy = TransferLimit.of(side, to: peer)
+        }
+    }
+
+    /// Request/response response times over a conversation (first byte of a request to the first
+    /// byte of its answer): how many, median, 95th percentile (within about 12%) and largest, ns.
+    public struct ResponseTimes: Sendable, Codable, Equatable {
+        public var count: Int
+        public var medianNanoseconds: Int64
+        public var p95Nanoseconds: Int64
+        public var maxNanoseconds: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case count, medianNanoseconds, maxNanoseconds
+            case p95Nanoseconds = "p95_nanoseconds"
+        }
     }
 
     /// The tunnel a conversation was found in: its kind as tshark names the protocol ("vxlan",
@@ -69,6 +145,8 @@ public struct FlowSummary: Sendable, Codable, Equatable {
     public var reassemblyOverflow: Bool
     /// The tunnel it was found in; absent for a conversation that was not encapsulated.
     public var tunnel: Tunnel?
+    /// TCP: the server's response times, when the client asked and the server answered.
+    public var responseTimes: ResponseTimes?
 
     public var packets: Int { originator.packets + responder.packets }
     public var bytes: Int { originator.bytes + responder.bytes }
@@ -82,15 +160,21 @@ public struct FlowSummary: Sendable, Codable, Equatable {
     }
 
     public init(tcp c: TCPConversation) {
-        func side(_ s: TCPSide) -> Side {
+        func side(_ s: TCPSide, peer: TCPSide) -> Side {
             Side(address: "\(s.endpoint.address)", port: s.endpoint.port, packets: s.packets, bytes: s.bytes,
                  payloadBytes: s.payloadBytes, retransmittedBytes: s.retransmittedBytes, mss: s.synMSS,
-                 windowScale: s.windowScaleShift, sackPermitted: s.sackPermitted, timestamps: s.timestamps)
+                 windowScale: s.windowScaleShift, sackPermitted: s.sackPermitted, timestamps: s.timestamps,
+                 transfer: Transfer(s, peer: peer))
         }
         transport = "tcp"
         stream = c.stream
-        originator = side(c[c.originator])
-        responder = side(c[1 - c.originator])
+        originator = side(c[c.originator], peer: c[1 - c.originator])
+        responder = side(c[1 - c.originator], peer: c[c.originator])
+        let responses = c.responseTimes.samples
+        if responses.count > 0, let median = responses.percentile(0.5), let p95 = responses.percentile(0.95) {
+            responseTimes = ResponseTimes(count: responses.count, medianNanoseconds: median, p95Nanoseconds: p95,
+                                          maxNanoseconds: responses.maximum)
+        }
         start = c.start
         durationNanoseconds = c.duration
         firstFrame = c.firstFrame

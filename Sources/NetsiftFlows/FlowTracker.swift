@@ -12,6 +12,10 @@ public struct TrackedPacket: Sendable, Equatable {
     /// repetition it is (`[TCP Dup ACK 12#2]`); 0 otherwise.
     public var duplicateAckFrame = 0
     public var duplicateAckNumber = 0
+    /// TCP: `tcp.analysis.ack_rtt` (ns; 0 when the segment acknowledges no segment's end) and
+    /// `tcp.analysis.bytes_in_flight` (nil when Wireshark shows none).
+    public var ackRTT: Int64 = 0
+    public var bytesInFlight: Int?
 
     public init(transport: Transport = .tcp, stream: Int, flags: TCPAnalysisFlags = []) {
         self.transport = transport
@@ -505,15 +509,19 @@ extension TCPConversation {
         }
         // The sides are changed in place: a copy would share their arrays, and the next append
         // would then copy the array (an allocation per packet).
-        let analysis = me == 0
+        let fromClient = me == clientSide
+        let result = me == 0
             ? Self.add(&s, frame: frame, time: time, wireLength: wireLength, handshakeRTT: handshakeRTT,
-                       sender: &sides.0, receiver: &sides.1)
+                       fromClient: fromClient, sender: &sides.0, receiver: &sides.1, responses: &responseTimes)
             : Self.add(&s, frame: frame, time: time, wireLength: wireLength, handshakeRTT: handshakeRTT,
-                       sender: &sides.1, receiver: &sides.0)
+                       fromClient: fromClient, sender: &sides.1, receiver: &sides.0, responses: &responseTimes)
+        let analysis = result.flags
         historyRecorder.record(fromOriginator: me == originator, flags: flags, seq: s.sequenceNumber,
                                payload: s.payloadWireLength, window: s.windowSize, analysis: analysis)
         countFlags(analysis)
         var tracked = TrackedPacket(stream: stream, flags: analysis)
+        tracked.ackRTT = result.ackRTT
+        tracked.bytesInFlight = result.bytesInFlight
         if analysis.contains(.duplicateAck) {
             tracked.duplicateAckFrame = self[me].lastNonDuplicateAckFrame
             tracked.duplicateAckNumber = self[me].analysis.duplicateAcks
@@ -524,7 +532,8 @@ extension TCPConversation {
     /// One segment's effect on the side that sent it and the side it went to: counters, handshake
     /// options, close facts, Wireshark's analysis, Zeek's endpoint states.
     static func add(_ s: inout PacketSummary, frame: Int, time: Int64, wireLength: Int, handshakeRTT: Int64,
-                    sender: inout TCPSide, receiver: inout TCPSide) -> TCPAnalysisFlags {
+                    fromClient: Bool, sender: inout TCPSide, receiver: inout TCPSide,
+                    responses: inout ResponseTimes) -> TCPSegmentAnalysis {
         let flags = s.tcpFlags
         let syn = flags.contains(.syn), ack = flags.contains(.ack)
         sender.packets += 1
@@ -579,9 +588,15 @@ extension TCPConversation {
         // Where each direction's data had reached, to size what the capture missed.
         let expectedSeq = sender.analysis.nextSeq, peerExpectedSeq = receiver.analysis.nextSeq
         let segment = TCPSegment(seq: s.sequenceNumber, ack: s.acknowledgmentNumber, flags: flags,
-                                 window: s.windowSize, length: s.payloadWireLength, time: time)
-        let analysis = TCPAnalyzer.analyze(segment, forward: &sender.analysis, reverse: &receiver.analysis,
-                                           handshakeRTT: handshakeRTT)
+                                 window: s.windowSize, length: s.payloadWireLength, time: time,
+                                 sackedBytes: s.tcpOptions.sackedBytes(firstBlocks: 3))
+        let wasIdle = sender.analysis.unacked.isEmpty, peerHadUnacked = !receiver.analysis.unacked.isEmpty
+        let result = TCPAnalyzer.analyze(segment, forward: &sender.analysis, reverse: &receiver.analysis,
+                                         handshakeRTT: handshakeRTT)
+        let analysis = result.flags
+        if peerHadUnacked && receiver.analysis.unacked.isEmpty { receiver.transfer.allAckedTime = time }
+        TCPConversation.measure(&s, result, time: time, handshakeRTT: handshakeRTT, wasIdle: wasIdle,
+                                fromClient: fromClient, sender: &sender, receiver: &receiver, responses: &responses)
         // Data retransmissions (a repeated SYN or FIN is the handshake's or the close's business).
         if analysis.contains(.retransmission) && s.payloadWireLength > 0 {
             sender.retransmittedBytes += s.payloadWireLength
@@ -623,7 +638,7 @@ extension TCPConversation {
             if sender.firstWindowFullFrame == nil { sender.firstWindowFullFrame = frame }
         }
         updateEndpointStates(flags, sender: &sender.state, receiver: &receiver.state)
-        return analysis
+        return result
     }
 }
 

@@ -78,6 +78,17 @@ public struct TCPDirectionState: Sendable {
     public static let maximumUnacked = 1024
     /// The largest segment (sequence space) of this direction the other side acknowledged whole.
     public var largestAcked = 0
+    /// Wireshark's base for relative sequence numbers (the ISN, or one below the first sequence
+    /// number seen, or one below the peer's first acknowledgment number): bytes in flight are
+    /// measured relative to it.
+    public var relativeBase: UInt32 = 0
+    public var hasRelativeBase = false
+    /// Bytes in flight are measured only while the stream has no hole: a segment beyond a gap makes
+    /// them unknown until the peer's next ACK (as Wireshark's `valid_bif`).
+    public var bytesInFlightValid = true
+    /// The bytes the SACK blocks of this direction's last segment cover (its first three blocks, as
+    /// Wireshark keeps them; 0 without a SACK option): data the peer holds, not in flight.
+    public var sackedBytes: UInt32 = 0
 
     public init() {}
 
@@ -87,70 +98,115 @@ public struct TCPDirectionState: Sendable {
     }
 }
 
-/// Segments sent and not yet acknowledged, oldest first: (seq, end). Acknowledging removes every
-/// segment an ACK covers whole, wherever it sits, as a scan of all of them would; but while the
-/// segments' ends ascend (no retransmission in the list), the covered ones are exactly the oldest,
-/// and an ACK costs only the segments it removes instead of a pass over everything in flight.
+/// Segments sent and not yet acknowledged, oldest first: (seq, end, when sent, whether it was a
+/// retransmission). Acknowledging removes every segment an ACK covers whole, wherever it sits, as a
+/// scan of all of them would, and moves the start of a segment it covers in part to the ACK (as
+/// Wireshark does, which bytes in flight then see); but while the segments' starts and ends ascend
+/// (no retransmission in the list), the covered ones are exactly the oldest, and an ACK costs only
+/// the segments it removes instead of a pass over everything in flight.
 public struct UnackedSegments: Sendable {
+    struct Segment {
+        var seq: UInt32
+        var end: UInt32
+        var time: Int64
+        var retransmitted: Bool
+    }
     /// The segments from `head` on; the ones before it are gone (removed from the front, and
     /// dropped from the storage once they outnumber the rest).
-    var segments: [(seq: UInt32, end: UInt32)] = []
+    var segments: [Segment] = []
     var head = 0
-    /// From `head` on, each end lies beyond the previous one, all within 2^31 of the first (so
-    /// that comparing them modulo 2^32 orders them the same way for any ACK).
+    /// From `head` on, each start and each end lies at or beyond the previous one (ends strictly),
+    /// all within 2^31 of the first (so that comparing them modulo 2^32 orders them the same way
+    /// for any ACK).
     var ascending = true
+
+    /// What one ACK did to the list: the largest segment it covered whole (sequence space, 0 when
+    /// none); when it ends exactly where a segment ends, the time the oldest such segment was sent
+    /// (Wireshark's `tcp.analysis.ack_rtt` is measured from it); whether any segment it covered was
+    /// a retransmission (Karn's rule: such an RTT sample is ambiguous).
+    struct Acknowledgment {
+        var largest = 0
+        var exactMatchTime: Int64?
+        var coveredRetransmission = false
+    }
 
     public init() {}
 
     public var count: Int { segments.count - head }
     public var isEmpty: Bool { head == segments.count }
 
-    /// Adds a segment; at `limit`, the oldest is forgotten first.
-    mutating func append(seq: UInt32, end: UInt32, limit: Int) {
-        if count == limit { removeFirst() }
-        if !isEmpty && ascending {
-            let first = segments[head].end
-            let previous = segments[segments.count - 1].end &- first, next = end &- first
-            ascending = next > previous && next < 1 << 31
-        }
-        segments.append((seq, end))
+    /// Whether `next` may follow `previous` with the list still ascending (relative to `origin`).
+    static func follows(_ previous: Segment, _ next: Segment, origin: Segment) -> Bool {
+        let previousEnd = previous.end &- origin.end, nextEnd = next.end &- origin.end
+        let previousSeq = previous.seq &- origin.seq, nextSeq = next.seq &- origin.seq
+        return nextEnd > previousEnd && nextEnd < 1 << 31 && nextSeq >= previousSeq && nextSeq < 1 << 31
     }
 
-    /// Removes the segments `ack` covers whole; returns the largest of them (sequence space), 0
-    /// when none.
-    mutating func acknowledge(_ ack: UInt32) -> Int {
-        var largest = 0
+    /// Adds a segment; at `limit`, the oldest is forgotten first.
+    mutating func append(seq: UInt32, end: UInt32, time: Int64, retransmitted: Bool, limit: Int) {
+        if count == limit { removeFirst() }
+        let segment = Segment(seq: seq, end: end, time: time, retransmitted: retransmitted)
+        if !isEmpty && ascending {
+            ascending = Self.follows(segments[segments.count - 1], segment, origin: segments[head])
+        }
+        segments.append(segment)
+    }
+
+    /// Removes the segments `ack` covers whole and trims those it covers in part.
+    mutating func acknowledge(_ ack: UInt32) -> Acknowledgment {
+        var result = Acknowledgment()
         if ascending {
             while !isEmpty, !seqGreater(segments[head].end, ack) {
-                largest = max(largest, Int(segments[head].end &- segments[head].seq))
+                result.note(segments[head], ack: ack)
                 removeFirst()
             }
-            if isEmpty { return largest }
+            if isEmpty { return result }
             // The oldest left lies beyond `ack`; if the newest does too, and no further from it
-            // than 2^31, every end between them does: nothing else is covered.
+            // than 2^31, every end between them does: nothing else is covered. The starts ascend:
+            // those below `ack` are the first ones.
             let oldest = segments[head].end &- ack, newest = segments[segments.count - 1].end &- ack
-            if newest >= oldest && newest < 1 << 31 { return largest }
+            if newest >= oldest && newest < 1 << 31 {
+                var index = head
+                while index < segments.count && seqGreater(ack, segments[index].seq) {
+                    segments[index].seq = ack
+                    index += 1
+                }
+                return result
+            }
         }
         // Out of order (a retransmission was appended): look at every segment.
         var kept = head
         for index in head..<segments.count {
-            let segment = segments[index]
+            var segment = segments[index]
             if seqGreater(segment.end, ack) {
+                if seqGreater(ack, segment.seq) { segment.seq = ack }
                 segments[kept] = segment
                 kept += 1
             } else {
-                largest = max(largest, Int(segment.end &- segment.seq))
+                result.note(segment, ack: ack)
             }
         }
         segments.removeSubrange(kept...)
         ascending = true
         var index = head + 1
         while ascending && index < segments.count {
-            let previous = segments[index - 1].end &- segments[head].end, next = segments[index].end &- segments[head].end
-            ascending = next > previous && next < 1 << 31
+            ascending = Self.follows(segments[index - 1], segments[index], origin: segments[head])
             index += 1
         }
-        return largest
+        return result
+    }
+
+    /// Wireshark's bytes in flight over the list: from the lowest start to the highest end,
+    /// relative to `base` (0 when empty).
+    func span(base: UInt32) -> UInt32 {
+        guard !isEmpty else { return 0 }
+        if ascending { return segments[segments.count - 1].end &- segments[head].seq }
+        var first = segments[head].seq &- base, last = segments[head].end &- base
+        for index in head..<segments.count {
+            first = min(first, segments[index].seq &- base)
+            last = max(last, segments[index].end &- base)
+        }
+        return last &- first
     }
 
     mutating func removeFirst() {
@@ -166,6 +222,15 @@ public struct UnackedSegments: Sendable {
     }
 }
 
+extension UnackedSegments.Acknowledgment {
+    /// A segment the ACK covers whole.
+    mutating func note(_ segment: UnackedSegments.Segment, ack: UInt32) {
+        largest = max(largest, Int(segment.end &- segment.seq))
+        if segment.end == ack && exactMatchTime == nil { exactMatchTime = segment.time }
+        if segment.retransmitted { coveredRetransmission = true }
+    }
+}
+
 /// The facts about one segment that analysis needs.
 public struct TCPSegment: Sendable {
     public var seq: UInt32
@@ -174,14 +239,34 @@ public struct TCPSegment: Sendable {
     public var window: UInt16
     public var length: Int
     public var time: Int64
-    public init(seq: UInt32, ack: UInt32, flags: TCPFlags, window: UInt16, length: Int, time: Int64) {
+    /// The bytes its SACK option's first three blocks cover; nil without a SACK option.
+    public var sackedBytes: UInt32?
+    public init(seq: UInt32, ack: UInt32, flags: TCPFlags, window: UInt16, length: Int, time: Int64,
+                sackedBytes: UInt32? = nil) {
         self.seq = seq
         self.ack = ack
         self.flags = flags
         self.window = window
         self.length = length
         self.time = time
+        self.sackedBytes = sackedBytes
     }
+}
+
+/// What analysis says about one segment: Wireshark's flags, and its two measurements.
+public struct TCPSegmentAnalysis: Sendable {
+    public var flags: TCPAnalysisFlags = []
+    /// `tcp.analysis.ack_rtt` (ns): the segment acknowledges exactly up to the end of a segment the
+    /// other side sent, this long ago (the oldest such segment); 0 when it does not.
+    public var ackRTT: Int64 = 0
+    /// Karn's rule: the ACK covers no retransmitted segment, so `ackRTT` times one transmission.
+    public var ackRTTUnambiguous = false
+    /// `tcp.analysis.bytes_in_flight`: for a segment carrying data, the bytes its sender has sent
+    /// and not yet seen acknowledged (or selectively acknowledged), itself included; nil when
+    /// Wireshark shows none (no payload, a hole before it, nothing sensible).
+    public var bytesInFlight: Int?
+
+    public init() {}
 }
 
 /// Wireshark's sequence analysis (packet-tcp.c `tcp_analyze_sequence_number`, as summarised in
@@ -193,10 +278,10 @@ public enum TCPAnalyzer {
     /// Out-of-order threshold when the handshake RTT is unknown.
     public static let defaultOutOfOrderThreshold: Int64 = 3_000_000
 
-    /// Analyses `segment` sent by `forward` to `reverse`, updating both, and returns its flags.
-    /// `handshakeRTT` (ns, 0 when unknown) sets the out-of-order threshold.
+    /// Analyses `segment` sent by `forward` to `reverse`, updating both, and returns its flags and
+    /// measurements. `handshakeRTT` (ns, 0 when unknown) sets the out-of-order threshold.
     public static func analyze(_ segment: TCPSegment, forward fwd: inout TCPDirectionState,
-                               reverse rev: inout TCPDirectionState, handshakeRTT: Int64) -> TCPAnalysisFlags {
+                               reverse rev: inout TCPDirectionState, handshakeRTT: Int64) -> TCPSegmentAnalysis {
         var flags: TCPAnalysisFlags = []
         let seq = segment.seq, ack = segment.ack, length = segment.length
         let syn = segment.flags.contains(.syn), fin = segment.flags.contains(.fin), rst = segment.flags.contains(.rst)
@@ -208,6 +293,16 @@ public enum TCPAnalyzer {
             fwd.baseSeq = seq
             fwd.hasBaseSeq = true
         }
+        if !fwd.hasRelativeBase {
+            fwd.relativeBase = syn ? seq : seq &- 1
+            fwd.hasRelativeBase = true
+        }
+        if !rev.hasRelativeBase && hasAck {
+            rev.relativeBase = ack &- 1
+            rev.hasRelativeBase = true
+        }
+        // An ACK from this side lets the other side's bytes in flight be measured again.
+        if hasAck { rev.bytesInFlightValid = true }
 
         checks: do {
             // 1. Zero-window probe: one byte at the next sequence number into a closed window.
@@ -218,7 +313,10 @@ public enum TCPAnalyzer {
             // 2. Zero window.
             if segment.window == 0 && noSFR { flags.insert(.zeroWindow) }
             // 3. Previous segment not captured: data starts beyond what was seen.
-            if fwd.hasNextSeq && seqGreater(seq, fwd.nextSeq) && !rst { flags.insert(.lostSegment) }
+            if fwd.hasNextSeq && seqGreater(seq, fwd.nextSeq) && !rst {
+                flags.insert(.lostSegment)
+                fwd.bytesInFlightValid = false
+            }
             // 4. Keep-alive: zero or one byte just below the next sequence number.
             if (length == 0 || length == 1) && fwd.hasNextSeq && seq == fwd.nextSeq &- 1 && noSFR {
                 flags.insert(.keepAlive)
@@ -302,11 +400,29 @@ public enum TCPAnalyzer {
         }
 
         // 12. Bookkeeping: what this direction has sent, acknowledged and announced.
+        var result = TCPSegmentAnalysis()
         let taken = UInt32(truncatingIfNeeded: length) &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
         let end = seq &+ taken
-        if taken > 0 { fwd.unacked.append(seq: seq, end: end, limit: TCPDirectionState.maximumUnacked) }
+        if taken > 0 {
+            fwd.unacked.append(seq: seq, end: end, time: segment.time, retransmitted: flags.contains(.retransmission),
+                               limit: TCPDirectionState.maximumUnacked)
+        }
         if hasAck && !rev.unacked.isEmpty {
-            rev.largestAcked = max(rev.largestAcked, rev.unacked.acknowledge(ack))
+            let acknowledged = rev.unacked.acknowledge(ack)
+            rev.largestAcked = max(rev.largestAcked, acknowledged.largest)
+            if let sent = acknowledged.exactMatchTime, segment.time > sent {
+                result.ackRTT = segment.time &- sent
+                result.ackRTTUnambiguous = !acknowledged.coveredRetransmission
+            }
+        }
+        fwd.sackedBytes = segment.sackedBytes ?? 0
+        // Bytes in flight (Wireshark's default, payload-based): the span of this side's segments
+        // not yet acknowledged, this one included, less what the peer's last SACK blocks hold.
+        if length > 0 && !fwd.unacked.isEmpty && fwd.bytesInFlightValid {
+            let inFlight = fwd.unacked.span(base: fwd.relativeBase) &- rev.sackedBytes
+            if inFlight > 0 && inFlight < 2_000_000_000 {
+                result.bytesInFlight = Int(inFlight) - (syn || fin ? 1 : 0)
+            }
         }
         if !flags.contains(.zeroWindowProbe) && (!fwd.hasNextSeq || seqGreater(end, fwd.nextSeq)) {
             fwd.nextSeq = end
@@ -327,6 +443,7 @@ public enum TCPAnalyzer {
             fwd.lastAckTime = segment.time
         }
         fwd.lastSegmentFlags = flags
-        return flags
+        result.flags = flags
+        return result
     }
 }

@@ -77,6 +77,8 @@ public struct TCPSide: Sendable {
     public var finAckedTime: Int64?
     /// Sequence analysis state (Wireshark's per-direction `tcp_flow_t`).
     public var analysis = TCPDirectionState()
+    /// What this side's data went through: RTTs, bytes in flight, pauses, Nagle stalls.
+    public var transfer = TCPTransferStatistics()
     /// This side's bytes in sequence order, for the application parsers.
     public var stream = StreamReassembler()
     /// Where this endpoint is in Zeek's terms (for `conn_state`).
@@ -160,6 +162,9 @@ public struct TCPConversation: Sendable, FlowEntry {
     /// Frames flagged, per analysis flag: indexed by the flag's bit, empty until a frame is
     /// flagged (counting is an increment, not a dictionary update, for every flagged frame).
     public var analysisCounts: [Int] = []
+    /// Request/response: the server's response times (first byte of a request to the first byte
+    /// of its answer).
+    public var responseTimes = ResponseTimes()
     /// What parses the conversation's payload, once decided.
     var application = ApplicationParsers.undecided
     /// `application.wantsBytes`, kept as `application` changes: asking the enum copied the

@@ -40,6 +40,9 @@ public struct DiagnosisThresholds: Sendable, Equatable {
     public var dnsReflectionResponses = 100
     /// …from at least this many resolvers.
     public var dnsReflectionResolvers = 10
+    /// Request/response conversations (other than HTTP/1.x) whose server's response times have a
+    /// p95 above this, in milliseconds, make a service slow.
+    public var responseSlowMilliseconds = 1_000.0
 
     public init() {}
 }
@@ -60,6 +63,7 @@ public struct Diagnosis {
     var pathMTU: PathMTUDetector
     var closing: CloseDetector
     var windows = WindowDetector()
+    var throughput: ThroughputDetector
     var http2 = HTTP2Detector()
     var dns: DNSDetector
     var tls = TLSDetector()
@@ -82,6 +86,7 @@ public struct Diagnosis {
         closing = CloseDetector(thresholds: thresholds)
         dns = DNSDetector(thresholds: thresholds)
         responseTimes = ResponseTimeDetector(slowMilliseconds: thresholds.httpSlowMilliseconds)
+        throughput = ThroughputDetector(thresholds: thresholds)
     }
 
     /// One packet's dissection: malformed packets are counted (a cut by the snaplen is not malformed).
@@ -131,6 +136,7 @@ public struct Diagnosis {
         pathMTU.add(conversation)
         closing.add(conversation)
         windows.add(conversation)
+        throughput.add(conversation)
         tls.finished(conversation)
         certificates.finished(conversation)
     }
@@ -220,6 +226,7 @@ public struct Diagnosis {
         all += pathMTU.findings()
         all += closing.findings(captureEnd: end)
         all += windows.findings()
+        all += throughput.findings()
         all += dns.findings(asOf: ongoing ? end : nil)
         all += reflection.findings()
         all += tls.findings()

@@ -606,7 +606,7 @@ extension DiagnosisThresholds {
             ["retransmission_rate": retransmissionRate, "minimum_retransmissions": Double(minimumRetransmissions),
              "close_wait_seconds": closeWaitSeconds, "time_wait_connections": Double(timeWaitConnections),
              "black_hole_retransmissions": Double(blackHoleRetransmissions), "dns_slow_ms": dnsSlowMilliseconds,
-             "http_slow_ms": httpSlowMilliseconds, "syn_flood_attempts": Double(synFloodAttempts),
+             "http_slow_ms": httpSlowMilliseconds, "response_slow_ms": responseSlowMilliseconds, "syn_flood_attempts": Double(synFloodAttempts),
              "syn_flood_sources": Double(synFloodSources), "syn_flood_rate": synFloodRate, "scan_ports": Double(scanPorts),
              "scan_hosts": Double(scanHosts), "udp_flood_datagrams": Double(udpFloodDatagrams), "udp_flood_rate": udpFloodRate,
              "dns_reflection_responses": Double(dnsReflectionResponses),
@@ -629,6 +629,7 @@ extension DiagnosisThresholds {
             udpFloodRate = newValue["udp_flood_rate"] ?? udpFloodRate
             dnsReflectionResponses = newValue["dns_reflection_responses"].map { Int($0) } ?? dnsReflectionResponses
             dnsReflectionResolvers = newValue["dns_reflection_resolvers"].map { Int($0) } ?? dnsReflectionResolvers
+            responseSlowMilliseconds = newValue["response_slow_ms"] ?? responseSlowMilliseconds
         }
     }
 }

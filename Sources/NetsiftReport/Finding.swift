@@ -34,6 +34,14 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
     case timeWaitPressure = "time_wait_pressure"
     case zeroWindow = "zero_window"
     case windowFull = "window_full"
+    /// What slowed transfers and exchanges (ThroughputDetector).
+    case receiveWindowLimited = "receive_window_limited"
+    case windowScalingMismatch = "window_scaling_mismatch"
+    case nagleDelayedAck = "nagle_delayed_ack"
+    case applicationLimited = "application_limited"
+    case congestionLimited = "congestion_limited"
+    case rttInflation = "rtt_inflation"
+    case slowResponses = "slow_responses"
     case reassemblyLimit = "reassembly_limit"
     case flowLimit = "flow_limit"
     case fragmentLimit = "fragment_limit"
@@ -88,7 +96,9 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .icmpFragmentationNeeded, .mtuBlackHole, .overlayMTU: .network
         case .synUnanswered, .connectionRefused, .synAckUnacknowledged, .synFlood, .portScan, .hostSweep, .udpFlood,
              .retransmissions, .stalledTransfer, .mssMismatch,
-             .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull: .transport
+             .segmentsAboveMSS, .closeWait, .timeWaitPressure, .zeroWindow, .windowFull, .receiveWindowLimited,
+             .windowScalingMismatch, .nagleDelayedAck, .applicationLimited, .congestionLimited, .rttInflation,
+             .slowResponses: .transport
         case .dnsNXDomain, .dnsServFail, .dnsRefused, .dnsUnanswered, .dnsSlow, .dnsTruncatedNoRetry, .dnsSearchExpansion,
              .dnsParallelQueryTimeout, .dnsReflection: .dns
         case .tlsAlert, .tlsHandshakeAborted, .tlsCertificateExpired, .tlsCertificateNotYetValid,
@@ -124,7 +134,12 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .retransmissions: 60
         case .synAckUnacknowledged: 55
         case .zeroWindow: 50
-        case .httpSlowResponses: 48
+        case .httpSlowResponses, .slowResponses: 48
+        // Slowed work: the window, the network and the timers that set a transfer's pace.
+        case .receiveWindowLimited: 47
+        case .congestionLimited: 46
+        case .rttInflation: 45
+        case .nagleDelayedAck: 44
         case .grpcErrorStatus, .httpErrorStatus, .http2StreamReset, .tlsCertificateSelfSigned: 45
         case .closeWait: 40
         case .dnsParallelQueryTimeout: 52   // seconds lost by every lookup it hits
@@ -132,9 +147,10 @@ public enum FindingKind: String, Sendable, Codable, CaseIterable {
         case .icmpFragmentationNeeded, .timeWaitPressure: 30
         case .httpClientErrors: 30
         case .tlsCertificateExpiring, .tlsOCSPResponseStale: 25
-        case .dnsNXDomain, .http2BadPreface, .windowFull, .mssMismatch, .segmentsAboveMSS: 20
+        case .dnsNXDomain, .http2BadPreface, .windowFull, .mssMismatch, .segmentsAboveMSS, .windowScalingMismatch: 20
         case .tlsCertificateWeak: 15
         case .portScan, .hostSweep: 12   // reconnaissance: it harms no one yet
+        case .applicationLimited: 12
         case .captureDamaged, .malformedPackets, .packetsDropped, .captureLoss: 10
         case .flowLimit, .reassemblyLimit, .fragmentLimit, .parserLimit, .tlsCertificatesEncrypted: 5
         }

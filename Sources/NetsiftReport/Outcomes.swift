@@ -20,7 +20,7 @@ public struct Outcomes: Sendable {
         /// Answers by response code, IANA's names ("NoError", "NXDomain", …).
         public var responseCodes: [String: Int] = [:]
         /// Time from query to answer, for the answers that had their query in the capture.
-        public var responseTimes = LatencyHistogram()
+        public var responseTimes = ResponseTimeBuckets()
 
         mutating func add(_ t: DNSTransaction) {
             if t.outcome != .responseOnly { queries += 1 }
@@ -70,11 +70,11 @@ public struct Outcomes: Sendable {
 
 /// Counts of values in fixed buckets (Prometheus' cumulative `le` buckets are their running sums):
 /// a response-time distribution in bounded memory.
-public struct LatencyHistogram: Sendable, Equatable {
+public struct ResponseTimeBuckets: Sendable, Equatable {
     /// Upper bounds in seconds, from 1 ms to 10 s; past the last is `+Inf`.
     public static let bounds: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
     /// Per bucket (not cumulative): values at most `bounds[i]` and above the bound before; the last is above all bounds.
-    public private(set) var counts = [Int](repeating: 0, count: LatencyHistogram.bounds.count + 1)
+    public private(set) var counts = [Int](repeating: 0, count: ResponseTimeBuckets.bounds.count + 1)
     public private(set) var count = 0
     public private(set) var sum = 0.0
 

@@ -55,3 +55,31 @@ import NetsiftTestSupport
         #expect(result.stderr.contains("--decode-as"))
     }
 }
+
+/// The transfer columns of `flows`: text, CSV and JSON agree with one another on a fixture whose
+/// figures are known (the tiny receive buffer: window-limited, about 53 kB/s by the client's own
+/// measure, facts.json).
+@Suite struct FlowsTransferColumnsTests {
+    @Test func rateAndLimitInEveryFormat() throws {
+        let capture = Corpus.fixturesDirectory
+            .appendingPathComponent("receive-window-small-buffer/receive-window-small-buffer.pcap").path
+        let text = try CLI.run(["flows", capture]).stdout.split(separator: "\n")
+        let header = try #require(text.first).split(separator: " ", omittingEmptySubsequences: true)
+        #expect(header.contains("RATE") && header.contains("LIMIT"))
+        #expect(text.dropFirst().first?.contains("receiver_window") == true)
+        #expect(text.dropFirst().first?.contains("-/5") == true)   // nothing from the client, ~53k from the server
+        let csv = try CLI.run(["flows", "--format", "csv", capture]).stdout.split(separator: "\n")
+        let columns = try #require(csv.first).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let row = try #require(csv.dropFirst().first).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let field = Dictionary(uniqueKeysWithValues: zip(columns, row))
+        #expect(field["resp_limited_by"] == "receiver_window" && field["orig_limited_by"] == "")
+        let rate = try #require(Int(field["resp_throughput_bps"] ?? ""))
+        #expect(rate >= 42_410 && rate <= 63_616)   // the client's 53,013 B/s, within 20 %
+        let json = try CLI.run(["flows", "--format", "json", capture]).stdout
+        let flows = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        let transfer = try #require((flows.first?["responder"] as? [String: Any])?["transfer"] as? [String: Any])
+        #expect(transfer["throughput_bytes_per_second"] as? Int == rate)
+        #expect(transfer["limited_by"] as? String == "receiver_window")
+        #expect((transfer["bytes_in_flight_max"] as? Int ?? 0) <= 8192)   // the client's granted buffer
+    }
+}

@@ -7,6 +7,9 @@ import NetsiftTestSupport
 /// frame, what TCP analysis said, and every application event in the order they came.
 struct PipelineRun {
     var flagsByFrame: [Int: TCPAnalysisFlags] = [:]
+    /// Per TCP frame that has them: `tcp.analysis.ack_rtt` (ns) and `tcp.analysis.bytes_in_flight`.
+    var ackRTTByFrame: [Int: Int64] = [:]
+    var bytesInFlightByFrame: [Int: Int] = [:]
     var events: [ApplicationEvent] = []
     /// Every conversation, in stream order (the tracker hands them out as they end).
     var tcpConversations: [TCPConversation] = []
@@ -31,6 +34,7 @@ struct PipelineRun {
             }
         }
         var flagsByFrame: [Int: TCPAnalysisFlags] = [:]
+        var ackRTTByFrame: [Int: Int64] = [:], bytesInFlightByFrame: [Int: Int] = [:]
         var events: [ApplicationEvent] = []
         var frame = 0
         _ = reader.forEachPacket { packet in
@@ -41,11 +45,15 @@ struct PipelineRun {
                     events.append($0)
                 }
                 if let result, !result.flags.isEmpty { flagsByFrame[frame] = result.flags }
+                if let result, result.ackRTT > 0 { ackRTTByFrame[frame] = result.ackRTT }
+                if let inFlight = result?.bytesInFlight { bytesInFlightByFrame[frame] = inFlight }
             }
             tracker.drain(keep)
         }
         tracker.finish(keep)
         self.flagsByFrame = flagsByFrame
+        self.ackRTTByFrame = ackRTTByFrame
+        self.bytesInFlightByFrame = bytesInFlightByFrame
         self.events = events
         self.tcpConversations = tcpConversations.sorted { $0.stream < $1.stream }
         self.udpConversations = udpConversations.sorted { $0.stream < $1.stream }

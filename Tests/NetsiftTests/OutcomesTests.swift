@@ -57,12 +57,12 @@ struct OutcomesTests {
     }
 
     @Test func histogramBuckets() {
-        var histogram = LatencyHistogram()
+        var histogram = ResponseTimeBuckets()
         for seconds in [0.0005, 0.001, 0.0011, 0.3, 11] { histogram.add(seconds: seconds) }
         // ≤ 1 ms: 0.5 and 1 ms; ≤ 2.5 ms: 1.1 ms; ≤ 500 ms: 300 ms; past 10 s: 11 s.
         #expect(histogram.counts[0] == 2)
         #expect(histogram.counts[1] == 1)
-        #expect(histogram.counts[LatencyHistogram.bounds.firstIndex(of: 0.5)!] == 1)
+        #expect(histogram.counts[ResponseTimeBuckets.bounds.firstIndex(of: 0.5)!] == 1)
         #expect(histogram.counts.last == 1)
         #expect(histogram.count == 5)
         #expect(abs(histogram.sum - 11.3026) < 1e-9)
