@@ -68,7 +68,7 @@ let package = Package(
         // Charts as inline SVG (scales, ticks, downsampling, time-sequence graphs) for the HTML report.
         .target(
             name: "NetsiftCharts",
-            dependencies: [.product(name: "Plot", package: "Plot")],
+            dependencies: ["NetsiftDissect", .product(name: "Plot", package: "Plot")],
             swiftSettings: swiftSettings
         ),
         // The command line: arguments, then renderings of the library's values.

@@ -1,3 +1,5 @@
+import NetsiftDissect
+
 /// A linear map from data values (a domain) to pixels (a range), as d3-scale's `scaleLinear`: a
 /// small value, so a chart's axes are two of them.
 public struct LinearScale: Sendable, Equatable {
@@ -111,16 +113,6 @@ public func compact(_ value: Double) -> String {
         text += "." + digits
     }
     return negative ? "-" + text : text
-}
-
-func grouped(_ value: Int) -> String {
-    let digits = String(value)
-    var out = ""
-    for (index, digit) in digits.enumerated() {
-        if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
-        out.append(digit)
-    }
-    return out
 }
 
 /// A coordinate as SVG path data writes it: at most one decimal, no trailing ".0".

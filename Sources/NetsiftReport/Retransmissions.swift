@@ -93,7 +93,8 @@ struct RetransmissionDetector {
     }
 }
 
+/// One decimal, the whole part grouped as every number in text output: 1285.94 -> "1,285.9".
 func fixed1(_ value: Double) -> String {
-    let tenths = (value * 10).rounded()
-    return "\(Int(tenths) / 10).\(abs(Int(tenths)) % 10)"
+    let tenths = Int((value * 10).rounded())
+    return (tenths < 0 ? "-" : "") + "\(grouped(abs(tenths) / 10)).\(abs(tenths) % 10)"
 }

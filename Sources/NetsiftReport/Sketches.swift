@@ -7,10 +7,14 @@ import NetsiftDissect
 struct DistinctCounter: Sendable {
     static let bits = 11
     var registers = [UInt8](repeating: 0, count: 1 << DistinctCounter.bits)
+    /// Values added (repeats included): no estimate may exceed it (HyperLogLog's error can, on
+    /// counts where every value is distinct, and "5,184 sources" for 5,000 SYNs reads as a bug).
+    var added = 0
 
     mutating func add(_ address: IPAddress) { add(hash: Self.mix(address.high ^ Self.mix(address.low))) }
 
     mutating func add(hash: UInt64) {
+        added += 1
         let index = Int(hash >> UInt64(64 - Self.bits))
         let rank = UInt8(min((hash << UInt64(Self.bits)).leadingZeroBitCount, 64 - Self.bits) + 1)
         if rank > registers[index] { registers[index] = rank }
@@ -24,8 +28,8 @@ struct DistinctCounter: Sendable {
             if r == 0 { zeros += 1 }
         }
         let raw = 0.7213 / (1 + 1.079 / m) * m * m / sum
-        if raw <= 2.5 * m && zeros > 0 { return Int((m * log(m / Double(zeros))).rounded()) }
-        return Int(raw.rounded())
+        if raw <= 2.5 * m && zeros > 0 { return min(added, Int((m * log(m / Double(zeros))).rounded())) }
+        return min(added, Int(raw.rounded()))
     }
 
     /// SplitMix64's finaliser: every input bit reaches every output bit.

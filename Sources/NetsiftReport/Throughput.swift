@@ -103,7 +103,7 @@ struct ThroughputDetector {
             cause = "Window scaling was not negotiated: \(host) offered it but \(side.endpoint.address)'s \(side.sentSYNACK ? "SYN/ACK" : "SYN") did not, so neither side scales and the window stays under 65,535 bytes."
         } else {
             scale = receiver.windowScaleShift.map { "shift \($0)" } ?? "unknown (handshake not captured)"
-            cause = "\(host)'s receive buffer is small: it announced at most \(groupedDigits(window)) bytes (window scale \(scale)) — an SO_RCVBUF set by the application, or net.ipv4.tcp_rmem's limits."
+            cause = "\(host)'s receive buffer is small: it announced at most \(grouped(window)) bytes (window scale \(scale)) — an SO_RCVBUF set by the application, or net.ipv4.tcp_rmem's limits."
         }
         windowLimited[key, default: Group()].add(c, peer: side.endpoint, value: rate, lowestFirst: true) { g in
             g.cause = cause
@@ -149,7 +149,7 @@ struct ThroughputDetector {
             let rtt = g.facts["rtt_ms"].flatMap(\.doubleValue) ?? 0
             let bound = g.facts["window_bound_bytes_per_second"].flatMap(\.intValue) ?? 0
             all.append(finding(.receiveWindowLimited, .warning, receiver, g, unit: "conversations",
-                summary: "Transfers to \(receiver) were held back by its receive window: \(formatRate(rate)) with a \(groupedDigits(window))-byte window over a \(fixed1(rtt)) ms round trip (window / RTT = \(formatRate(bound))), in \(plural(g.conversations.count, "conversation")).",
+                summary: "Transfers to \(receiver) were held back by its receive window: \(formatRate(rate)) with a \(grouped(window))-byte window over a \(fixed1(rtt)) ms round trip (window / RTT = \(formatRate(bound))), in \(plural(g.conversations.count, "conversation")).",
                 explanation: "The sender kept the receiver's whole window in flight and waited a round trip for it to open again: throughput cannot exceed window / RTT, whatever the link.",
                 cause: g.cause,
                 next: "On \(host(receiver)): keep net.ipv4.tcp_window_scaling=1, raise net.ipv4.tcp_rmem's maximum to at least bandwidth × RTT, and drop any small SO_RCVBUF the application sets (or size it to bandwidth × RTT)."))
@@ -276,13 +276,3 @@ func formatRate(_ bytesPerSecond: Int) -> String {
     return "\(bytesPerSecond) B/s"
 }
 
-/// 65535 -> "65,535", as the text outputs write numbers.
-func groupedDigits(_ value: Int) -> String {
-    let digits = String(value.magnitude)
-    var out = ""
-    for (i, ch) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-        out.append(ch)
-    }
-    return value < 0 ? "-" + out : out
-}

@@ -40,7 +40,7 @@ import Netsift
         #expect(finding.facts["largest_inner_packet"] == .int(1500))
         #expect(finding.facts["recommended_inner_mtu"] == .int(1450))
         #expect(finding.facts["tunnel"] == .string("VXLAN"))
-        #expect(finding.summary.contains("1450"))
+        #expect(finding.summary.contains("the inner MTU must be 1,450"))
         #expect(!result.findings.contains { $0.kind == .mtuBlackHole }, "reported once, as the overlay's")
     }
 
