@@ -185,7 +185,7 @@ extension Analysis {
 
 extension CaptureReader {
     /// The input as messages name it: its path, or "standard input" for `-`.
-    public var displayName: String { path == "-" ? "standard input" : path }
+    public var displayName: String { inputName(path) }
 }
 
 extension CaptureReader.End {

@@ -29,16 +29,16 @@ public struct TimeBuckets<Value: BucketValue>: Sendable {
 
     /// Widens the intervals to twice their width, each new one the two it covers merged.
     mutating func halve() {
-        var merged: [Value] = []
-        merged.reserveCapacity(capacity)
-        var index = 0
+        // In place: interval i takes 2i and 2i+1, which lie at or after it.
+        var kept = 0, index = 0
         while index < values.count {
             var value = values[index]
             if index + 1 < values.count { value.merge(values[index + 1]) }
-            merged.append(value)
+            values[kept] = value
+            kept += 1
             index += 2
         }
-        values = merged
+        values.removeLast(values.count - kept)
         width *= 2
     }
 
@@ -119,7 +119,13 @@ public struct Thinned<Element: Sendable>: Sendable {
         defer { offered += 1 }
         guard offered % stride == 0 else { return }
         if elements.count == capacity {
-            elements = elements.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+            // Every other element kept, in place (no new array).
+            var kept = 0
+            for index in Swift.stride(from: 0, to: elements.count, by: 2) {
+                elements[kept] = elements[index]
+                kept += 1
+            }
+            elements.removeLast(elements.count - kept)
             stride *= 2
             guard offered % stride == 0 else { return }
         }

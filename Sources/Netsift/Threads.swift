@@ -33,7 +33,7 @@ final class Condition: @unchecked Sendable {
 
 /// Runs `body` on a new detached thread with a stack of `stackSize` bytes; false when the system
 /// would not start one.
-func startThread(stackSize: Int, _ body: @escaping @Sendable () -> Void) -> Bool {
+public func startThread(stackSize: Int, _ body: @escaping @Sendable () -> Void) -> Bool {
     final class Body { let run: @Sendable () -> Void; init(_ run: @escaping @Sendable () -> Void) { self.run = run } }
     var attributes = pthread_attr_t()
     pthread_attr_init(&attributes)

@@ -125,16 +125,6 @@ struct ThreadOptions: ParsableArguments {
     }
 }
 
-/// Opens a capture, or says why not (one line naming the file) and exits 2.
-func openCapture(_ file: String) throws -> CaptureReader {
-    do {
-        return try CaptureReader(path: file)
-    } catch {
-        warn(error.description)
-        throw ExitCode(ExitStatus.unreadable.rawValue)
-    }
-}
-
 /// Opens the captures the arguments name — files, directories (the captures in them), patterns
 /// the shell left unexpanded — as one capture, or says why not (one line naming the file) and
 /// exits 2.
@@ -151,7 +141,7 @@ func openCaptures(_ arguments: [String]) throws -> CaptureSet {
 /// naming it (what was read of it, and every other file, has been analysed) and exits 3.
 func status(of set: borrowing CaptureSet, end: CaptureReader.End) -> ExitStatus {
     if set.members.count == 1 { return status(of: end, file: set.members[0].path) }
-    for (path, damage) in set.damages { warn("\(path == "-" ? "standard input" : path): \(damage.description)") }
+    for (path, damage) in set.damages { warn("\(inputName(path)): \(damage.description)") }
     return set.damages.isEmpty ? .success : .damaged
 }
 
@@ -162,7 +152,7 @@ func status(of end: CaptureReader.End, file: String) -> ExitStatus {
     case .finished:
         return .success
     case .damaged(let damage):
-        warn("\(file == "-" ? "standard input" : file): \(damage.description)")
+        warn("\(inputName(file)): \(damage.description)")
         return .damaged
     case .rejected(let error):
         warn(error.description)

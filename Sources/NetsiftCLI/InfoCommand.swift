@@ -37,7 +37,7 @@ struct Info: ParsableCommand {
                 continue
             }
             if let problem = report.problem {
-                warn("\(file == "-" ? "standard input" : file): \(problem.description)")
+                warn("\(inputName(file)): \(problem.description)")
                 worst = max(worst, .damaged)
             }
             reports.append(report)
@@ -56,7 +56,7 @@ struct Info: ParsableCommand {
 extension CaptureReport {
     var text: String {
         var lines: [(String, String)] = [
-            ("File", file == "-" ? "standard input" : file),
+            ("File", inputName(file)),
             ("Format", format + (format == "pcapng" ? ", \(plural(sections, "section"))" : "")),
             ("Byte order", byteOrder),
         ]

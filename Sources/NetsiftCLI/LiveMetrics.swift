@@ -135,6 +135,4 @@ final class LiveMetrics {
                                received: Int(capture.received)).map { [$0] }
     }
 
-    /// The exposition, as a scrape gets it.
-    func exposition() -> [UInt8] { registry.emitToBuffer() }
 }

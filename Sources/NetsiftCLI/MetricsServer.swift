@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import Netsift
 import Prometheus
 import Synchronization
 
@@ -93,7 +94,7 @@ final class MetricsServer: Sendable {
     /// Serves on a thread of its own until `stop`.
     func start() throws(Failure) {
         serving.store(true, ordering: .relaxed)
-        guard startDetachedThread({ self.serve() }) else {
+        guard startThread(stackSize: 1 << 20, { self.serve() }) else {   // one accept loop: 1 MiB is plenty
             serving.store(false, ordering: .relaxed)
             close(socket)
             throw Failure(description: "--metrics \(address): cannot start the server's thread")
@@ -164,22 +165,4 @@ final class MetricsServer: Sendable {
         Array(("HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(length)\r\n"
                + (allow ? "Allow: GET, HEAD\r\n" : "") + "Connection: close\r\n\r\n").utf8)
     }
-}
-
-/// Runs `body` on a new detached pthread (Foundation's Thread is not needed for one loop); false
-/// when the system would not start one.
-private func startDetachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
-    final class Box { let run: @Sendable () -> Void; init(_ run: @escaping @Sendable () -> Void) { self.run = run } }
-    var attributes = pthread_attr_t()
-    pthread_attr_init(&attributes)
-    defer { pthread_attr_destroy(&attributes) }
-    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-    let context = Unmanaged.passRetained(Box(body))
-    var thread = pthread_t()
-    let started = pthread_create(&thread, &attributes, { context in
-        Unmanaged<Box>.fromOpaque(context!).takeRetainedValue().run()
-        return nil
-    }, context.toOpaque())
-    if started != 0 { context.release() }
-    return started == 0
 }

@@ -31,7 +31,7 @@ public struct CaptureError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     public var description: String {
-        let name = path == "-" ? "standard input" : path
+        let name = inputName(path)
         switch kind {
         case .cannotOpen(_, let reason): return "\(name): cannot open: \(reason)"
         case .notACapture(let what): return "\(name): not a pcap or pcapng capture: \(what)"
@@ -111,3 +111,6 @@ public struct CaptureDamage: Sendable, Equatable, CustomStringConvertible {
         "damaged at byte offset \(offset) after \(packetsRead) packets: \(reason)"
     }
 }
+
+/// An input as messages name it: its path, or "standard input" for `-`.
+public func inputName(_ path: String) -> String { path == "-" ? "standard input" : path }

@@ -157,6 +157,18 @@ public struct CaptureParser: Sendable {
 
     /// Recognises the file by its first four bytes and reads the classic pcap file header; a pcapng
     /// file's first block is left to the block walker.
+    /// A pcapng Section Header Block's type, as the first four bytes read little-endian.
+    static let pcapngMagic: UInt32 = 0x0A0D_0D0A
+
+    /// Whether a file's first four bytes (read little-endian) open a capture: pcapng, or pcap in
+    /// either byte order with micro- or nanosecond times, or Kuznetzov's modified pcap.
+    static func isCaptureMagic(_ magic: UInt32) -> Bool {
+        switch magic {
+        case pcapngMagic, 0xA1B2_C3D4, 0xD4C3_B2A1, 0xA1B2_3C4D, 0x4D3C_B2A1, 0xA1B2_CD34, 0x34CD_B2A1: true
+        default: false
+        }
+    }
+
     @usableFromInline
     mutating func readFileHeader(_ window: RawSpan, isFinal: Bool) -> HeaderResult {
         guard window.byteCount >= 4 else {
@@ -165,11 +177,11 @@ public struct CaptureParser: Sendable {
         }
         let magic = window.le32(0)
         switch magic {
-        case 0x0A0D_0D0A:
+        case Self.pcapngMagic:
             format = .pcapng
             stage = .pcapngBlocks
             return .success(0)
-        case 0xA1B2_C3D4, 0xD4C3_B2A1, 0xA1B2_3C4D, 0x4D3C_B2A1, 0xA1B2_CD34, 0x34CD_B2A1:
+        case _ where Self.isCaptureMagic(magic):
             break
         default:
             // The description shows the first 8 bytes: a stream that delivered fewer so far owes the rest.

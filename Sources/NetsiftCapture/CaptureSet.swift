@@ -99,7 +99,7 @@ public struct CaptureSet: PacketSource, ~Copyable {
     /// The input as messages name it: the file's path ("standard input" for `-`), or for several
     /// the first and the last with their count.
     public var displayName: String {
-        let names = members.map { $0.path == "-" ? "standard input" : $0.path }
+        let names = members.map { inputName($0.path) }
         return names.count == 1 ? names[0] : "\(names[0]) … \(names[names.count - 1]) (\(names.count) files)"
     }
 
@@ -119,7 +119,7 @@ public struct CaptureSet: PacketSource, ~Copyable {
         let damages = self.damages
         if damages.isEmpty { return nil }
         if members.count == 1 { return damages[0].damage.description }
-        return damages.map { "\($0.path == "-" ? "standard input" : $0.path): \($0.damage.description)" }
+        return damages.map { "\(inputName($0.path)): \($0.damage.description)" }
             .joined(separator: "; ")
     }
 
@@ -206,10 +206,7 @@ extension CaptureSet {
     /// hidden files and subdirectories are left out.
     /// - Throws: when the directory cannot be read.
     public static func captures(in directory: String) throws(CaptureError) -> [String] {
-        guard let stream = opendir(directory) else {
-            let code = errno
-            throw CaptureError(path: directory, kind: .cannotOpen(errno: code, reason: String(cString: strerror(code))))
-        }
+        guard let stream = opendir(directory) else { throw CaptureError(path: directory, kind: CaptureReader.errnoKind()) }
         defer { closedir(stream) }
         var names: [String] = []
         while let entry = readdir(stream) {
@@ -230,8 +227,7 @@ extension CaptureSet {
         defer { close(fd) }
         var magic: UInt32 = 0
         guard read(fd, &magic, 4) == 4 else { return false }
-        let magics: Set<UInt32> = [0x0A0D_0D0A, 0xA1B2_C3D4, 0xD4C3_B2A1, 0xA1B2_3C4D, 0x4D3C_B2A1, 0xA1B2_CD34, 0x34CD_B2A1]
-        return magics.contains(UInt32(littleEndian: magic))
+        return CaptureParser.isCaptureMagic(UInt32(littleEndian: magic))
     }
 
     /// The files the command-line arguments name: a file as it is, a directory as the captures in

@@ -163,13 +163,7 @@ public final class CaptureWriter {
     /// Writes `packet` with no input description: into a classic pcap file as any packet; into a
     /// pcapng file with an interface described by the packet's link type alone (nanosecond
     /// timestamps, no snaplen) the first time its interface index is seen.
-    public func write(_ packet: borrowing CapturedPacket) {
-        guard !closed else { return }
-        guard case .pcapng = format else { return writePcapRecord(packet) }
-        let id = interfaces.outputID(ofInput: packet.interface)
-            ?? describe(Self.bareInterface(of: packet), input: packet.interface)
-        writePacketBlock(packet, interface: id)
-    }
+    public func write(_ packet: borrowing CapturedPacket) { write(packet, from: []) }
 
     /// An interface known only by a packet from it.
     private static func bareInterface(of packet: borrowing CapturedPacket) -> InterfaceDescription {

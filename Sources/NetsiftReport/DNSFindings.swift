@@ -91,16 +91,22 @@ struct DNSDetector {
         }
     }
 
+    /// Records the queries still waiting: those older than the timeout at `now` while the capture
+    /// goes on, every one (as unanswered) once it has ended (`now` nil).
+    mutating func settle(asOf now: Int64?) {
+        var rest: [DNSTransaction] = []
+        if let now {
+            transactions.expire(now: now) { rest.append($0) }
+        } else {
+            transactions.finish { rest.append($0) }
+        }
+        for t in rest { record(t) }
+    }
+
     /// `asOf`: while the capture goes on, queries younger than the timeout then are not yet unanswered.
     func findings(asOf now: Int64? = nil) -> [Finding] {
         var detector = self
-        var rest: [DNSTransaction] = []
-        if let now {
-            detector.transactions.expire(now: now) { rest.append($0) }
-        } else {
-            detector.transactions.finish { rest.append($0) }
-        }
-        for t in rest { detector.record(t) }
+        detector.settle(asOf: now)
         var held: [DNSTransaction] = []
         detector.resolvers.flush { held.append($0) }
         for t in held { detector.judge(t) }

@@ -212,8 +212,9 @@ public struct Diagnosis {
         // out for the services flooded, and for those only scanners touched.
         let floods = synFloods.findings()
         let flooded = Set(floods.compactMap(\.endpoint))
-        let scanners = scans.scanners
-        all += floods + scans.findings() + udpFloods.findings()
+        let scanFindings = scans.findings()
+        let scanners = Set(scanFindings.compactMap(\.endpoint))
+        all += floods + scanFindings + udpFloods.findings()
         all += handshakes.findings().filter { finding in
             !flooded.contains(finding.endpoint ?? "")
                 && !(!finding.peers.isEmpty && finding.peers.count < Finding.listLimit && finding.peers.allSatisfy(scanners.contains))

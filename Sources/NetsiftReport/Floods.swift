@@ -152,9 +152,8 @@ struct UDPFloodDetector {
         var out: [Finding] = []
         for (host, t) in targets {
             let s = t.sources
-            guard t.datagrams >= thresholds.udpFloodDatagrams,
-                  Double(t.datagrams) / s.seconds >= thresholds.udpFloodRate else { continue }
             let rate = Double(t.datagrams) / s.seconds
+            guard t.datagrams >= thresholds.udpFloodDatagrams, rate >= thresholds.udpFloodRate else { continue }
             let ports = t.ports.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
             let portText = ports.prefix(5).map { "\($0.key) ×\(grouped($0.value))" }.joined(separator: ", ")
             var facts = s.facts

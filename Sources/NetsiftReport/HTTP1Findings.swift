@@ -76,7 +76,7 @@ struct HTTP1Detector {
                 context, peer: client, detail: "\(status) \(request.method) \(path)", wait: wait)
         }
 
-        let key = paths[serverKey] != nil || paths.count < Finding.endpointLimit ? serverKey : Finding.otherEndpoints
+        let key = paths.bounded(serverKey)
         var perPath = paths[key, default: [:]]
         let pathKey = perPath[path] != nil || perPath.count < Self.pathLimit ? path : "(other paths)"
         var count = perPath[pathKey, default: PathCount()]
@@ -101,7 +101,7 @@ struct HTTP1Detector {
     }
 
     mutating func addRedirect(from: String, to: String, client: String, context: ApplicationContext, peer: Endpoint) {
-        let key = redirects[client] != nil || redirects.count < Finding.endpointLimit ? client : Finding.otherEndpoints
+        let key = redirects.bounded(client)
         var memory = redirects[key, default: Redirects()]
         if memory.hops[from] == nil {
             memory.order.append(from)

@@ -94,11 +94,7 @@ extension Diagnosis {
     public func outcomes(ongoing: Bool = false) -> Outcomes {
         var outcomes = Outcomes()
         var dns = self.dns
-        if !ongoing {
-            var rest: [DNSTransaction] = []
-            dns.transactions.finish { rest.append($0) }
-            for t in rest { dns.record(t) }
-        }
+        if !ongoing { dns.settle(asOf: nil) }
         outcomes.dns = dns.servers.values.sorted { $0.server < $1.server }
         outcomes.tls = tls.servers.values.sorted { $0.server < $1.server }
         outcomes.http = (http1.statuses.map { Outcomes.HTTPServer(server: $0.key, protocolName: "http", statuses: $0.value) }

@@ -122,11 +122,11 @@ struct PathMTUDetector {
     /// A tunneled conversation with the overlay MTU pattern, added to its tunnel's group; false
     /// when it has none (its other MTU findings are then judged as for any conversation).
     mutating func addOverlay(_ c: TCPConversation, _ tunnel: FlowTunnel) -> Bool {
+        guard c.tunnelOverhead > 0 else { return false }
         let stalled = (0...1).filter {
             c[$0].oversizeRetransmissions >= thresholds.blackHoleRetransmissions
                 && c[$0].largestUnacknowledgedRetransmission > c[$0].analysis.largestAcked
         }
-        guard c.tunnelOverhead > 0 else { return false }
         let pattern = !stalled.isEmpty || c.underlayFragmentedPackets > 0
         let name = "\(tunnel.kind.label) \(tunnel.outerSource) <-> \(tunnel.outerDestination)"
         if pattern {

@@ -92,14 +92,6 @@ struct ScanDetector {
         }
     }
 
-    /// The scanners found, so that the handshake findings they alone caused can be left out.
-    var scanners: Set<String> {
-        var out = Set<String>()
-        for (pair, scan) in portScans where scan.ports.count >= thresholds.scanPorts { out.insert("\(pair.scanner)") }
-        for (sweep, scan) in hostSweeps where scan.hosts.count >= thresholds.scanHosts { out.insert("\(sweep.scanner)") }
-        return out
-    }
-
     func findings() -> [Finding] {
         var out: [Finding] = []
         for (pair, scan) in portScans where scan.ports.count >= thresholds.scanPorts {

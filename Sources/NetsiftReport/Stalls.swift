@@ -39,7 +39,7 @@ struct StallDetector {
             g.bytesOutstanding += outstanding < 1 << 31 ? outstanding : stall.length
             if stall.retransmissions > g.mostRetransmissions {
                 g.mostRetransmissions = stall.retransmissions
-                g.worstSender = me == c.serviceSide ? "\(side.endpoint)" : "\(side.endpoint.address)"
+                g.worstSender = c.subject(me)
             }
             g.largestSegment = max(g.largestSegment, stall.length)
             g.since = min(g.since, since)

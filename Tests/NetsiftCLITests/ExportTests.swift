@@ -142,6 +142,7 @@ import NetsiftTestSupport
         expected.sort { $0.notAfter != $1.notAfter ? $0.notAfter < $1.notAfter : $0.server < $1.server }
         let soonest = try #require(answers["certificates expiring soonest"])
         #expect(soonest.count == 5)
+        #expect(expected.count >= 3, "the fixture's leaves")
         for (row, want) in zip(soonest.prefix(3), expected.prefix(3)) {
             #expect(row["server"] as? String == want.server)
             #expect(row["subject"] as? String == want.subject)
@@ -162,6 +163,7 @@ import NetsiftTestSupport
             names.insert(try #require(message["qname"] as? String))
             nxdomains += 1
         }
+        #expect(!names.isEmpty && nxdomains > 0, "the fixtures' tools saw NXDOMAIN answers")
         let byClient = try #require(answers["NXDOMAIN names by client"])
         #expect(byClient.count == 1)
         #expect(byClient.first?["client"] as? String == "10.77.0.1")

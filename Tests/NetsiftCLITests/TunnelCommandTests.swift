@@ -68,20 +68,24 @@ import NetsiftTestSupport
             let file = String(name.dropFirst("next/".count))
             let decodeAs = (Corpus.decodeAs[file] ?? []).flatMap { ["--decode-as", $0] }
             for (kind, section) in sections {
-                let expected = section["frames"] as? [Int] ?? []
+                let expected = try #require(section["frames"] as? [Int], "\(name): the oracle's \(kind) frames")
                 let result = try CLI.run(["packets", "-Y", kind] + decodeAs + [Corpus.path(name)!])
+                #expect(result.status == 0, "\(name) -Y \(kind): \(result.stderr)")
                 let frames = result.stdout.split(separator: "\n").filter { !$0.hasPrefix(" ") }
                     .compactMap { Int($0.split(separator: " ").first ?? "") }
                 #expect(frames == expected, "\(name) -Y \(kind)")
             }
         }
         // Identifier fields: the VXLAN capture's one VNI selects every frame, another VNI none.
-        guard let oracle = Corpus.oracle(Self.capture),
-              let vxlan = (oracle["encapsulation"] as? [String: Any])?["vxlan"] as? [String: Any],
-              let vni = (vxlan["vnis"] as? [Int])?.first, let count = vxlan["frame_count"] as? Int else { return }
+        let oracle = try #require(Corpus.oracle(Self.capture))
+        let vxlan = try #require((oracle["encapsulation"] as? [String: Any])?["vxlan"] as? [String: Any])
+        let vni = try #require((vxlan["vnis"] as? [Int])?.first)
+        let count = try #require(vxlan["frame_count"] as? Int)
         let selected = try CLI.run(["packets", "-Y", "vxlan.vni == \(vni)", Corpus.path(Self.capture)!])
-        #expect(selected.stdout.split(separator: "\n").filter { !$0.hasPrefix(" ") }.count == count)
+        #expect(selected.status == 0)
+        #expect(count > 0 && selected.stdout.split(separator: "\n").filter { !$0.hasPrefix(" ") }.count == count)
         let none = try CLI.run(["packets", "-Y", "vxlan.vni == \(vni + 1)", Corpus.path(Self.capture)!])
+        #expect(none.status == 0)
         #expect(none.stdout.isEmpty)
     }
 }

@@ -84,8 +84,10 @@ import Testing
             let file = try #require(finding["evidence"] as? String, "\(finding["kind"] ?? "")")
             #expect(file.hasPrefix(folder + "/"))
             let written = try Self.records(file)
+            #expect(!written.isEmpty, "\(file): holds packets")
             #expect(written.allSatisfy(original.contains), "\(file): every record is one of the input's")
             let frames = finding["frames"] as? [Int] ?? []
+            #expect(!frames.isEmpty, "\(file): the finding cites frames")
             #expect(frames.allSatisfy { written.contains(original[$0 - 1]) }, "\(file): the frames the finding cites")
             // The conversation of a failed connection: every one of its packets, at its client port.
             if let endpoint = finding["endpoint"] as? String,
