@@ -2,56 +2,6 @@ import NetsiftDissect
 import NetsiftFlows
 import NetsiftReport
 
-/// Counts over time in a fixed number of intervals: when a value comes past the last interval,
-/// neighbouring intervals are merged in pairs and their width doubles. The whole capture is then
-/// always covered by at most `capacity` intervals, whatever its length, from the one pass.
-public struct TimeBuckets<Value: BucketValue>: Sendable {
-    /// Start of the first interval (ns since the epoch) and each one's width (ns).
-    public private(set) var start: Int64
-    public private(set) var width: Int64
-    public private(set) var values: [Value] = []
-    public let capacity: Int
-
-    public init(start: Int64, width: Int64 = 100_000, capacity: Int = 240) {
-        self.start = start
-        self.width = max(1, width)
-        self.capacity = max(2, capacity)
-    }
-
-    /// The interval holding `time`; times before the start (a capture's timestamps may go back) count in the first.
-    public mutating func withValue(at time: Int64, _ body: (inout Value) -> Void) {
-        let offset = max(0, time &- start)
-        while offset / width >= Int64(capacity) { halve() }
-        let index = Int(offset / width)
-        if index >= values.count { values.append(contentsOf: repeatElement(Value(), count: index - values.count + 1)) }
-        body(&values[index])
-    }
-
-    /// Widens the intervals to twice their width, each new one the two it covers merged.
-    mutating func halve() {
-        // In place: interval i takes 2i and 2i+1, which lie at or after it.
-        var kept = 0, index = 0
-        while index < values.count {
-            var value = values[index]
-            if index + 1 < values.count { value.merge(values[index + 1]) }
-            values[kept] = value
-            kept += 1
-            index += 2
-        }
-        values.removeLast(values.count - kept)
-        width *= 2
-    }
-
-    /// The start time of interval `index`.
-    public func time(of index: Int) -> Int64 { start + Int64(index) * width }
-}
-
-/// What one interval of a `TimeBuckets` holds: a zero value and how two neighbours merge.
-public protocol BucketValue: Sendable {
-    init()
-    mutating func merge(_ other: Self)
-}
-
 /// One interval of the capture's timeline.
 public struct TimelineCounts: BucketValue, Equatable {
     public var packets = 0
@@ -80,56 +30,6 @@ public struct ConversationCounts: BucketValue {
         payload.1 += other.payload.1
         rtt.0.merge(other.rtt.0)
         rtt.1.merge(other.rtt.1)
-    }
-}
-
-/// Round-trip samples summed: their count, total, least and most (ns).
-public struct RTTSamples: Sendable, Equatable {
-    public var count = 0
-    public var total: Int64 = 0
-    public var least: Int64 = .max
-    public var most: Int64 = 0
-    public init() {}
-    public mutating func add(_ sample: Int64) {
-        count += 1
-        total += sample
-        least = min(least, sample)
-        most = max(most, sample)
-    }
-    public mutating func merge(_ other: RTTSamples) {
-        count += other.count
-        total += other.total
-        least = min(least, other.least)
-        most = max(most, other.most)
-    }
-    public var mean: Int64? { count == 0 ? nil : total / Int64(count) }
-}
-
-/// Every `stride`-th value offered, at most `capacity`: when full, every other one is dropped and
-/// the stride doubles. What is kept stays spread evenly over the whole series, in bounded memory.
-public struct Thinned<Element: Sendable>: Sendable {
-    public private(set) var elements: [Element] = []
-    public private(set) var stride = 1
-    public private(set) var offered = 0
-    public let capacity: Int
-
-    public init(capacity: Int) { self.capacity = max(2, capacity) }
-
-    public mutating func add(_ element: Element) {
-        defer { offered += 1 }
-        guard offered % stride == 0 else { return }
-        if elements.count == capacity {
-            // Every other element kept, in place (no new array).
-            var kept = 0
-            for index in Swift.stride(from: 0, to: elements.count, by: 2) {
-                elements[kept] = elements[index]
-                kept += 1
-            }
-            elements.removeLast(elements.count - kept)
-            stride *= 2
-            guard offered % stride == 0 else { return }
-        }
-        elements.append(element)
     }
 }
 

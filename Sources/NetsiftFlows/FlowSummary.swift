@@ -52,15 +52,29 @@ public struct FlowSummary: Sendable, Codable, Equatable {
         public var idleNanoseconds: Int64
         /// Small segments held until the peer's delayed ACK came (Nagle's algorithm).
         public var nagleStalls: Int
+        /// Its congestion window estimated per round trip (`FlightRounds`: the most bytes in
+        /// flight in a round limited by neither the receiver's window nor the application): how
+        /// many rounds, the smallest, median and largest estimate (bytes), and how many rounds
+        /// carried less than half the one before.
+        public var congestionWindowRounds: Int
+        public var congestionWindowMin: Int?
+        public var congestionWindowMedian: Int?
+        public var congestionWindowMax: Int?
+        public var congestionWindowReductions: Int
         /// What limited its rate (T-RAT's classes), for a direction carrying at least 64 KiB in 32
         /// data segments.
         public var limitedBy: TransferLimit?
+        /// Throughput, goodput and round trips over time; absent when it sent no data and had no
+        /// round trip measured.
+        public var overTime: OverTime?
 
         enum CodingKeys: String, CodingKey {
             case throughputBytesPerSecond, goodputBytesPerSecond, rttSamples, rttMinNanoseconds, rttMedianNanoseconds
             case rttP95Nanoseconds = "rtt_p95_nanoseconds"
             case bytesInFlightMax, bytesInFlightMean, windowLimitedPercent, windowFillPercent, windowMin, windowMax
             case idleNanoseconds, nagleStalls, limitedBy
+            case congestionWindowRounds, congestionWindowMin, congestionWindowMedian, congestionWindowMax
+            case congestionWindowReductions, overTime
         }
 
         init(_ side: TCPSide, peer: TCPSide) {
@@ -80,7 +94,44 @@ public struct FlowSummary: Sendable, Codable, Equatable {
             windowMax = t.announcedWindowMin == nil ? nil : t.announcedWindowMax
             idleNanoseconds = t.idleTime
             nagleStalls = t.nagleStalls
+            congestionWindowRounds = t.flights.rounds
+            congestionWindowMin = t.flights.rounds > 0 ? t.flights.minimum : nil
+            congestionWindowMedian = t.flights.median
+            congestionWindowMax = t.flights.rounds > 0 ? t.flights.maximum : nil
+            congestionWindowReductions = t.flights.reductions
             limitedBy = TransferLimit.of(side, to: peer)
+            // Both sides' intervals began at the conversation's start: widened to the wider of the
+            // two, index i covers the same time in both.
+            overTime = t.overTime.map { OverTime($0.widened(to: peer.transfer.overTime?.width ?? 0)) }
+        }
+    }
+
+    /// A side's transfer over time: equal intervals from `start` (the conversation's first packet,
+    /// ns since the epoch), `intervalNanoseconds` wide (at least 10 ms, doubled as the conversation
+    /// grows so that there are at most 32; both sides' intervals are the same), up to the last one
+    /// holding its data or a round trip of it. Per interval: payload bytes per second with
+    /// retransmissions (throughput) and without (goodput), over the whole interval (the last one
+    /// and any the data only partly filled read lower); round trips measured in it (by the ACK's
+    /// time): how many, their mean and largest (ns, null without one).
+    public struct OverTime: Sendable, Codable, Equatable {
+        public var start: Int64
+        public var intervalNanoseconds: Int64
+        public var throughputBytesPerSecond: [Int]
+        public var goodputBytesPerSecond: [Int]
+        public var rttSamples: [Int]
+        public var rttMeanNanoseconds: [Int64?]
+        public var rttMaxNanoseconds: [Int64?]
+
+        public init(_ buckets: TimeBuckets<TransferInterval>) {
+            start = buckets.start
+            intervalNanoseconds = buckets.width
+            let perSecond = 1e9 / Double(buckets.width)
+            let values = buckets.values
+            throughputBytesPerSecond = values.map { Int((Double($0.payload) * perSecond).rounded()) }
+            goodputBytesPerSecond = values.map { Int((Double($0.payload - $0.retransmitted) * perSecond).rounded()) }
+            rttSamples = values.map(\.rtt.count)
+            rttMeanNanoseconds = values.map(\.rtt.mean)
+            rttMaxNanoseconds = values.map { $0.rtt.count > 0 ? $0.rtt.most : nil }
         }
     }
 
@@ -88,13 +139,26 @@ public struct FlowSummary: Sendable, Codable, Equatable {
     /// byte of its answer): how many, median, 95th percentile (within about 12%) and largest, ns.
     public struct ResponseTimes: Sendable, Codable, Equatable {
         public var count: Int
+        public var minNanoseconds: Int64
         public var medianNanoseconds: Int64
         public var p95Nanoseconds: Int64
         public var maxNanoseconds: Int64
 
         enum CodingKeys: String, CodingKey {
-            case count, medianNanoseconds, maxNanoseconds
+            case count, minNanoseconds, medianNanoseconds, maxNanoseconds
             case p95Nanoseconds = "p95_nanoseconds"
+        }
+
+        /// The samples' figures; nil without a sample.
+        init?(_ samples: LatencyHistogram) {
+            guard samples.count > 0, let median = samples.percentile(0.5), let p95 = samples.percentile(0.95) else {
+                return nil
+            }
+            count = samples.count
+            minNanoseconds = samples.minimum
+            medianNanoseconds = median
+            p95Nanoseconds = p95
+            maxNanoseconds = samples.maximum
         }
     }
 
@@ -147,6 +211,9 @@ public struct FlowSummary: Sendable, Codable, Equatable {
     public var tunnel: Tunnel?
     /// TCP: the server's response times, when the client asked and the server answered.
     public var responseTimes: ResponseTimes?
+    /// TCP: the client's think times (the last byte of an answer to the first byte of its next
+    /// request on the connection), in the same figures; absent before a second request.
+    public var thinkTimes: ResponseTimes?
 
     public var packets: Int { originator.packets + responder.packets }
     public var bytes: Int { originator.bytes + responder.bytes }
@@ -170,11 +237,8 @@ public struct FlowSummary: Sendable, Codable, Equatable {
         stream = c.stream
         originator = side(c[c.originator], peer: c[1 - c.originator])
         responder = side(c[1 - c.originator], peer: c[c.originator])
-        let responses = c.responseTimes.samples
-        if responses.count > 0, let median = responses.percentile(0.5), let p95 = responses.percentile(0.95) {
-            responseTimes = ResponseTimes(count: responses.count, medianNanoseconds: median, p95Nanoseconds: p95,
-                                          maxNanoseconds: responses.maximum)
-        }
+        responseTimes = ResponseTimes(c.responseTimes.samples)
+        thinkTimes = ResponseTimes(c.responseTimes.thinkTimes)
         start = c.start
         durationNanoseconds = c.duration
         firstFrame = c.firstFrame

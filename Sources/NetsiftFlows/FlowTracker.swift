@@ -511,9 +511,9 @@ extension TCPConversation {
         // would then copy the array (an allocation per packet).
         let fromClient = me == clientSide
         let result = me == 0
-            ? Self.add(&s, frame: frame, time: time, wireLength: wireLength, handshakeRTT: handshakeRTT,
+            ? Self.add(&s, frame: frame, time: time, wireLength: wireLength, handshakeRTT: handshakeRTT, start: start,
                        fromClient: fromClient, sender: &sides.0, receiver: &sides.1, responses: &responseTimes)
-            : Self.add(&s, frame: frame, time: time, wireLength: wireLength, handshakeRTT: handshakeRTT,
+            : Self.add(&s, frame: frame, time: time, wireLength: wireLength, handshakeRTT: handshakeRTT, start: start,
                        fromClient: fromClient, sender: &sides.1, receiver: &sides.0, responses: &responseTimes)
         let analysis = result.flags
         historyRecorder.record(fromOriginator: me == originator, flags: flags, seq: s.sequenceNumber,
@@ -532,7 +532,7 @@ extension TCPConversation {
     /// One segment's effect on the side that sent it and the side it went to: counters, handshake
     /// options, close facts, Wireshark's analysis, Zeek's endpoint states.
     static func add(_ s: inout PacketSummary, frame: Int, time: Int64, wireLength: Int, handshakeRTT: Int64,
-                    fromClient: Bool, sender: inout TCPSide, receiver: inout TCPSide,
+                    start: Int64, fromClient: Bool, sender: inout TCPSide, receiver: inout TCPSide,
                     responses: inout ResponseTimes) -> TCPSegmentAnalysis {
         let flags = s.tcpFlags
         let syn = flags.contains(.syn), ack = flags.contains(.ack)
@@ -595,7 +595,7 @@ extension TCPConversation {
                                          handshakeRTT: handshakeRTT)
         let analysis = result.flags
         if peerHadUnacked && receiver.analysis.unacked.isEmpty { receiver.transfer.allAckedTime = time }
-        TCPConversation.measure(&s, result, time: time, handshakeRTT: handshakeRTT, wasIdle: wasIdle,
+        TCPConversation.measure(&s, result, time: time, start: start, handshakeRTT: handshakeRTT, wasIdle: wasIdle,
                                 fromClient: fromClient, sender: &sender, receiver: &receiver, responses: &responses)
         // Data retransmissions (a repeated SYN or FIN is the handshake's or the close's business).
         if analysis.contains(.retransmission) && s.payloadWireLength > 0 {

@@ -118,6 +118,12 @@ public struct TCPTransferStatistics: Sendable {
     var sentTimestampCount = 0
     /// The last timestamp echo this side received a sample from (each echo counts once).
     var lastEchoSampled: UInt32?
+    /// This side's payload (retransmitted and not) and its data's round trips over time, in
+    /// intervals from the conversation's start (nil until the first; at most
+    /// `TransferInterval.capacity` intervals, so bounded however long the conversation).
+    public var overTime: TimeBuckets<TransferInterval>?
+    /// Its congestion window, estimated from its bytes in flight per round trip.
+    public var flights = FlightRounds()
 
     public init() {}
 
@@ -167,23 +173,25 @@ extension TCPConversation {
 
     /// One segment's measurements, after Wireshark's analysis of it: RTT samples, bytes in flight
     /// against the window, pauses, Nagle stalls, the announced window, response times.
-    static func measure(_ s: inout PacketSummary, _ analysis: TCPSegmentAnalysis, time: Int64, handshakeRTT: Int64,
+    static func measure(_ s: inout PacketSummary, _ analysis: TCPSegmentAnalysis, time: Int64, start: Int64, handshakeRTT: Int64,
                         wasIdle: Bool, fromClient: Bool, sender: inout TCPSide, receiver: inout TCPSide,
                         responses: inout ResponseTimes) {
         let length = s.payloadWireLength
         let flags = s.tcpFlags
         // The peer's data round trip, from this ACK (Karn's rule) and this echo.
         if analysis.ackRTT > 0 && analysis.ackRTTUnambiguous {
-            receiver.transfer.rtt.add(analysis.ackRTT)
+            receiver.transfer.addRTT(analysis.ackRTT, at: time, start: start)
             receiver.transfer.ackRTTSamples += 1
         }
         if flags.contains(.ack), let echo = s.tcpOptions.timestampEcho, echo != sender.transfer.lastEchoSampled {
             if let sent = receiver.transfer.timeSent(timestamp: echo) {
-                receiver.transfer.rtt.add(time &- sent)
+                receiver.transfer.addRTT(time &- sent, at: time, start: start)
                 receiver.transfer.timestampRTTSamples += 1
             }
             sender.transfer.lastEchoSampled = echo
         }
+        // An ACK may end the round trip of the peer's flight.
+        if flags.contains(.ack) { receiver.transfer.flights.acknowledged(s.acknowledgmentNumber) }
         if !flags.contains(.syn) {
             let window = sender.analysis.scaledWindow
             sender.transfer.announcedWindowMin = min(sender.transfer.announcedWindowMin ?? window, window)
@@ -203,7 +211,11 @@ extension TCPConversation {
         // write to one would copy it: an allocation per segment).
         let small = length < Int(receiver.synMSS ?? 536)
         let peerWindow = receiver.analysis.hasWindow ? Int(receiver.analysis.scaledWindow) : nil
-        sender.transfer.noteData(length: length, small: small, at: time, handshakeRTT: handshakeRTT, wasIdle: wasIdle,
+        let retransmitted = !analysis.flags.isDisjoint(with: [.retransmission, .fastRetransmission,
+                                                              .spuriousRetransmission])
+        sender.transfer.noteData(length: length, small: small, at: time, start: start, handshakeRTT: handshakeRTT,
+                                 wasIdle: wasIdle, retransmitted: retransmitted,
+                                 end: s.sequenceNumber &+ UInt32(truncatingIfNeeded: length),
                                  timestamp: s.tcpOptions.timestampValue, inFlight: analysis.bytesInFlight,
                                  peerWindow: peerWindow)
         receiver.transfer.pendingDelayedAck = nil   // the peer got data: its next segment answers it
@@ -212,19 +224,34 @@ extension TCPConversation {
 }
 
 /// A request/response protocol's response times over one conversation: from the first byte of a
-/// request (the client's first data after the server's last) to the first byte of the answer.
+/// request (the client's first data after the server's last) to the first byte of the answer; and
+/// the client's think times: from the last byte of an answer to the first byte of its next request.
 public struct ResponseTimes: Sendable {
     public var samples = LatencyHistogram()
+    public var thinkTimes = LatencyHistogram()
+    /// The think times added up (ns): how much of the server's idle time the client spent.
+    public var thinkTotal: Int64 = 0
     var requestStart: Int64?
+    /// The server's last data segment of the answer it is sending, if it is answering.
+    var answerEnd: Int64?
 
     public init() {}
 
     mutating func data(fromClient: Bool, at time: Int64) {
         if fromClient {
-            if requestStart == nil { requestStart = time }
+            guard requestStart == nil else { return }
+            requestStart = time
+            if let end = answerEnd {
+                thinkTimes.add(time &- end)
+                thinkTotal &+= max(0, time &- end)
+                answerEnd = nil
+            }
         } else if let start = requestStart {
             samples.add(time &- start)
             requestStart = nil
+            answerEnd = time
+        } else if answerEnd != nil {
+            answerEnd = time
         }
     }
 }
@@ -248,9 +275,11 @@ public enum TransferLimit: String, Sendable, Codable, CaseIterable {
         let t = sender.transfer
         guard sender.payloadBytes >= minimumBytes, sender.dataSegments >= minimumSegments else { return nil }
         if t.windowBound { return .receiverWindow }
-        if sender.retransmissions >= 2 && sender.retransmissions * 100 >= sender.dataSegments || t.rttInflated {
-            return .congestion
-        }
+        // Losses in 1% of the data segments; or fewer, but the estimated congestion window was cut
+        // to under half, round after round (the sender slowed down for them); or queues that grew.
+        let lossy = sender.retransmissions >= 2 && sender.retransmissions * 100 >= sender.dataSegments
+        let cut = sender.retransmissions >= 2 && t.flights.reductions >= 2
+        if lossy || cut || t.rttInflated { return .congestion }
         if t.idlePauses >= 3 && t.dataDuration > 0 && Double(t.idleTime) >= 0.3 * Double(t.dataDuration) {
             return .application
         }
@@ -262,8 +291,8 @@ extension TCPTransferStatistics {
     /// A data segment of `length` bytes this side sent at `time`: a Nagle stall if it follows the
     /// peer's delayed ACK at once, a pause if everything had been acknowledged, its timestamp, and
     /// its bytes in flight against the peer's window.
-    mutating func noteData(length: Int, small: Bool, at time: Int64, handshakeRTT: Int64, wasIdle: Bool,
-                           timestamp: UInt32?, inFlight: Int?, peerWindow: Int?) {
+    mutating func noteData(length: Int, small: Bool, at time: Int64, start: Int64, handshakeRTT: Int64, wasIdle: Bool,
+                           retransmitted: Bool, end: UInt32, timestamp: UInt32?, inFlight: Int?, peerWindow: Int?) {
         if let pending = pendingDelayedAck, small, time &- pending.time <= handshakeRTT &+ 5_000_000 {
             nagleStalls += 1
             nagleDelayTotal &+= pending.delay
@@ -280,17 +309,42 @@ extension TCPTransferStatistics {
         lastDataSegmentSmall = small
         largestSegment = max(largestSegment, length)
         if let timestamp { noteTimestampSent(timestamp, at: time) }
-        guard let inFlight else { return }
+        withInterval(at: time, start: start) {
+            $0.payload += length
+            if retransmitted { $0.retransmitted += length }
+        }
+        guard let inFlight else {
+            flights.data(end: end, inFlight: nil, windowLimited: false, afterIdle: wasIdle)
+            return
+        }
         bytesInFlightMax = max(bytesInFlightMax, inFlight)
         bytesInFlightTotal += inFlight
         bytesInFlightSamples += 1
-        guard let window = peerWindow else { return }
-        peerWindowTotal += window
-        if inFlight + largestSegment > window {
-            windowLimitedSegments += 1
-            lastDataSegmentSmall = false
+        var windowLimited = false
+        if let window = peerWindow {
+            peerWindowTotal += window
+            if inFlight + largestSegment > window {
+                windowLimitedSegments += 1
+                lastDataSegmentSmall = false
+                windowLimited = true
+            }
+            if inFlight > window + largestSegment { segmentsBeyondWindow += 1 }
         }
-        if inFlight > window + largestSegment { segmentsBeyondWindow += 1 }
+        flights.data(end: end, inFlight: inFlight, windowLimited: windowLimited, afterIdle: wasIdle)
+    }
+
+    /// A round trip of this side's data, measured at `time`.
+    mutating func addRTT(_ sample: Int64, at time: Int64, start: Int64) {
+        rtt.add(sample)
+        withInterval(at: time, start: start) { $0.rtt.add(sample) }
+    }
+
+    /// The interval of `overTime` holding `time`, created at the first figure.
+    mutating func withInterval(at time: Int64, start: Int64, _ body: (inout TransferInterval) -> Void) {
+        if overTime == nil {
+            overTime = TimeBuckets(start: start, width: TransferInterval.initialWidth, capacity: TransferInterval.capacity)
+        }
+        overTime!.withValue(at: time, body)
     }
 
     /// The peer's window held the data back: on average the bytes in flight filled at least 60% of

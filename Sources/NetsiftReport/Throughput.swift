@@ -43,15 +43,35 @@ struct ThroughputDetector {
                 congestion[key, default: Group()].add(c, peer: peer.endpoint, value: rate, lowestFirst: true) { g in
                     g.facts = ["throughput_bytes_per_second": .int(rate),
                                "retransmission_percent": .double(percent(side.retransmissions, of: side.dataSegments)),
-                               "rtt_min_ms": .double(ms(t.rtt.minimum)), "rtt_p95_ms": .double(ms(t.rtt.percentile(0.95) ?? 0))]
+                               "rtt_min_ms": .double(ms(t.rtt.minimum)), "rtt_p95_ms": .double(ms(t.rtt.percentile(0.95) ?? 0)),
+                               "congestion_window_rounds": .int(t.flights.rounds),
+                               "congestion_window_reductions": .int(t.flights.reductions)]
+                    if let median = t.flights.median {
+                        g.facts["congestion_window_median_bytes"] = .int(median)
+                        g.facts["congestion_window_max_bytes"] = .int(t.flights.maximum)
+                        g.facts["peer_window_max_bytes"] = .int(Int(peer.transfer.announcedWindowMax))
+                    }
                 }
             case .application?:
                 let key = application.bounded(c.subject(me))
                 let idle = percent(Int(t.idleTime / 1_000_000), of: Int(t.dataDuration / 1_000_000))
+                // A server idle between answers waits for the next request: when the client's think
+                // times (last byte of an answer to its next request) make up half its idle time or
+                // more, the client's pace explains it.
+                let think = c.responseTimes
+                let thinking = me == c.serviceSide && think.thinkTimes.count > 0 && think.thinkTotal * 2 >= t.idleTime
                 application[key, default: Group()].add(c, peer: peer.endpoint, value: rate, lowestFirst: true) { g in
                     g.facts = ["throughput_bytes_per_second": .int(rate), "idle_percent": .double(idle),
                                "idle_seconds": .double(seconds(t.idleTime)), "pauses": .int(t.idlePauses),
                                "transfer_seconds": .double(seconds(t.dataDuration))]
+                    g.cause = ""
+                    if thinking, let median = think.thinkTimes.percentile(0.5), let p95 = think.thinkTimes.percentile(0.95) {
+                        g.cause = c.subject(1 - me)
+                        g.facts["think_times"] = .int(think.thinkTimes.count)
+                        g.facts["think_time_median_ms"] = .double(ms(median))
+                        g.facts["think_time_p95_ms"] = .double(ms(p95))
+                        g.facts["think_seconds"] = .double(seconds(think.thinkTotal))
+                    }
                 }
             case .bandwidth?, nil: break
             }
@@ -64,6 +84,7 @@ struct ThroughputDetector {
                     g.facts = ["rtt_min_ms": .double(ms(t.rtt.minimum)), "rtt_median_ms": .double(ms(t.rtt.percentile(0.5) ?? 0)),
                                "rtt_p95_ms": .double(ms(p95)), "growth": .double((growth * 10).rounded() / 10),
                                "rtt_samples": .int(t.rtt.count)]
+                    if let overTime = t.overTime { g.facts.merge(RTTOverTime(overTime).facts) { $1 } }
                 }
             }
             if t.nagleStalls >= 5 && t.nagleStalls * 10 >= side.dataSegments {
@@ -118,7 +139,9 @@ struct ThroughputDetector {
     mutating func addScaling(_ c: TCPConversation) {
         let a = c[0], b = c[1]
         let bothSYNs = (a.sentSYN || a.sentSYNACK) && (b.sentSYN || b.sentSYNACK)
-        for me in 0...1 where c[me].transfer.segmentsBeyondWindow >= 3 && c[1 - me].windowScaleShift == nil {
+        // The capture reads the windows unscaled when either SYN (or both: not captured) lacks the option.
+        let unscaled = a.windowScaleShift == nil || b.windowScaleShift == nil
+        for me in 0...1 where c[me].transfer.segmentsBeyondWindow >= 3 && unscaled {
             let key = scaling.bounded(c.subject(c.serviceSide))
             let beyond = c[me].transfer.segmentsBeyondWindow
             scaling[key, default: Group()].add(c, peer: c.clientEndpoint, value: beyond) { g in
@@ -184,23 +207,33 @@ struct ThroughputDetector {
         }
         for (sender, g) in application {
             let rate = g.facts["throughput_bytes_per_second"].flatMap(\.intValue) ?? 0
+            let client = g.cause
+            let thinking = client.isEmpty ? "" : " \(client) took \(g.facts["think_time_median_ms"]?.description ?? "?") ms (median; \(g.facts["think_time_p95_ms"]?.description ?? "?") ms p95) from the last byte of each answer to its next request: \(g.facts["think_seconds"]?.description ?? "?") s of the \(g.facts["idle_seconds"]?.description ?? "?") s idle."
             all.append(finding(.applicationLimited, .info, sender, g, unit: "conversations",
-                summary: "Transfers from \(sender) were paced by its application: \(formatRate(rate)), idle with the window open \(g.facts["idle_percent"]?.description ?? "?")% of the time (\(g.facts["pauses"]?.description ?? "?") pauses), in \(plural(g.conversations.count, "conversation")).",
+                summary: "Transfers from \(sender) were paced by its application: \(formatRate(rate)), idle with the window open \(g.facts["idle_percent"]?.description ?? "?")% of the time (\(g.facts["pauses"]?.description ?? "?") pauses), in \(plural(g.conversations.count, "conversation")).\(thinking)",
                 explanation: "The sender had everything acknowledged and an open window, and sent nothing: neither the network nor the receiver limited the rate.",
-                cause: "The sending application produces data slowly or in bursts (waiting on a disk, a database, a timer, its own upstream).",
-                next: "Look at the application on \(host(sender)) (profiling, its own dependencies), not at the network."))
+                cause: client.isEmpty
+                    ? "The sending application produces data slowly or in bursts (waiting on a disk, a database, a timer, its own upstream)."
+                    : "The client (\(client)) waits between an answer and its next request (its own processing, a user, a timer): the server answers what it is asked, when it is asked.",
+                next: client.isEmpty
+                    ? "Look at the application on \(host(sender)) (profiling, its own dependencies), not at the network."
+                    : "Look at the client on \(client): what it does between requests (pipelining or concurrent requests hide the wait); neither the server nor the network is the cause."))
         }
         for (sender, g) in congestion {
             let rate = g.facts["throughput_bytes_per_second"].flatMap(\.intValue) ?? 0
+            let window = g.facts["congestion_window_median_bytes"].flatMap(\.intValue).map { median in
+                " The estimated congestion window was \(grouped(median)) bytes (median of \(plural(g.facts["congestion_window_rounds"]?.intValue ?? 0, "round trip")); \(grouped(g.facts["congestion_window_max_bytes"]?.intValue ?? 0)) at most, cut to under half \(plural(g.facts["congestion_window_reductions"]?.intValue ?? 0, "time"))) while the receiver offered up to \(grouped(g.facts["peer_window_max_bytes"]?.intValue ?? 0))."
+            } ?? ""
             all.append(finding(.congestionLimited, .warning, sender, g, unit: "conversations",
-                summary: "Transfers from \(sender) were limited by the network: \(formatRate(rate)) with \(g.facts["retransmission_percent"]?.description ?? "?")% of data segments retransmitted (RTT \(g.facts["rtt_min_ms"]?.description ?? "?") ms at least, \(g.facts["rtt_p95_ms"]?.description ?? "?") ms p95), in \(plural(g.conversations.count, "conversation")).",
+                summary: "Transfers from \(sender) were limited by the network: \(formatRate(rate)) with \(g.facts["retransmission_percent"]?.description ?? "?")% of data segments retransmitted (RTT \(g.facts["rtt_min_ms"]?.description ?? "?") ms at least, \(g.facts["rtt_p95_ms"]?.description ?? "?") ms p95), in \(plural(g.conversations.count, "conversation")).\(window)",
                 explanation: "Congestion control halves the sending rate at each loss and grows it back a segment per round trip: losses, not the receiver or the application, set the pace.",
                 cause: "Packet loss or queueing on the path (a congested or lossy link, a policer, a full queue).",
                 next: "Find where the loss happens: capture at both ends, check interface errors and drops (`ip -s link`, `ethtool -S`, `tc -s qdisc`) on the path; consider BBR for long lossy paths."))
         }
         for (sender, g) in inflation {
+            let overTime = g.facts["rtt_over_time_ms"].map { " Mean RTT per \(g.facts["interval_ms"]?.description ?? "?") ms (throughput): \($0)." } ?? ""
             all.append(finding(.rttInflation, .warning, sender, g, unit: "conversations",
-                summary: "Round trips of \(sender)'s transfers grew \(g.facts["growth"]?.description ?? "?")× under load: \(g.facts["rtt_min_ms"]?.description ?? "?") ms at least, \(g.facts["rtt_median_ms"]?.description ?? "?") ms median, \(g.facts["rtt_p95_ms"]?.description ?? "?") ms p95.",
+                summary: "Round trips of \(sender)'s transfers grew \(g.facts["growth"]?.description ?? "?")× under load: \(g.facts["rtt_min_ms"]?.description ?? "?") ms at least, \(g.facts["rtt_median_ms"]?.description ?? "?") ms median, \(g.facts["rtt_p95_ms"]?.description ?? "?") ms p95.\(overTime)",
                 explanation: "The RTT rises while data flows because packets wait in a queue that the transfer itself fills (bufferbloat): every other flow on that link waits too.",
                 cause: "An oversized buffer at the bottleneck (a router, modem or shaper) with a tail-drop queue.",
                 next: "Enable an AQM at the bottleneck (fq_codel, cake: `tc qdisc replace dev IF root fq_codel`), shape just below the link rate, or pace the sender (BBR, `fq`)."))
@@ -276,3 +309,30 @@ func formatRate(_ bytesPerSecond: Int) -> String {
     return "\(bytesPerSecond) B/s"
 }
 
+
+/// A side's round trips and throughput over time, for the RTT inflation finding: the mean RTT in
+/// the first interval that has one and in the interval where it peaked, with the throughput there,
+/// and the whole series in at most 12 intervals as text ("11 (2.1 MB/s), 48 (5.0 MB/s), …").
+struct RTTOverTime {
+    var facts: [String: FactValue] = [:]
+
+    init(_ overTime: TimeBuckets<TransferInterval>) {
+        var series = overTime
+        while series.values.count > 12 { series = series.widened(to: series.width * 2) }
+        let perSecond = 1e9 / Double(series.width)
+        let measured = series.values.indices.filter { series.values[$0].rtt.count > 0 }
+        guard let first = measured.first,
+              let peak = measured.max(by: { series.values[$0].rtt.mean! < series.values[$1].rtt.mean! }) else { return }
+        func rate(_ index: Int) -> Int { Int(Double(series.values[index].payload) * perSecond) }
+        facts["interval_ms"] = .double(ms(series.width))
+        facts["rtt_first_interval_ms"] = .double(ms(series.values[first].rtt.mean!))
+        facts["throughput_first_interval_bytes_per_second"] = .int(rate(first))
+        facts["rtt_peak_interval_ms"] = .double(ms(series.values[peak].rtt.mean!))
+        facts["throughput_peak_interval_bytes_per_second"] = .int(rate(peak))
+        facts["rtt_peak_at_seconds"] = .double(seconds(series.time(of: peak) &- series.start))
+        facts["rtt_over_time_ms"] = .string(series.values.indices.map { index in
+            let mean = series.values[index].rtt.mean.map { fixed1(ms($0)) } ?? "-"
+            return "\(mean) (\(formatRate(rate(index))))"
+        }.joined(separator: ", "))
+    }
+}

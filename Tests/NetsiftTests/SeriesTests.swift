@@ -1,6 +1,7 @@
 import Testing
 import NetsiftTestSupport
 @testable import Netsift
+import NetsiftFlows
 
 /// What the HTML report draws, recorded in the one pass: the bounded containers against values
 /// worked out by hand, and a fixture's series against tshark's figures for it.
