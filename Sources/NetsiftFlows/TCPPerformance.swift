@@ -274,6 +274,9 @@ public enum TransferLimit: String, Sendable, Codable, CaseIterable {
     public static func of(_ sender: TCPSide, to receiver: TCPSide) -> TransferLimit? {
         let t = sender.transfer
         guard sender.payloadBytes >= minimumBytes, sender.dataSegments >= minimumSegments else { return nil }
+        // Data sent past the window as the capture reads it: the ends scale windows the capture
+        // does not (a middlebox rewrote a SYN, or the handshake was missed): no class can be told.
+        if t.segmentsBeyondWindow >= 3 { return nil }
         if t.windowBound { return .receiverWindow }
         // Losses in 1% of the data segments; or fewer, but the estimated congestion window was cut
         // to under half, round after round (the sender slowed down for them); or queues that grew.

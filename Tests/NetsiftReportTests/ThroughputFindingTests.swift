@@ -30,6 +30,11 @@ import NetsiftTestSupport
             // (40 conversations), the lossy iperf3 upload congestion-limited; clean traffic nothing.
             "zero-window-clients": [.receiveWindowLimited], "tcp-loss-retransmissions": [.congestionLimited],
             "clean-traffic": [], "http-tcp": [],
+            // Slow answers on one service, the client's think time pacing another; window scaling
+            // refused by the server (and the unscaled window then limits); stripped by a middlebox.
+            "slow-responses": [.slowResponses, .applicationLimited],
+            "window-scaling-mismatch": [.windowScalingMismatch, .receiveWindowLimited],
+            "window-scaling-stripped": [.windowScalingMismatch],
         ]
         for (name, kinds) in expected {
             #expect(slowness(try run(name).findings) == kinds, "\(name)")
@@ -95,5 +100,100 @@ import NetsiftTestSupport
             #expect(p50 <= median * 1.15)
         } else { Issue.record("p50_ms") }
         #expect(try run("nagle-delayed-ack").findings.allSatisfy { $0.kind != .slowResponses })
+    }
+
+    /// The nearest-rank percentile of `values`, as the histogram reads it.
+    func percentile(_ values: [Double], _ fraction: Double) -> Double {
+        let sorted = values.sorted()
+        return sorted[max(1, Int((fraction * Double(sorted.count)).rounded(.up))) - 1]
+    }
+
+    func double(_ value: FactValue?) -> Double? {
+        switch value {
+        case .double(let v)?: v
+        case .int(let v)?: Double(v)
+        default: nil
+        }
+    }
+
+    /// A server sleeping a known time per request (80-130 ms, four of 1.1-1.25 s) at the default
+    /// threshold: the service's percentiles against the client's own timing (request sent to the
+    /// answer's first byte), within the histogram's 12% and a millisecond; HTTP's slow answers are
+    /// http_slow_responses' (not counted twice).
+    @Test func slowResponsesAgainstTheClientsTimings() throws {
+        let (findings, facts) = try run("slow-responses")
+        let exchanges = try #require((facts["waits"] as? [String: Any])?["exchanges"] as? [[String: Any]])
+        let times = exchanges.map { ($0["first_byte_ms"] as! Double) - ($0["sent_ms"] as! Double) }
+        let slow = try #require(findings.first { $0.kind == .slowResponses })
+        #expect(slow.endpoint == "10.77.0.2:7400")
+        #expect(slow.count == exchanges.count)
+        for (fact, fraction) in [("p50_ms", 0.5), ("p95_ms", 0.95), ("p99_ms", 0.99)] {
+            let ours = try #require(double(slow.facts[fact])), theirs = percentile(times, fraction)
+            #expect(abs(ours - theirs) <= 0.13 * theirs + 1, "\(fact): \(ours) against \(theirs)")
+        }
+        // The capture sees the request leave after the client noted it and the answer come before the
+        // client read it (on a busy machine, some milliseconds): never longer than the client's.
+        let slowest = try #require(double(slow.facts["max_ms"]))
+        #expect(slowest <= times.max()! + 0.5 && slowest >= times.max()! - 10)
+        #expect(findings.contains { $0.kind == .httpSlowResponses && $0.endpoint == "10.77.0.2:8080" })
+        // A threshold above the slowest answer: none.
+        var thresholds = DiagnosisThresholds()
+        thresholds.responseSlowMilliseconds = times.max()! * 1.2
+        #expect(!(try run("slow-responses", thresholds: thresholds).findings.contains { $0.kind == .slowResponses }))
+    }
+
+    /// The server idle between 16 KiB answers because the client thinks 200 ms after each: the
+    /// finding says so, with the think times the client's own record gives.
+    @Test func applicationLimitedExplainedByThinkTime() throws {
+        let (findings, facts) = try run("slow-responses")
+        let exchanges = try #require((facts["sends"] as? [String: Any])?["exchanges"] as? [[String: Any]])
+        let think = zip(exchanges, exchanges.dropFirst()).map { ($1["sent_ms"] as! Double) - ($0["last_byte_ms"] as! Double) }
+        let paced = try #require(findings.first { $0.kind == .applicationLimited })
+        #expect(paced.endpoint == "10.77.0.2:7401")
+        #expect(paced.facts["think_times"] == .int(think.count))
+        let median = try #require(double(paced.facts["think_time_median_ms"]))
+        #expect(abs(median - percentile(think, 0.5)) <= 0.13 * percentile(think, 0.5) + 1)
+        // The client noted each answer's end when its read returned, after the capture saw it come.
+        let thought = try #require(double(paced.facts["think_seconds"])) * 1000
+        #expect(thought >= think.reduce(0, +) - 1 && thought <= think.reduce(0, +) * 1.05)
+        #expect(paced.likelyCause.contains("10.77.0.1") && paced.likelyCause.contains("next request"))
+        // Bursts of a server that sleeps by itself (no requests between) are not explained by a client.
+        let bursts = try #require(try run("application-limited").findings.first { $0.kind == .applicationLimited })
+        #expect(bursts.facts["think_times"] == nil)
+    }
+
+    /// Window scaling refused by the server (its namespace's sysctl): the SYN that offered it and the
+    /// shift, from tshark's tcp.options.wscale; the window limit names the cause.
+    @Test func windowScalingOneSided() throws {
+        let (findings, facts) = try run("window-scaling-mismatch")
+        let syns = try #require((facts["window_scaling"] as? [String: Any])?["syns"] as? [[String: Any]])
+        let offering = try #require(syns.first { $0["wscale_shift"] is Int }), refusing = try #require(syns.first { !($0["wscale_shift"] is Int) })
+        let mismatch = try #require(findings.first { $0.kind == .windowScalingMismatch })
+        #expect(mismatch.severity == .info)
+        #expect(mismatch.facts["offered_by"] == .string(offering["sender"] as! String))
+        #expect(mismatch.facts["offered_shift"] == .int(offering["wscale_shift"] as! Int))
+        #expect(mismatch.facts["not_offered_by"] == .string(refusing["sender"] as! String))
+        #expect(mismatch.endpoint == refusing["sender"] as? String)
+        let limited = try #require(findings.first { $0.kind == .receiveWindowLimited })
+        #expect(limited.facts["window_scale"] == .string("not negotiated"))
+        let largest = try #require(((facts["window_scaling"] as? [String: Any])?["largest_window"] as? [String: Int])?[offering["sender"] as! String])
+        #expect(limited.facts["window_bytes"] == .int(largest))
+    }
+
+    /// The option stripped from the SYN/ACK by the router (TCPOPTSTRIP): the capture at the client
+    /// sees one-sided scaling, but the server sends far past the windows the client announced; no
+    /// receive-window class (the capture cannot read the window the server used).
+    @Test func windowScalingStripped() throws {
+        let (findings, facts) = try run("window-scaling-stripped")
+        let scaling = try #require(facts["window_scaling"] as? [String: Any])
+        let past = try #require(scaling["server_segments_past_client_window"] as? Int)
+        #expect((facts["router_rule"] as? [String: Any])?["matched_syn_acks"] as? Int == 1)
+        let stripped = try #require(findings.first { $0.kind == .windowScalingMismatch })
+        #expect(stripped.severity == .warning)
+        #expect(stripped.facts["sender"] == .string("10.77.2.2:7300"))
+        // Ours counts segments past the window by more than a segment; tshark's fields, past the edge.
+        guard case .int(let beyond)? = stripped.facts["segments_beyond_window"] else { Issue.record("segments_beyond_window"); return }
+        #expect(beyond >= 3 && beyond <= past)
+        #expect(!findings.contains { $0.kind == .receiveWindowLimited })
     }
 }
