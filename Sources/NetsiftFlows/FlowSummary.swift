@@ -112,15 +112,15 @@ public struct FlowSummary: Sendable, Codable, Equatable {
     /// holding its data or a round trip of it. Per interval: payload bytes per second with
     /// retransmissions (throughput) and without (goodput), over the whole interval (the last one
     /// and any the data only partly filled read lower); round trips measured in it (by the ACK's
-    /// time): how many, their mean and largest (ns, null without one).
+    /// time): how many, their mean and largest (ns; 0 where none was).
     public struct OverTime: Sendable, Codable, Equatable {
         public var start: Int64
         public var intervalNanoseconds: Int64
         public var throughputBytesPerSecond: [Int]
         public var goodputBytesPerSecond: [Int]
         public var rttSamples: [Int]
-        public var rttMeanNanoseconds: [Int64?]
-        public var rttMaxNanoseconds: [Int64?]
+        public var rttMeanNanoseconds: [Int64]
+        public var rttMaxNanoseconds: [Int64]
 
         public init(_ buckets: TimeBuckets<TransferInterval>) {
             start = buckets.start
@@ -130,8 +130,8 @@ public struct FlowSummary: Sendable, Codable, Equatable {
             throughputBytesPerSecond = values.map { Int((Double($0.payload) * perSecond).rounded()) }
             goodputBytesPerSecond = values.map { Int((Double($0.payload - $0.retransmitted) * perSecond).rounded()) }
             rttSamples = values.map(\.rtt.count)
-            rttMeanNanoseconds = values.map(\.rtt.mean)
-            rttMaxNanoseconds = values.map { $0.rtt.count > 0 ? $0.rtt.most : nil }
+            rttMeanNanoseconds = values.map { $0.rtt.mean ?? 0 }
+            rttMaxNanoseconds = values.map { $0.rtt.count > 0 ? $0.rtt.most : 0 }
         }
     }
 

@@ -231,7 +231,7 @@ struct ThroughputDetector {
                 next: "Find where the loss happens: capture at both ends, check interface errors and drops (`ip -s link`, `ethtool -S`, `tc -s qdisc`) on the path; consider BBR for long lossy paths."))
         }
         for (sender, g) in inflation {
-            let overTime = g.facts["rtt_over_time_ms"].map { " Mean RTT per \(g.facts["interval_ms"]?.description ?? "?") ms (throughput): \($0)." } ?? ""
+            let overTime = g.facts["rtt_over_time_ms"].map { " Mean RTT in ms per \(g.facts["interval_ms"]?.description ?? "?") ms interval (and the throughput then): \($0)." } ?? ""
             all.append(finding(.rttInflation, .warning, sender, g, unit: "conversations",
                 summary: "Round trips of \(sender)'s transfers grew \(g.facts["growth"]?.description ?? "?")× under load: \(g.facts["rtt_min_ms"]?.description ?? "?") ms at least, \(g.facts["rtt_median_ms"]?.description ?? "?") ms median, \(g.facts["rtt_p95_ms"]?.description ?? "?") ms p95.\(overTime)",
                 explanation: "The RTT rises while data flows because packets wait in a queue that the transfer itself fills (bufferbloat): every other flow on that link waits too.",

@@ -98,7 +98,8 @@ import NetsiftTestSupport
         // Round trips are timed at the ACK: the SYN/ACK's (0.1 ms, in the first interval), then 20 ms
         // after each segment (the retransmitted one untimed).
         #expect(overTime.rttSamples.reduce(0, +) == 1 + 99)
-        #expect(overTime.rttMeanNanoseconds.dropFirst().compactMap { $0 }.allSatisfy { abs($0 - 20_000_000) < 1_000_000 })
+        #expect(overTime.rttMeanNanoseconds.dropFirst().dropLast().allSatisfy { abs($0 - 20_000_000) < 1_000_000 })
+        #expect(abs(overTime.rttMeanNanoseconds[25] - 20_000_000) < 1_000)   // the 26th interval: the last ACK's
         #expect(overTime.rttMaxNanoseconds[1] == 20_000_000)
         // The client sent no data; its SYN's round trip (0.1 ms) is its one figure, in the same intervals.
         let client = try #require(FlowSummary(tcp: c).originator.transfer?.overTime)
@@ -169,8 +170,11 @@ import NetsiftTestSupport
                                (thinks.medianNanoseconds, percentile(think, 0.5)), (thinks.p95Nanoseconds, percentile(think, 0.95))] {
             #expect(abs(Double(ours) / 1e6 - theirs) <= 0.13 * theirs + 1, "\(ours) ns against \(theirs) ms")
         }
-        #expect(abs(Double(responses.maxNanoseconds) / 1e6 - response.max()!) <= 1)
-        #expect(abs(Double(thinks.minNanoseconds) / 1e6 - think.min()!) <= 1)
+        // The capture sees each request leave after the client noted it, and each answer come before
+        // the client read it (some milliseconds on a busy machine): responses shorter, think times longer.
+        let slowest = Double(responses.maxNanoseconds) / 1e6, shortest = Double(thinks.minNanoseconds) / 1e6
+        #expect(slowest <= response.max()! + 0.5 && slowest >= response.max()! - 10)
+        #expect(shortest >= think.min()! - 0.5 && shortest <= think.min()! + 10)
     }
 
     /// Port 40095 (HTTP/1.1, curl on one connection): response times against tshark's http.time and
@@ -201,7 +205,7 @@ import NetsiftTestSupport
         let flow = try conversation(clientPort: 40096)
         let thinks = try #require(flow.thinkTimes)
         #expect(thinks.count == 19)
-        #expect(abs(Double(thinks.minNanoseconds) / 1e6 - think.min()!) <= 1)
+        #expect(Double(thinks.minNanoseconds) / 1e6 >= think.min()! - 0.5 && Double(thinks.minNanoseconds) / 1e6 <= think.min()! + 10)
         let transfer = try #require(flow.responder.transfer)
         #expect(transfer.limitedBy == .application)
         // The server is idle from the client's ACK of an answer to its next answer: the client's think

@@ -81,6 +81,14 @@ import NetsiftTestSupport
         #expect(minimum >= Double(idle) && minimum < Double(idle) * 2)
         #expect(p95 >= 3 * minimum)
         #expect(!findings.contains { $0.kind == .retransmissions })
+        // Over time: the RTT starts near the idle round trip and peaks at several times it while the
+        // data flows; the text lists every interval.
+        let first = try #require(double(inflation.facts["rtt_first_interval_ms"]))
+        let peak = try #require(double(inflation.facts["rtt_peak_interval_ms"]))
+        #expect(first < 3 * Double(idle) && peak >= 3 * Double(idle))
+        #expect(try #require(double(inflation.facts["throughput_peak_interval_bytes_per_second"])) > 0)
+        guard case .string(let series)? = inflation.facts["rtt_over_time_ms"] else { Issue.record("rtt_over_time_ms"); return }
+        #expect(series.split(separator: ",").count <= 12 && series.contains(String(peak)))
     }
 
     /// Slow responses per service with percentiles: with a 30 ms threshold the Nagle fixture's
