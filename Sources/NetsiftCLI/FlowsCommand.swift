@@ -171,7 +171,8 @@ enum FlowTable {
                       "orig_rtt_min_ns", "orig_rtt_median_ns", "orig_rtt_p95_ns",
                       "resp_rtt_min_ns", "resp_rtt_median_ns", "resp_rtt_p95_ns",
                       "orig_bytes_in_flight_max", "resp_bytes_in_flight_max", "orig_window_max", "resp_window_max",
-                      "orig_limited_by", "resp_limited_by", "response_median_ns", "response_p95_ns"]
+                      "orig_limited_by", "resp_limited_by", "response_median_ns", "response_p95_ns",
+                      "orig_cwnd_median", "resp_cwnd_median", "think_median_ns", "think_p95_ns"]
         var out = header.joined(separator: ",") + "\n"
         for f in flows {
             let fields: [String] = [
@@ -199,7 +200,9 @@ enum FlowTable {
                 text(r?.rttMinNanoseconds), text(r?.rttMedianNanoseconds), text(r?.rttP95Nanoseconds),
                 text(o?.bytesInFlightMax), text(r?.bytesInFlightMax), text(o?.windowMax), text(r?.windowMax),
                 text(o?.limitedBy?.rawValue), text(r?.limitedBy?.rawValue),
-                text(f.responseTimes?.medianNanoseconds), text(f.responseTimes?.p95Nanoseconds)]
+                text(f.responseTimes?.medianNanoseconds), text(f.responseTimes?.p95Nanoseconds),
+                text(o?.congestionWindowMedian), text(r?.congestionWindowMedian),
+                text(f.thinkTimes?.medianNanoseconds), text(f.thinkTimes?.p95Nanoseconds)]
     }
 
     /// RFC 4180: quote a field holding a comma, quote or line break.

@@ -64,8 +64,7 @@ public struct FlowSummary: Sendable, Codable, Equatable {
         /// What limited its rate (T-RAT's classes), for a direction carrying at least 64 KiB in 32
         /// data segments.
         public var limitedBy: TransferLimit?
-        /// Throughput, goodput and round trips over time; absent when it sent no data and had no
-        /// round trip measured.
+        /// Throughput, goodput and round trips over time; absent when it sent no data.
         public var overTime: OverTime?
 
         enum CodingKeys: String, CodingKey {
@@ -109,7 +108,7 @@ public struct FlowSummary: Sendable, Codable, Equatable {
     /// A side's transfer over time: equal intervals from `start` (the conversation's first packet,
     /// ns since the epoch), `intervalNanoseconds` wide (at least 10 ms, doubled as the conversation
     /// grows so that there are at most 32; both sides' intervals are the same), up to the last one
-    /// holding its data or a round trip of it. Per interval: payload bytes per second with
+    /// holding its data or a round trip of it (those from its first data segment on). Per interval: payload bytes per second with
     /// retransmissions (throughput) and without (goodput), over the whole interval (the last one
     /// and any the data only partly filled read lower); round trips measured in it (by the ACK's
     /// time): how many, their mean and largest (ns; 0 where none was).

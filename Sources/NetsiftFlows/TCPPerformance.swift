@@ -119,7 +119,7 @@ public struct TCPTransferStatistics: Sendable {
     /// The last timestamp echo this side received a sample from (each echo counts once).
     var lastEchoSampled: UInt32?
     /// This side's payload (retransmitted and not) and its data's round trips over time, in
-    /// intervals from the conversation's start (nil until the first; at most
+    /// intervals from the conversation's start (nil until its first data segment; at most
     /// `TransferInterval.capacity` intervals, so bounded however long the conversation).
     public var overTime: TimeBuckets<TransferInterval>?
     /// Its congestion window, estimated from its bytes in flight per round trip.
@@ -339,7 +339,9 @@ extension TCPTransferStatistics {
     /// A round trip of this side's data, measured at `time`.
     mutating func addRTT(_ sample: Int64, at time: Int64, start: Int64) {
         rtt.add(sample)
-        withInterval(at: time, start: start) { $0.rtt.add(sample) }
+        // In the series once this side has sent data: a handshake alone starts none (half-open
+        // conversations, and those rebuilt from their compact form, allocate nothing for it).
+        if overTime != nil { withInterval(at: time, start: start) { $0.rtt.add(sample) } }
     }
 
     /// The interval of `overTime` holding `time`, created at the first figure.
