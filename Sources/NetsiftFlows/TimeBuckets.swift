@@ -55,8 +55,8 @@ public struct TimeBuckets<Value: BucketValue>: Sendable {
         return copy
     }
 
-    /// The start time of interval `index`.
-    public func time(of index: Int) -> Int64 { first + Int64(index) * intervalWidth }
+    /// The start time of interval `index` (wrapping: a capture's timestamps may span anything).
+    public func time(of index: Int) -> Int64 { first &+ Int64(index) &* intervalWidth }
 }
 
 /// What one interval of a `TimeBuckets` holds: a zero value and how two neighbours merge.

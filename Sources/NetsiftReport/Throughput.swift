@@ -59,7 +59,7 @@ struct ThroughputDetector {
                 // times (last byte of an answer to its next request) make up half its idle time or
                 // more, the client's pace explains it.
                 let think = c.responseTimes
-                let thinking = me == c.serviceSide && think.thinkTimes.count > 0 && think.thinkTotal * 2 >= t.idleTime
+                let thinking = me == c.serviceSide && think.thinkTimes.count > 0 && Double(think.thinkTotal) * 2 >= Double(t.idleTime)
                 application[key, default: Group()].add(c, peer: peer.endpoint, value: rate, lowestFirst: true) { g in
                     g.facts = ["throughput_bytes_per_second": .int(rate), "idle_percent": .double(idle),
                                "idle_seconds": .double(seconds(t.idleTime)), "pauses": .int(t.idlePauses),
@@ -318,7 +318,7 @@ struct RTTOverTime {
 
     init(_ overTime: TimeBuckets<TransferInterval>) {
         var series = overTime
-        while series.values.count > 12 { series = series.widened(to: series.width * 2) }
+        while series.values.count > 12 && series.width < Int64.max / 4 { series = series.widened(to: series.width * 2) }
         let perSecond = 1e9 / Double(series.width)
         let measured = series.values.indices.filter { series.values[$0].rtt.count > 0 }
         guard let first = measured.first,
@@ -329,7 +329,7 @@ struct RTTOverTime {
         facts["throughput_first_interval_bytes_per_second"] = .int(rate(first))
         facts["rtt_peak_interval_ms"] = .double(ms(series.values[peak].rtt.mean!))
         facts["throughput_peak_interval_bytes_per_second"] = .int(rate(peak))
-        facts["rtt_peak_at_seconds"] = .double(seconds(series.time(of: peak) &- series.start))
+        facts["rtt_peak_at_seconds"] = .double(seconds(Int64(peak) &* series.width))
         facts["rtt_over_time_ms"] = .string(series.values.indices.map { index in
             let mean = series.values[index].rtt.mean.map { fixed1(ms($0)) } ?? "-"
             return "\(mean) (\(formatRate(rate(index))))"

@@ -241,4 +241,26 @@ import NetsiftTestSupport
         let overTime = try #require(summary.overTime)
         #expect(overTime.goodputBytesPerSecond == overTime.throughputBytesPerSecond)
     }
+
+    /// Timestamps that jump by 127 years (a hostile or broken capture): still at most 32 intervals,
+    /// all the payload in them, and no trap.
+    @Test func timestampJumpsStayBounded() throws {
+        var limits = FlowLimits()
+        limits.tcpIdle = .max   // kept across the jump: one conversation spans it
+        var d = FlowDriver(limits: limits)
+        handshake(&d)
+        var seq: UInt32 = 901
+        for t in [0.01, 0.02, 4.0e9, 4.0e9 + 0.01] {
+            d.tcp(Self.server, Self.client, [.psh, .ack], seq: seq, ack: 101, length: 1000, window: 65535, time: t)
+            seq += 1000
+            d.tcp(Self.client, Self.server, .ack, seq: 101, ack: seq, window: 65535, time: t + 0.001)
+        }
+        let c = try #require(d.end().first)
+        let overTime = try #require(FlowSummary(tcp: c).responder.transfer?.overTime)
+        #expect(overTime.throughputBytesPerSecond.count <= TransferInterval.capacity)
+        // (Per second over intervals of years, 2,000 bytes round to 0 B/s: the buckets hold the bytes.)
+        let buckets = try #require(c[1].transfer.overTime)
+        #expect(buckets.values.reduce(0) { $0 + $1.payload } == 4000)
+        #expect(buckets.values.count == overTime.throughputBytesPerSecond.count)
+    }
 }
