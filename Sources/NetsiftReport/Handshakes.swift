@@ -79,22 +79,20 @@ struct HandshakeDetector {
     }
 }
 
-/// "10.0.0.2" of "10.0.0.2:443"; "2001:db8::1" of "[2001:db8::1]:443".
+/// "10.0.0.2" of "10.0.0.2:443"; "2001:db8::1" of "[2001:db8::1]:443" and of "2001:db8::1" alone.
 func host(_ endpoint: String) -> String {
-    guard let colon = endpoint.lastIndex(of: ":") else { return endpoint }
-    return endpoint[..<colon].trimmingCharacters(in: "[]")
-}
-
-func port(_ endpoint: String) -> String {
-    guard let colon = endpoint.lastIndex(of: ":") else { return endpoint }
-    return String(endpoint[endpoint.index(after: colon)...])
-}
-
-extension Substring {
-    func trimmingCharacters(in set: String) -> String {
-        var s = self
-        while let first = s.first, set.contains(first) { s = s.dropFirst() }
-        while let last = s.last, set.contains(last) { s = s.dropLast() }
-        return String(s)
+    if endpoint.hasPrefix("["), let close = endpoint.firstIndex(of: "]") {
+        return String(endpoint[endpoint.index(after: endpoint.startIndex)..<close])
     }
+    // Unbracketed, a second colon makes it an IPv6 address without a port.
+    guard let colon = endpoint.firstIndex(of: ":"), colon == endpoint.lastIndex(of: ":") else { return endpoint }
+    return String(endpoint[..<colon])
+}
+
+/// "443" of "10.0.0.2:443" or "[2001:db8::1]:443"; the endpoint itself when it has no port.
+func port(_ endpoint: String) -> String {
+    let afterHost = endpoint.hasPrefix("[") ? endpoint.firstIndex(of: "]") ?? endpoint.startIndex : endpoint.startIndex
+    guard let colon = endpoint[afterHost...].lastIndex(of: ":"),
+          endpoint.hasPrefix("[") || colon == endpoint.firstIndex(of: ":") else { return endpoint }
+    return String(endpoint[endpoint.index(after: colon)...])
 }
