@@ -1,7 +1,7 @@
 import NetsiftCapture
 
 /// Which layers a packet holds. `embedded*` are the headers quoted inside an ICMP error.
-public struct LayerSet: OptionSet, Sendable, Hashable {
+public struct LayerSet: Decodable, OptionSet, Sendable, Hashable {
     public let rawValue: UInt32
     @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
 
@@ -34,7 +34,7 @@ public struct LayerSet: OptionSet, Sendable, Hashable {
 }
 
 /// One 802.1Q / 802.1ad tag.
-public struct VLANTag: Sendable, Equatable {
+public struct VLANTag: Decodable, Sendable, Equatable {
     /// The TPID that announced the tag: 0x8100 (802.1Q C-tag), 0x88a8 (802.1ad S-tag), 0x9100.
     public var tpid: UInt16
     public var priority: UInt8
@@ -49,7 +49,7 @@ public struct VLANTag: Sendable, Equatable {
 }
 
 /// TCP flags in header order (CWR ECE URG ACK PSH RST SYN FIN), plus AE (formerly NS).
-public struct TCPFlags: OptionSet, Sendable, Hashable {
+public struct TCPFlags: Decodable, OptionSet, Sendable, Hashable {
     public let rawValue: UInt16
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
     // Constants, not `static let` (see LayerSet).
@@ -80,7 +80,7 @@ public struct TCPFlags: OptionSet, Sendable, Hashable {
 
 /// The TCP options that later stages use, decoded once. The full list (unknown kinds included)
 /// is walked again from the header bytes by whoever prints it (`TCPOptions`).
-@frozen public struct TCPOptionSummary: Sendable, Equatable {
+@frozen public struct TCPOptionSummary: Decodable, Sendable, Equatable {
     public var mss: UInt16?
     public var windowScale: UInt8?
     public var sackPermitted = false
@@ -140,7 +140,7 @@ public struct TCPFlags: OptionSet, Sendable, Hashable {
 }
 
 /// The flow an ICMP error is about: the quoted original header.
-public struct EmbeddedFlow: Sendable, Equatable {
+public struct EmbeddedFlow: Decodable, Sendable, Equatable {
     public var source = IPAddress.zero
     public var destination = IPAddress.zero
     public var ipProtocol: UInt8 = 0
@@ -152,7 +152,7 @@ public struct EmbeddedFlow: Sendable, Equatable {
 /// Everything the dissector learned about one packet, as a fixed-size plain value: later stages
 /// (flow tracker, application dissectors, reports) read it instead of the bytes. Ranges refer to
 /// the bytes handed out with the summary (the frame, or a reassembled datagram).
-@frozen public struct PacketSummary: Sendable {
+@frozen public struct PacketSummary: Decodable, Sendable {
     public var layers: LayerSet = []
     public var linkType = LinkType.ethernet
     // Link layer

@@ -183,3 +183,16 @@ public struct HistoryRecorder: Sendable {
         if threshold == count { append(letter, fromOriginator) }
     }
 }
+
+/// Read back from a shard's replay record (`ReplayJSON`); here, where `history` may be set.
+extension HistoryRecorder: Decodable {
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: ReplayKey.self)
+        try c.fill(&self, \.history, "history")
+        var once = try c.nestedUnkeyedContainer(forKey: ReplayKey("onceSeen"))
+        onceSeen = (try once.decode(UInt8.self), try once.decode(UInt8.self))
+        var marks = try c.nestedUnkeyedContainer(forKey: ReplayKey("marks"))
+        self.marks = (try marks.decode(Marks.self), try marks.decode(Marks.self))
+    }
+}

@@ -3,7 +3,7 @@ import NetsiftDissect
 /// Latency samples in bounded memory: exact count, minimum and maximum, and a log-linear histogram
 /// (below 16 µs one bucket per microsecond, then four per doubling: a percentile read from it is
 /// within about 12% of the exact one) allocated at the first sample, never per sample.
-public struct LatencyHistogram: Sendable, Equatable {
+public struct LatencyHistogram: Decodable, Sendable, Equatable {
     public private(set) var count = 0
     /// Nanoseconds; meaningful once `count > 0`.
     public private(set) var minimum: Int64 = .max
@@ -66,7 +66,7 @@ public struct LatencyHistogram: Sendable, Equatable {
 /// application, the receiver's window, congestion, the path's bandwidth) and why exchanges were
 /// slow: round-trip times, bytes in flight against the peer's window, idle periods, Nagle stalls.
 /// Updated per segment with plain arithmetic; the only storage is the RTT histogram, allocated once.
-public struct TCPTransferStatistics: Sendable {
+public struct TCPTransferStatistics: Decodable, Sendable {
     /// Round trips of this side's data: from a segment to the ACK that ends exactly at its end
     /// (Karn's rule: never when the ACK covers a retransmission) and from a TCP timestamp this
     /// side sent to the peer's first echo of it.
@@ -213,7 +213,7 @@ extension TCPConversation {
 
 /// A request/response protocol's response times over one conversation: from the first byte of a
 /// request (the client's first data after the server's last) to the first byte of the answer.
-public struct ResponseTimes: Sendable {
+public struct ResponseTimes: Decodable, Sendable {
     public var samples = LatencyHistogram()
     var requestStart: Int64?
 
