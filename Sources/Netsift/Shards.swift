@@ -55,6 +55,11 @@ public struct ShardHeader: Codable, Equatable, Sendable {
         public struct Member: Codable, Equatable, Sendable {
             public var name: String
             public var bytes: Int
+
+            public init(name: String, bytes: Int) {
+                self.name = name
+                self.bytes = bytes
+            }
         }
     }
 

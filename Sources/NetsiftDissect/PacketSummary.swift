@@ -139,6 +139,34 @@ public struct TCPFlags: Decodable, OptionSet, Sendable, Hashable {
     }
 }
 
+extension TCPOptionSummary {
+    private enum Keys: String, CodingKey {
+        case mss, windowScale, sackPermitted, sackBlockCount, sackBlocks, timestampValue, timestampEcho
+        case fastOpenCookieLength, mptcpSubtype, optionCount, unknownCount
+    }
+
+    /// Read back from a shard's replay record (the SACK blocks, a tuple, as an array of four).
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: Keys.self)
+        mss = try c.decodeIfPresent(UInt16.self, forKey: .mss)
+        windowScale = try c.decodeIfPresent(UInt8.self, forKey: .windowScale)
+        sackPermitted = try c.decode(Bool.self, forKey: .sackPermitted)
+        sackBlockCount = try c.decode(UInt8.self, forKey: .sackBlockCount)
+        let blocks = try c.decode([UInt64].self, forKey: .sackBlocks)
+        guard blocks.count == 4 else {
+            throw DecodingError.dataCorruptedError(forKey: .sackBlocks, in: c, debugDescription: "four SACK blocks")
+        }
+        sackBlocks = (blocks[0], blocks[1], blocks[2], blocks[3])
+        timestampValue = try c.decodeIfPresent(UInt32.self, forKey: .timestampValue)
+        timestampEcho = try c.decodeIfPresent(UInt32.self, forKey: .timestampEcho)
+        fastOpenCookieLength = try c.decodeIfPresent(UInt8.self, forKey: .fastOpenCookieLength)
+        mptcpSubtype = try c.decodeIfPresent(UInt8.self, forKey: .mptcpSubtype)
+        optionCount = try c.decode(UInt8.self, forKey: .optionCount)
+        unknownCount = try c.decode(UInt8.self, forKey: .unknownCount)
+    }
+}
+
 /// The flow an ICMP error is about: the quoted original header.
 public struct EmbeddedFlow: Decodable, Sendable, Equatable {
     public var source = IPAddress.zero

@@ -88,7 +88,7 @@ public struct HistoryRecorder: Sendable {
     var marks: (Marks, Marks) = (Marks(), Marks())
 
     /// One side's last sequence number of `s h f r` (slots 0–3) and its `t w g` counts (slots 0–2).
-    struct Marks: Sendable {
+    struct Marks: Decodable, Sendable {
         var syn: UInt32?, synAck: UInt32?, fin: UInt32?, rst: UInt32?
         var retransmissions = 0, zeroWindows = 0, gaps = 0
 

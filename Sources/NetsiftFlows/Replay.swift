@@ -219,3 +219,44 @@ extension UDPConversation: Decodable {
 
 @_silgen_name("swift_EnumCaseName")
 private func enumCaseName<Value>(_ value: Value) -> UnsafePointer<CChar>?
+
+extension TCPTransferStatistics: Decodable {
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: ReplayKey.self)
+        try c.fill(&self, \.rtt, "rtt")
+        try c.fill(&self, \.ackRTTSamples, "ackRTTSamples")
+        try c.fill(&self, \.timestampRTTSamples, "timestampRTTSamples")
+        try c.fill(&self, \.firstDataTime, "firstDataTime")
+        try c.fill(&self, \.lastDataTime, "lastDataTime")
+        try c.fill(&self, \.largestSegment, "largestSegment")
+        try c.fill(&self, \.bytesInFlightMax, "bytesInFlightMax")
+        try c.fill(&self, \.bytesInFlightTotal, "bytesInFlightTotal")
+        try c.fill(&self, \.bytesInFlightSamples, "bytesInFlightSamples")
+        try c.fill(&self, \.peerWindowTotal, "peerWindowTotal")
+        try c.fill(&self, \.windowLimitedSegments, "windowLimitedSegments")
+        try c.fill(&self, \.segmentsBeyondWindow, "segmentsBeyondWindow")
+        try c.fill(&self, \.announcedWindowMin, "announcedWindowMin")
+        try c.fill(&self, \.announcedWindowMax, "announcedWindowMax")
+        try c.fill(&self, \.idleTime, "idleTime")
+        try c.fill(&self, \.idlePauses, "idlePauses")
+        try c.fill(&self, \.allAckedTime, "allAckedTime")
+        try c.fill(&self, \.nagleStalls, "nagleStalls")
+        try c.fill(&self, \.nagleDelayTotal, "nagleDelayTotal")
+        try c.fill(&self, \.nagleDelayMax, "nagleDelayMax")
+        try c.fill(&self, \.lastDataSegmentTime, "lastDataSegmentTime")
+        try c.fill(&self, \.lastDataSegmentSmall, "lastDataSegmentSmall")
+        try c.fill(&self, \.sentTimestampCount, "sentTimestampCount")
+        try c.fill(&self, \.lastEchoSampled, "lastEchoSampled")
+        if c.contains(ReplayKey("pendingDelayedAck")) {
+            var pending = try c.nestedUnkeyedContainer(forKey: ReplayKey("pendingDelayedAck"))
+            pendingDelayedAck = (try pending.decode(Int64.self), try pending.decode(Int64.self))
+        }
+        var sent = try c.nestedUnkeyedContainer(forKey: ReplayKey("sentTimestamps"))
+        while !sent.isAtEnd {
+            var pair = try sent.nestedUnkeyedContainer()
+            sentTimestamps.append((try pair.decode(UInt32.self), try pair.decode(Int64.self)))
+        }
+    }
+}
+

@@ -66,7 +66,7 @@ public struct LatencyHistogram: Decodable, Sendable, Equatable {
 /// application, the receiver's window, congestion, the path's bandwidth) and why exchanges were
 /// slow: round-trip times, bytes in flight against the peer's window, idle periods, Nagle stalls.
 /// Updated per segment with plain arithmetic; the only storage is the RTT histogram, allocated once.
-public struct TCPTransferStatistics: Decodable, Sendable {
+public struct TCPTransferStatistics: Sendable {
     /// Round trips of this side's data: from a segment to the ACK that ends exactly at its end
     /// (Karn's rule: never when the ACK covers a retransmission) and from a TCP timestamp this
     /// side sent to the peer's first echo of it.
