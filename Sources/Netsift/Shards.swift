@@ -247,15 +247,20 @@ extension Analysis {
         let batch = Sharding.outboxLimit
         var lists = Array(repeating: [ShardOutput](), count: files.count)
         while true {
+            // The conversations still open at the end (frame `Int.max`) go out together, in the
+            // order one tracker ends them: a file's are read in one go.
             for (index, file) in files.enumerated() {
-                while lists[index].count < batch, let record = try file.next() { lists[index].append(record) }
+                while lists[index].count < batch || lists[index].last?.frame == .max, let record = try file.next() {
+                    lists[index].append(record)
+                }
             }
-            let through = files.indices.filter { files[$0].end == nil }.map { lists[$0].last!.frame }.min() ?? .max
+            let reading = files.indices.filter { files[$0].end == nil }
+            let through = reading.map { lists[$0].last!.frame }.min() ?? .max
             let taken = lists.map { list in Array(list.prefix { $0.frame <= through }) }
             for index in lists.indices { lists[index].removeFirst(taken[index].count) }
             handing.handOut(taken, unusual: { analysis.add(frame: $0, $1) }, event: { analysis.add($0) },
                             flow: { analysis.add($0) })
-            if through == .max && lists.allSatisfy(\.isEmpty) { break }
+            if reading.isEmpty { break }
         }
         let ends = files.map { $0.end! }
         try checkEnds(files)

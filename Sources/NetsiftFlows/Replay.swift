@@ -18,10 +18,22 @@ public enum ReplayJSON {
     }
 
     static func write(_ value: Any, to text: inout String) {
+        // The common leaves and arrays first, by their concrete types: a cast to a protocol, and
+        // reflection, cost far more (a finished conversation holds some 500 values).
         switch value {
-        case let written as Written: text += written.text
+        case let integer as Int: text += String(integer)
         case let bool as Bool: text += bool ? "true" : "false"
+        case let integer as Int64: text += String(integer)
+        case let integer as UInt32: text += String(integer)
+        case let integer as UInt64: text += String(integer)
+        case let integer as UInt16: text += String(integer)
+        case let integer as UInt8: text += String(integer)
         case let string as String: writeString(string, to: &text)
+        case let integers as [UInt32]: writeIntegers(integers, to: &text)
+        case let integers as [Int]: writeIntegers(integers, to: &text)
+        case let integers as [UInt8]: writeIntegers(integers, to: &text)
+        case let written as Written: text += written.text
+        case let optional as any OptionalValue: write(optional.wrapped ?? Written("null"), to: &text)
         case let integer as any BinaryInteger: text += "\(integer)"
         case let number as Double:
             precondition(number.isFinite, "a replay record holds \(number)")
@@ -89,19 +101,26 @@ public enum ReplayJSON {
             if let members = value as? Members {
                 if !first { text += "," }
                 first = false
-                writeString(key, to: &text)
-                text += ":"
+                writeKey(key, to: &text)
                 writeObject(members.fields, to: &text)
                 continue
             }
-            if Mirror(reflecting: value).displayStyle == .optional, Mirror(reflecting: value).children.isEmpty { continue }
+            if let optional = value as? any OptionalValue, optional.wrapped == nil { continue }
             if !first { text += "," }
             first = false
-            writeString(key, to: &text)
-            text += ":"
+            writeKey(key, to: &text)
             write(value, to: &text)
         }
         text += "}"
+    }
+
+    static func writeIntegers<Integer: BinaryInteger>(_ values: [Integer], to text: inout String) {
+        text += "["
+        for (index, value) in values.enumerated() {
+            if index > 0 { text += "," }
+            text += String(value)
+        }
+        text += "]"
     }
 
     static func writeArray(_ values: [Any], to text: inout String) {
@@ -111,6 +130,17 @@ public enum ReplayJSON {
             write(value, to: &text)
         }
         text += "]"
+    }
+
+    /// `"key":`: a Swift name or a number needs no escape; a dictionary's string key may.
+    static func writeKey(_ key: String, to text: inout String) {
+        if key.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
+                                 || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) {
+            text += "\"" + key + "\":"
+        } else {
+            writeString(key, to: &text)
+            text += ":"
+        }
     }
 
     static func writeString(_ string: String, to text: inout String) {
@@ -130,6 +160,13 @@ public enum ReplayJSON {
         }
         text += "\""
     }
+}
+
+/// An optional, asked for its value without reflection.
+protocol OptionalValue { var wrapped: Any? { get } }
+
+extension Optional: OptionalValue {
+    var wrapped: Any? { map { $0 as Any } }
 }
 
 /// A dictionary, asked whether `Codable` writes it as an object (its keys are strings or integers)
