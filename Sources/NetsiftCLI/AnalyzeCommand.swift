@@ -105,17 +105,22 @@ struct Analyze: ParsableCommand {
         if let html, !HTMLReport(report: report, series: result.series, outcomes: result.outcomes).write(to: html) {
             throw ExitCode(ExitStatus.unreadable.rawValue)
         }
+        try Self.print(report, format: format, all: all)
+        if exit != .success { throw ExitCode(exit.rawValue) }
+    }
+
+    /// The report on standard output, in `format` (`merge` prints its report so too).
+    static func print(_ report: AnalysisReport, format: Format, all: Bool) throws {
         switch format {
         case .text:
-            print(AnalysisText.render(report, colour: Terminal.colourOnStandardOutput, all: all), terminator: "")
+            Swift.print(AnalysisText.render(report, colour: Terminal.colourOnStandardOutput, all: all), terminator: "")
         case .json:
-            print(try JSONOutput.encode(report, pretty: true))
+            Swift.print(try JSONOutput.encode(report, pretty: true))
         case .jsonl:
             var output = BufferedOutput()
             try JSONLine.write(report, to: &output)
             output.flush()
         }
-        if exit != .success { throw ExitCode(exit.rawValue) }
     }
 
     /// One line of `--format jsonl`: a capture, a finding or a flow, told apart by `type` (and for

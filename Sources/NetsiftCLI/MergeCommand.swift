@@ -41,16 +41,7 @@ struct Merge: ParsableCommand {
             warn(error.description)
             throw ExitCode((error.kind == .refused ? ExitStatus.shardsRefused : .unreadable).rawValue)
         }
-        switch format {
-        case .text:
-            print(AnalysisText.render(report, colour: Terminal.colourOnStandardOutput, all: all), terminator: "")
-        case .json:
-            print(try JSONOutput.encode(report, pretty: true))
-        case .jsonl:
-            var output = BufferedOutput()
-            try Analyze.JSONLine.write(report, to: &output)
-            output.flush()
-        }
+        try Analyze.print(report, format: format, all: all)
         if let damage = report.capture.damage {
             warn("\(report.capture.file): \(damage)")
             throw ExitCode(ExitStatus.damaged.rawValue)
