@@ -164,7 +164,14 @@ final class ShardOutputFile {
         }
         self.handle = handle
         let decoder = JSONOutput.decoder(names: ShardHeader.names)
-        guard let first = Self.readLine(handle),
+        let firstLine: String?
+        do {
+            firstLine = try Self.readLine(handle, path: path)
+        } catch {
+            fclose(handle)
+            throw error
+        }
+        guard let first = firstLine,
               let header = try? decoder.decode(ShardHeader.self, from: Data(first.utf8)) else {
             fclose(handle)
             throw ShardMergeError(kind: .unreadable, description: "\(path): not a shard output (netsift analyze --shard I/N writes them)")
@@ -181,7 +188,7 @@ final class ShardOutputFile {
     /// The next record, or nil once the end is read.
     func next() throws(ShardMergeError) -> ShardOutput? {
         guard end == nil else { return nil }
-        guard let line = Self.readLine(handle) else { throw damaged("cut short: it has no end line") }
+        guard let line = try Self.readLine(handle, path: path) else { throw damaged("cut short: it has no end line") }
         lineNumber += 1
         let decoder = JSONDecoder()
         if line.hasPrefix("{\"end\":") {
@@ -189,7 +196,7 @@ final class ShardOutputFile {
                 throw damaged("line \(lineNumber) is not its end line")
             }
             end = facts
-            guard Self.readLine(handle) == nil else { throw damaged("lines after its end line") }
+            guard try Self.readLine(handle, path: path) == nil else { throw damaged("lines after its end line") }
             return nil
         }
         guard let record = try? decoder.decode(ShardOutput.self, from: Data(line.utf8)) else {
@@ -216,15 +223,26 @@ final class ShardOutputFile {
         ShardMergeError(kind: .unreadable, description: "\(path): damaged shard output: \(problem)")
     }
 
-    static func readLine(_ handle: UnsafeMutablePointer<FILE>) -> String? {
-        var buffer: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(buffer) }
-        let length = getline(&buffer, &capacity, handle)
-        guard length > 0, let buffer else { return nil }
-        var text = String(cString: buffer)
-        if text.hasSuffix("\n") { text.removeLast() }
-        return text
+    /// The longest line read: a conversation with its reassembly buffers full is some 10 MB.
+    static let lineLimit = 64 << 20
+
+    /// The next line, without its newline; nil at the end of the file. A line past `lineLimit`
+    /// bytes is refused (a file that is no shard output is not read whole into memory).
+    static func readLine(_ handle: UnsafeMutablePointer<FILE>, path: String) throws(ShardMergeError) -> String? {
+        var bytes: [UInt8] = []
+        var chunk = [CChar](repeating: 0, count: 1 << 16)
+        while bytes.count <= lineLimit, fgets(&chunk, Int32(chunk.count), handle) != nil {
+            let length = strlen(chunk)
+            bytes += chunk.prefix(length).map { UInt8(bitPattern: $0) }
+            if bytes.last == 0x0A {
+                bytes.removeLast()
+                return String(decoding: bytes, as: UTF8.self)
+            }
+        }
+        if bytes.count > lineLimit {
+            throw ShardMergeError(kind: .unreadable, description: "\(path): not a shard output: a line longer than \(lineLimit >> 20) MiB")
+        }
+        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
     }
 }
 
