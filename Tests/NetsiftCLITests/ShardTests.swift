@@ -80,6 +80,10 @@ import NetsiftTestSupport
         try lines.prefix(lines.count / 2).joined(separator: "\n").write(toFile: cut, atomically: true, encoding: .utf8)
         try refused([three[0], cut, three[2]], "cut short", status: 2)
         try refused([folder + "/missing.ndjson"], "cannot open", status: 2)
+        // A file of one endless line is refused past 64 MiB, not read whole.
+        let endless = folder + "/endless.ndjson"
+        try Data(repeating: UInt8(ascii: "a"), count: 65 << 20).write(to: URL(fileURLWithPath: endless))
+        try refused([endless], "a line longer than 64 MiB", status: 2)
     }
 
     /// The shard outputs themselves: the header in the JSON convention, shard I of N, the capture's
