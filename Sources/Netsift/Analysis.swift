@@ -62,13 +62,22 @@ public struct Analysis {
     /// `interfaceDrops`: what a pcapng file's interface statistics say the recorder dropped.
     public func report(_ pipeline: Pipeline, source: String, damage: String?, interfaceDrops: Int? = nil,
                        extra: [Finding] = []) -> AnalysisReport {
-        let counters = pipeline.counters
         let fragments = pipeline.dissector.fragments
-        let findings = diagnosis.findings(start: pipeline.firstTime, end: pipeline.lastTime, counters: counters,
-                                          fragments: fragments.statistics, fragmentLimits: fragments.limits,
+        return report(counters: pipeline.counters, packets: pipeline.packets, firstTime: pipeline.firstTime,
+                      lastTime: pipeline.lastTime, fragments: fragments.statistics, fragmentLimits: fragments.limits,
+                      source: source, damage: damage, interfaceDrops: interfaceDrops, extra: extra)
+    }
+
+    /// The report from the pipeline's facts, as `report(_:…)` takes them from it (`merge` has them
+    /// from the shards).
+    func report(counters: FlowCounters, packets: Int, firstTime: Int64?, lastTime: Int64?,
+                fragments: FragmentStatistics, fragmentLimits: FragmentLimits, source: String, damage: String?,
+                interfaceDrops: Int?, extra: [Finding] = []) -> AnalysisReport {
+        let findings = diagnosis.findings(start: firstTime, end: lastTime, counters: counters,
+                                          fragments: fragments, fragmentLimits: fragmentLimits,
                                           damage: damage, interfaceDrops: interfaceDrops, extra: extra)
-        let capture = AnalysisReport.Capture(file: source, packets: pipeline.packets, firstPacket: pipeline.firstTime,
-                                             lastPacket: pipeline.lastTime, damage: damage, counters: counters,
+        let capture = AnalysisReport.Capture(file: source, packets: packets, firstPacket: firstTime,
+                                             lastPacket: lastTime, damage: damage, counters: counters,
                                              tcpStates: states, applicationMessages: messages)
         return AnalysisReport(capture: capture, findings: findings, topFlows: topFlows.top(),
                               thresholds: diagnosis.thresholds)

@@ -90,9 +90,12 @@ public struct TLSHandshakeRecord: Sendable, Encodable {
     }
 }
 
-/// One HTTP/1.x request and its response.
+/// One HTTP/1.x request and its response, or one HTTP/2 stream's (`version` "HTTP/2").
 public struct HTTPTransactionRecord: Sendable, Encodable {
+    /// The conversation (`tcp.stream`).
     public var stream: Int
+    /// HTTP/2: the stream's identifier in its connection (`http2.streamid`).
+    public var http2StreamID: UInt32?
     public var client: String
     public var server: String
     public var method: String
@@ -101,7 +104,9 @@ public struct HTTPTransactionRecord: Sendable, Encodable {
     public var status: Int
     public var reason: String?
     public var version: String
+    /// HTTP/1.x: the request's last byte; HTTP/2: the stream's first frame (the request's HEADERS).
     public var requestFrame: Int
+    /// When the request was all sent (HTTP/2: the client's END_STREAM).
     public var requestTimeNs: Int64
     public var responseFrame: Int
     /// When the response's first byte went by.
@@ -138,6 +143,18 @@ public struct ExportRecorder {
                 reason: head.reason, version: head.version, requestFrame: request.frame, requestTimeNs: request.time,
                 responseFrame: context.frame, firstByteTimeNs: firstByteTime,
                 timeToFirstByteNs: firstByteTime &- request.time, responseBodyBytes: bodyBytes)))
+        case .http2(let message):
+            guard case .streamEnded(let s) = message.event, let method = s.method, let status = s.status,
+                  let requestEnd = s.requestEndTime, let firstByte = s.responseTime, let responseFrame = s.responseFrame
+            else { return }
+            let client = message.fromClient ? context.source : context.destination
+            let server = message.fromClient ? context.destination : context.source
+            emit(.http(HTTPTransactionRecord(
+                stream: context.stream, http2StreamID: s.streamID, client: client.description,
+                server: server.description, method: method, target: s.path ?? s.authority ?? "", host: s.authority,
+                status: status, version: "HTTP/2", requestFrame: s.firstFrame, requestTimeNs: requestEnd,
+                responseFrame: responseFrame, firstByteTimeNs: firstByte, timeToFirstByteNs: firstByte &- requestEnd,
+                responseBodyBytes: s.responseDataBytes)))
         default:
             break
         }

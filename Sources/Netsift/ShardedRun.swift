@@ -5,7 +5,7 @@ import NetsiftFlows
 /// What a worker found, with the frame it was found at: a conversation it started (so that the
 /// conversations can be numbered as one tracker numbers them), an application message, an unusual
 /// packet, a conversation that is over (`Int.max`: still open when the capture ended).
-enum ShardOutput {
+enum ShardOutput: Decodable {
     case started(frame: Int, transport: Transport, stream: Int)
     case event(frame: Int, ApplicationEvent)
     case unusual(frame: Int, PacketSummary)
@@ -120,18 +120,14 @@ final class ShardWorker<Source: PacketSource & ~Copyable>: @unchecked Sendable {
 struct ShardedRun<Source: PacketSource & ~Copyable> {
     let board: ShardBoard
     var workers: [ShardWorker<Source>] = []
-    /// Stream numbers as one tracker gives them: per worker and transport, local to global.
-    var numbers: [[Transport: [Int: Int]]]
-    var nextStream: [Transport: Int] = [.tcp: 0, .udp: 0]
-    /// Conversations active at once over all workers, for `peakActive`.
-    var active = 0
-    var peakActive = 0
+    /// Numbers conversations and hands out what the workers found in the order of one tracker.
+    var handing: ShardHandOut
 
     /// The other workers, with readers over `reader`'s mapping, on threads of their own that wait
     /// for `run`; nil when there cannot be (the caller then runs on one thread).
     init?(sharing reader: borrowing Source, count: Int, filter: PacketFilter?, options: AnalysisOptions) {
         board = ShardBoard(count: count)
-        numbers = Array(repeating: [.tcp: [:], .udp: [:]], count: count)
+        handing = ShardHandOut(workers: count)
         for index in 1..<count {
             guard let shared = Source(sharingMappingOf: reader) else { return nil }
             var copy: PacketFilter?
@@ -204,10 +200,38 @@ struct ShardedRun<Source: PacketSource & ~Copyable> {
             let mine = own.prefix { $0.frame <= through }.count
             taken[0] = Array(own.prefix(mine))
             own.removeFirst(mine)
-            handOut(taken, unusual: unusual, event: event, flow: flow)
+            handing.handOut(taken, unusual: unusual, event: event, flow: flow)
             if done || (!wait && ownThrough != .max) { return }
         }
     }
+
+    /// The counters of all workers (`own` is worker 0's).
+    func counters(own: FlowCounters) -> FlowCounters {
+        var total = own
+        board.lock.lock()
+        defer { board.lock.unlock() }
+        for worker in workers {
+            total.tcpConversations += worker.tracker.counters.tcpConversations
+            total.udpConversations += worker.tracker.counters.udpConversations
+            total.evicted += worker.tracker.counters.evicted
+            total.reassemblyOverflows += worker.tracker.counters.reassemblyOverflows
+        }
+        total.peakActive = handing.peakActive
+        return total
+    }
+}
+
+/// Hands out what the workers of a sharded run (threads, or the shard outputs `netsift merge`
+/// reads) found, in the order one tracker would have, numbered as one tracker numbers them.
+struct ShardHandOut {
+    /// Stream numbers as one tracker gives them: per worker and transport, local to global.
+    var numbers: [[Transport: [Int: Int]]]
+    var nextStream: [Transport: Int] = [.tcp: 0, .udp: 0]
+    /// Conversations active at once over all workers, for `peakActive`.
+    var active = 0
+    var peakActive = 0
+
+    init(workers: Int) { numbers = Array(repeating: [.tcp: [:], .udp: [:]], count: workers) }
 
     /// Hands out the workers' findings frame by frame: conversations started, messages and unusual
     /// packets, then the conversations that ended at that frame (as one tracker's `drain` orders
@@ -264,21 +288,6 @@ struct ShardedRun<Source: PacketSource & ~Copyable> {
             conversation.stream = numbers[worker][.udp]!.removeValue(forKey: conversation.stream)!
             return .udp(conversation)
         }
-    }
-
-    /// The counters of all workers (`own` is worker 0's).
-    func counters(own: FlowCounters) -> FlowCounters {
-        var total = own
-        board.lock.lock()
-        defer { board.lock.unlock() }
-        for worker in workers {
-            total.tcpConversations += worker.tracker.counters.tcpConversations
-            total.udpConversations += worker.tracker.counters.udpConversations
-            total.evicted += worker.tracker.counters.evicted
-            total.reassemblyOverflows += worker.tracker.counters.reassemblyOverflows
-        }
-        total.peakActive = peakActive
-        return total
     }
 }
 

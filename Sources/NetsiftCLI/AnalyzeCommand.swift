@@ -42,6 +42,11 @@ struct Analyze: ParsableCommand {
     @Flag(help: "Text: print every finding, not only the worst \(AnalysisText.findingsPerLayer) of each layer.")
     var all = false
 
+    @Option(help: ArgumentHelp(
+        "Analyse only the conversations of shard I of N (by the hash of their key) and print the shard's output for `netsift merge` instead of a report (docs/shards.md). Runs on one thread.",
+        valueName: "I/N"))
+    var shard: ShardNumber?
+
     @OptionGroup var diagnosisOptions: DiagnosisOptions
     @OptionGroup var filter: FilterOption
     @OptionGroup var flowOptions: FlowOptions
@@ -53,6 +58,9 @@ struct Analyze: ParsableCommand {
             throw ValidationError("--evidence reads the capture a second time: it needs one file, not standard input or several")
         }
         if html == "-" { throw ValidationError("--html needs a file: standard output carries the report") }
+        if shard != nil && (html != nil || evidence != nil) {
+            throw ValidationError("--shard prints the shard's output for netsift merge: --html and --evidence go with the merge's report")
+        }
     }
 
     func run() throws {
@@ -69,6 +77,17 @@ struct Analyze: ParsableCommand {
             throw ExitCode(ExitStatus.usage.rawValue)
         }
         var progress = Progress(files: set.paths)
+        if let shard {
+            var output = BufferedOutput()
+            let end = try Analysis.shard(&set, shard: shard.flowShard, members: ShardNumber.members(set.paths),
+                                         options: options, line: { output.write($0) },
+                                         progress: { progress.show(packets: $0, bytes: $1) })
+            output.flush()
+            progress.done()
+            let exit = status(of: set, end: end)
+            if exit != .success { throw ExitCode(exit.rawValue) }
+            return
+        }
         let result = try Analysis.analyze(&set, options: options, progress: { progress.show(packets: $0, bytes: $1) })
         progress.done()
         let exit = status(of: set, end: result.end)
@@ -86,17 +105,22 @@ struct Analyze: ParsableCommand {
         if let html, !HTMLReport(report: report, series: result.series, outcomes: result.outcomes).write(to: html) {
             throw ExitCode(ExitStatus.unreadable.rawValue)
         }
+        try Self.print(report, format: format, all: all)
+        if exit != .success { throw ExitCode(exit.rawValue) }
+    }
+
+    /// The report on standard output, in `format` (`merge` prints its report so too).
+    static func print(_ report: AnalysisReport, format: Format, all: Bool) throws {
         switch format {
         case .text:
-            print(AnalysisText.render(report, colour: Terminal.colourOnStandardOutput, all: all), terminator: "")
+            Swift.print(AnalysisText.render(report, colour: Terminal.colourOnStandardOutput, all: all), terminator: "")
         case .json:
-            print(try JSONOutput.encode(report, pretty: true))
+            Swift.print(try JSONOutput.encode(report, pretty: true))
         case .jsonl:
             var output = BufferedOutput()
             try JSONLine.write(report, to: &output)
             output.flush()
         }
-        if exit != .success { throw ExitCode(exit.rawValue) }
     }
 
     /// One line of `--format jsonl`: a capture, a finding or a flow, told apart by `type` (and for

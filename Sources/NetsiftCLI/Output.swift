@@ -14,6 +14,9 @@ enum ExitStatus: Int32, Comparable, Encodable {
     case unreadable = 2
     /// The capture is damaged or cut short; everything before the damage was analysed.
     case damaged = 3
+    /// `merge`: the shard outputs are not every shard of one analysis (other captures, options
+    /// or versions, a shard twice or missing).
+    case shardsRefused = 4
     /// Wrong command-line usage (ArgumentParser's own code for it too), such as a bad filter.
     case usage = 64
 

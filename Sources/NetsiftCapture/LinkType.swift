@@ -1,6 +1,6 @@
 /// A capture's link-layer header type: the `LINKTYPE_*` number that pcap and pcapng files store
 /// (tcpdump.org/linktypes.html). Unknown values are kept as they are so a report can name them.
-public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+public struct LinkType: Decodable, RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt16
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
 

@@ -126,7 +126,7 @@ public enum DNSResponseCode {
 }
 
 /// One resource record (RFC 1035 §4.1.3) with its data decoded by type.
-public struct DNSResourceRecord: Hashable, Sendable, Encodable {
+public struct DNSResourceRecord: Decodable, Hashable, Sendable, Encodable {
     public var name: DNSName
     public var type: UInt16
     /// The class; in mDNS without its top bit, which is `cacheFlush`. For OPT, the UDP payload size.
@@ -191,7 +191,7 @@ public struct DNSResourceRecord: Hashable, Sendable, Encodable {
 
 /// A record's data, decoded by its type. Types without a case here are `.unknown`; the record
 /// keeps their type and data length.
-public enum DNSRecordData: Hashable, Sendable, Encodable {
+public enum DNSRecordData: Decodable, Hashable, Sendable, Encodable {
     case a(address: IPAddress)
     case aaaa(address: IPAddress)
     case cname(name: DNSName)
@@ -220,7 +220,7 @@ public enum DNSRecordData: Hashable, Sendable, Encodable {
 }
 
 /// SOA data (RFC 1035 §3.3.13).
-public struct DNSStartOfAuthority: Hashable, Sendable, Encodable {
+public struct DNSStartOfAuthority: Decodable, Hashable, Sendable, Encodable {
     /// MNAME, the zone's primary server, and RNAME, the mailbox of who is responsible for it.
     public var primary: DNSName
     public var mailbox: DNSName
@@ -233,14 +233,14 @@ public struct DNSStartOfAuthority: Hashable, Sendable, Encodable {
 }
 
 /// SVCB / HTTPS data (RFC 9460 §2.2). Priority 0 is AliasMode; the target "." means the owner.
-public struct DNSServiceBinding: Hashable, Sendable, Encodable {
+public struct DNSServiceBinding: Decodable, Hashable, Sendable, Encodable {
     public var priority: UInt16
     public var target: DNSName
     public var parameters: [DNSServiceParameter]
 }
 
 /// One SvcParam (RFC 9460 §7, §14.3.2).
-public enum DNSServiceParameter: Hashable, Sendable, Encodable, CustomStringConvertible {
+public enum DNSServiceParameter: Decodable, Hashable, Sendable, Encodable, CustomStringConvertible {
     case mandatory(keys: [UInt16])
     case alpn(protocols: [String])
     case noDefaultALPN
@@ -281,7 +281,7 @@ public enum DNSServiceParameter: Hashable, Sendable, Encodable, CustomStringConv
 }
 
 /// DNSKEY data (RFC 4034 §2): the key itself is summed up by its tag and length.
-public struct DNSKey: Hashable, Sendable, Encodable {
+public struct DNSKey: Decodable, Hashable, Sendable, Encodable {
     public var flags: UInt16
     public var protocolNumber: UInt8
     public var algorithm: UInt8
@@ -291,7 +291,7 @@ public struct DNSKey: Hashable, Sendable, Encodable {
 }
 
 /// RRSIG data (RFC 4034 §3); times are seconds since the epoch (mod 2^32, §3.1.5).
-public struct DNSSignature: Hashable, Sendable, Encodable {
+public struct DNSSignature: Decodable, Hashable, Sendable, Encodable {
     public var typeCovered: UInt16
     public var algorithm: UInt8
     public var labels: UInt8
@@ -304,7 +304,7 @@ public struct DNSSignature: Hashable, Sendable, Encodable {
 }
 
 /// NSEC3 data (RFC 5155 §3.2): salt in hex, the next hashed owner in base32hex (§3.3).
-public struct DNSNextSecure3: Hashable, Sendable, Encodable {
+public struct DNSNextSecure3: Decodable, Hashable, Sendable, Encodable {
     public var hashAlgorithm: UInt8
     public var flags: UInt8
     public var iterations: UInt16
@@ -314,7 +314,7 @@ public struct DNSNextSecure3: Hashable, Sendable, Encodable {
 }
 
 /// The OPT pseudo-record's meaning (RFC 6891 §6.1.2–6.1.3).
-public struct DNSEDNS: Hashable, Sendable, Encodable, CustomStringConvertible {
+public struct DNSEDNS: Decodable, Hashable, Sendable, Encodable, CustomStringConvertible {
     /// The requestor's UDP payload size (the record's CLASS).
     public var udpPayloadSize: UInt16
     /// The upper 8 bits of the 12-bit response code (the TTL's first byte).
@@ -335,7 +335,7 @@ public struct DNSEDNS: Hashable, Sendable, Encodable, CustomStringConvertible {
 }
 
 /// One EDNS option (RFC 6891 §6.1.2).
-public enum DNSEDNSOption: Hashable, Sendable, Encodable, CustomStringConvertible {
+public enum DNSEDNSOption: Decodable, Hashable, Sendable, Encodable, CustomStringConvertible {
     /// Client subnet (RFC 7871 §6): family 1 IPv4, 2 IPv6; the address holds only the prefix's
     /// bytes on the wire and is given here padded with zeros (nil for another family).
     case clientSubnet(family: UInt16, sourcePrefixLength: UInt8, scopePrefixLength: UInt8, address: IPAddress?)

@@ -5,7 +5,7 @@ import NetsiftCapture
 /// read: in mDNS the top bit of a question's class asks for a unicast reply (QU, §5.4) and the top
 /// bit of a record's class is cache-flush (§10.2); in LLMNR the AA and RD header bits are C
 /// (conflict) and T (tentative) (RFC 4795 §2.1.1).
-public enum DNSFlavor: String, Sendable, Equatable, Encodable {
+public enum DNSFlavor: String, Decodable, Sendable, Equatable, Encodable {
     case dns, mdns, llmnr
 
     public static let dnsPort: UInt16 = 53
@@ -41,7 +41,7 @@ public enum DNSFlavor: String, Sendable, Equatable, Encodable {
 
 /// The fixed 12-byte header (RFC 1035 §4.1.1), with the AD and CD bits of RFC 4035 §3.2. The
 /// counts are what the header declares, even when the message holds fewer records.
-public struct DNSHeader: Sendable, Equatable, Encodable {
+public struct DNSHeader: Decodable, Sendable, Equatable, Encodable {
     public static let length = 12
 
     public var id: UInt16 = 0
@@ -90,13 +90,13 @@ public struct DNSHeader: Sendable, Equatable, Encodable {
         }
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum OutputKeys: String, CodingKey {
         case id, flags, isResponse, opcode, authoritative, truncated, recursionDesired, recursionAvailable, z,
              authenticData, checkingDisabled, rcode, questionCount, answerCount, authorityCount, additionalCount
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
+        var c = encoder.container(keyedBy: OutputKeys.self)
         try c.encode(id, forKey: .id)
         try c.encode(flags, forKey: .flags)
         try c.encode(isResponse, forKey: .isResponse)
@@ -117,7 +117,7 @@ public struct DNSHeader: Sendable, Equatable, Encodable {
 }
 
 /// The part of a message a problem is in.
-public enum DNSSection: String, Sendable, Equatable, Encodable {
+public enum DNSSection: String, Decodable, Sendable, Equatable, Encodable {
     case header, questions, answers, authorities, additionals
 }
 
@@ -127,9 +127,9 @@ public enum DNSSection: String, Sendable, Equatable, Encodable {
 /// cut stops it too but is not malformed. Invalid record data (a value its type forbids, within
 /// its length) does not stop it: that record's data is kept as `.unknown` (an invalid EDNS option
 /// as `.other`, the rest of EDNS decoded).
-public struct DNSProblem: Sendable, Equatable, Encodable, CustomStringConvertible {
+public struct DNSProblem: Decodable, Sendable, Equatable, Encodable, CustomStringConvertible {
     /// Thrown while parsing, then placed by the section and index it happened in.
-    public enum Kind: Error, Sendable, Equatable {
+    public enum Kind: Decodable, Error, Sendable, Equatable {
         /// Fewer than 12 bytes: no header.
         case headerTooShort(length: Int)
         /// A name's labels or pointer run past the end of the message (or of the record data
@@ -202,10 +202,10 @@ public struct DNSProblem: Sendable, Equatable, Encodable, CustomStringConvertibl
         }
     }
 
-    enum CodingKeys: String, CodingKey { case section, index, label, description }
+    enum OutputKeys: String, CodingKey { case section, index, label, description }
 
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
+        var c = encoder.container(keyedBy: OutputKeys.self)
         try c.encode(section, forKey: .section)
         try c.encode(index, forKey: .index)
         try c.encode(label, forKey: .label)
@@ -221,8 +221,8 @@ public struct DNSProblem: Sendable, Equatable, Encodable, CustomStringConvertibl
 /// A name whose extent in the message is known but whose text cannot be whole carries a `fault`
 /// and the text decoded up to it. Such a name does not end the parse (Wireshark reads on too):
 /// the next field starts after the name's first pointer either way.
-public struct DNSName: Hashable, Sendable, Encodable, CustomStringConvertible {
-    public enum Fault: String, Sendable, Hashable, Encodable {
+public struct DNSName: Decodable, Hashable, Sendable, Encodable, CustomStringConvertible {
+    public enum Fault: String, Decodable, Sendable, Hashable, Encodable {
         /// A compression pointer leads back to where the name was already read (RFC 9267 §2).
         case compressionLoop
         /// Longer than 255 bytes (RFC 1035 §3.1), or more pointers than such a name could need.
@@ -257,7 +257,7 @@ public struct DNSName: Hashable, Sendable, Encodable, CustomStringConvertible {
 }
 
 /// One entry of the question section (RFC 1035 §4.1.2).
-public struct DNSQuestion: Hashable, Sendable, Encodable {
+public struct DNSQuestion: Decodable, Hashable, Sendable, Encodable {
     public var name: DNSName
     public var type: UInt16
     /// The class; in mDNS without its top bit, which is `unicastResponse`.
@@ -276,7 +276,7 @@ public struct DNSQuestion: Hashable, Sendable, Encodable {
 /// One DNS message: header, the four sections, and what went wrong. Parsing never throws: a
 /// broken message is kept with what was read before the fault and a `problem` that says where and
 /// what, so every message can be shown and counted.
-public struct DNSMessage: Sendable, Equatable, Encodable {
+public struct DNSMessage: Decodable, Sendable, Equatable, Encodable {
     public var flavor: DNSFlavor
     public var header: DNSHeader
     public var questions: [DNSQuestion] = []

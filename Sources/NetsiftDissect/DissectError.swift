@@ -1,6 +1,6 @@
 /// The protocol layers Netsift dissects, used to say where a problem is and which layers a
 /// packet has.
-public enum Layer: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+public enum Layer: UInt8, Decodable, Sendable, CaseIterable, CustomStringConvertible {
     case link, ethernet, llc, vlan, linuxSLL, linuxSLL2, loopback, ipv4, ipv4Options, ipv6, ipv6Extension,
          tcp, tcpOptions, udp, icmp, icmpv6, gre, vxlan, geneve, erspan, mpls, gtpU
 
@@ -34,8 +34,8 @@ public enum Layer: UInt8, Sendable, CaseIterable, CustomStringConvertible {
 
 /// What is wrong with a layer, as plain data (no String, so a malformed packet costs no
 /// allocation); the text is made only when a report shows it.
-public struct DissectError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
+public struct DissectError: Decodable, Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Decodable, Sendable, Equatable {
         /// The snaplen cut the header: `needed` bytes, `captured` present. The packet on the wire was
         /// fine; the capture kept too little of it. Wireshark does not call this malformed.
         case cut(needed: Int, captured: Int)
@@ -55,7 +55,7 @@ public struct DissectError: Error, Sendable, Equatable, CustomStringConvertible 
         case unsupportedLinkType(Int)
     }
 
-    public enum Field: UInt8, Sendable {
+    public enum Field: UInt8, Decodable, Sendable {
         case headerLength, totalLength, payloadLength, dataOffset, udpLength, optionLength, extensionLength,
              optionsLength
         public var name: String {

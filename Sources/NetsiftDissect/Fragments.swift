@@ -2,7 +2,7 @@ import NetsiftCapture
 
 /// The bounds of IP fragment reassembly. Memory is at most `maximumDatagrams` ×
 /// `maximumDatagramLength` bytes (4 MiB with the defaults), allocated as datagrams arrive.
-public struct FragmentLimits: Sendable {
+public struct FragmentLimits: Decodable, Sendable {
     /// Datagrams being reassembled at once; a new one beyond this evicts the oldest.
     public var maximumDatagrams = 64
     /// The largest datagram rebuilt (IPv4's limit; IPv6 jumbograms are not reassembled).
@@ -16,7 +16,7 @@ public struct FragmentLimits: Sendable {
 }
 
 /// What reassembly did, so a report can say when a limit was reached: nothing is lost silently.
-public struct FragmentStatistics: Sendable, Equatable {
+public struct FragmentStatistics: Decodable, Sendable, Equatable {
     public var datagramsReassembled = 0
     /// Incomplete datagrams dropped after `timeout`.
     public var datagramsExpired = 0

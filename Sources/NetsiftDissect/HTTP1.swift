@@ -2,8 +2,8 @@
 /// fields, decoded from the bytes before the empty line that ends it (the caller buffers them).
 /// Obsolete line folding (§5.2) is joined with one space; a line that is not `name: value` is
 /// a problem, as llhttp makes it one.
-public struct HTTP1Head: Sendable, Equatable, Encodable {
-    public struct Field: Sendable, Equatable, Encodable {
+public struct HTTP1Head: Decodable, Sendable, Equatable, Encodable {
+    public struct Field: Decodable, Sendable, Equatable, Encodable {
         public var name: String
         public var value: String
     }
@@ -46,7 +46,7 @@ public struct HTTP1Head: Sendable, Equatable, Encodable {
         field("connection")?.lowercased().split(separator: ",").contains { $0.trimmingSpaces == "close" } ?? false
     }
 
-    public enum ContentLength: Sendable, Equatable {
+    public enum ContentLength: Decodable, Sendable, Equatable {
         case absent, invalid
         case length(Int)
     }
@@ -146,7 +146,7 @@ extension StringProtocol {
 }
 
 /// What is wrong with an HTTP/1.x stream.
-public enum HTTP1Problem: Error, Sendable, Equatable, Encodable, CustomStringConvertible {
+public enum HTTP1Problem: Decodable, Error, Sendable, Equatable, Encodable, CustomStringConvertible {
     case badStartLine(String)
     case badHeaderLine(String)
     /// A head longer than `HTTP1Connection.headLimit`: the direction is no longer followed.

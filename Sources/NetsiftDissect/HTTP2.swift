@@ -6,7 +6,7 @@ import NetsiftCapture
 
 /// HTTP/2 frame type (RFC 9113 §6 and the IANA "HTTP/2 Frame Type" registry). Unknown types are
 /// kept by number: RFC 9113 §4.1 says a receiver ignores them, and so do we, after reporting them.
-public struct HTTP2FrameType: RawRepresentable, Sendable, Hashable, Encodable, CustomStringConvertible {
+public struct HTTP2FrameType: Decodable, RawRepresentable, Sendable, Hashable, Encodable, CustomStringConvertible {
     public let rawValue: UInt8
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
 
@@ -45,7 +45,7 @@ public struct HTTP2FrameType: RawRepresentable, Sendable, Hashable, Encodable, C
 
 /// Frame flags (RFC 9113 §6). One bit means different things for different types: 0x1 is
 /// END_STREAM on DATA and HEADERS but ACK on SETTINGS and PING, so names depend on the type.
-public struct HTTP2Flags: OptionSet, Sendable, Hashable, Encodable {
+public struct HTTP2Flags: Decodable, OptionSet, Sendable, Hashable, Encodable {
     public let rawValue: UInt8
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
 
@@ -84,7 +84,7 @@ public struct HTTP2Flags: OptionSet, Sendable, Hashable, Encodable {
 
 /// Error codes carried by RST_STREAM and GOAWAY (RFC 9113 §7). Unknown codes are kept by number
 /// ("MUST NOT trigger any special behavior").
-public struct HTTP2ErrorCode: RawRepresentable, Sendable, Hashable, Encodable, CustomStringConvertible {
+public struct HTTP2ErrorCode: Decodable, RawRepresentable, Sendable, Hashable, Encodable, CustomStringConvertible {
     public let rawValue: UInt32
     @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
 
@@ -125,7 +125,7 @@ public struct HTTP2ErrorCode: RawRepresentable, Sendable, Hashable, Encodable, C
 }
 
 /// SETTINGS parameter identifiers (RFC 9113 §6.5.2, RFC 8441 §3, RFC 9218 §2.1).
-public struct HTTP2SettingID: RawRepresentable, Sendable, Hashable, Encodable, CustomStringConvertible {
+public struct HTTP2SettingID: Decodable, RawRepresentable, Sendable, Hashable, Encodable, CustomStringConvertible {
     public let rawValue: UInt16
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
 
@@ -153,7 +153,7 @@ public struct HTTP2SettingID: RawRepresentable, Sendable, Hashable, Encodable, C
     }
 }
 
-public struct HTTP2Setting: Sendable, Hashable, Encodable, CustomStringConvertible {
+public struct HTTP2Setting: Decodable, Sendable, Hashable, Encodable, CustomStringConvertible {
     public var id: HTTP2SettingID
     public var value: UInt32
     public init(id: HTTP2SettingID, value: UInt32) {
@@ -189,7 +189,7 @@ public enum HTTP2Limits {
 
 /// A stream's priority as RFC 7540 §5.3 defined it (deprecated by RFC 9113 §5.3.2 but still on
 /// the wire): carried by PRIORITY frames and by HEADERS with the PRIORITY flag.
-public struct HTTP2Priority: Sendable, Hashable, Encodable {
+public struct HTTP2Priority: Decodable, Sendable, Hashable, Encodable {
     public var exclusive: Bool
     public var streamDependency: UInt32
     /// The weight between 1 and 256: the wire's byte plus one.
@@ -202,7 +202,7 @@ public struct HTTP2Priority: Sendable, Hashable, Encodable {
 }
 
 /// The frame header's fields, as an owned value that outlives the packet.
-public struct HTTP2FrameInfo: Sendable, Hashable, Encodable {
+public struct HTTP2FrameInfo: Decodable, Sendable, Hashable, Encodable {
     /// The payload's length in bytes (the header's 9 bytes not included).
     public var length: Int
     public var type: HTTP2FrameType
@@ -218,7 +218,7 @@ public struct HTTP2FrameInfo: Sendable, Hashable, Encodable {
 
 /// What is wrong with one frame. A frame that is malformed here is what RFC 9113 makes a
 /// FRAME_SIZE_ERROR or PROTOCOL_ERROR for its length or padding.
-public enum HTTP2FrameError: Error, Sendable, Hashable, Encodable, CustomStringConvertible {
+public enum HTTP2FrameError: Decodable, Error, Sendable, Hashable, Encodable, CustomStringConvertible {
     /// Fewer bytes than the 9-byte header plus its declared length.
     case truncated(needed: Int, available: Int)
     /// The payload is shorter than the fields its type and flags need (RFC 9113 §6).
@@ -252,7 +252,7 @@ public enum HTTP2FrameError: Error, Sendable, Hashable, Encodable, CustomStringC
 
 /// A frame's payload decoded into owned values: what a report shows, once the packet is gone.
 /// Header block fragments are counted here and decoded by the connection (they need HPACK state).
-public enum HTTP2Payload: Sendable, Hashable, Encodable {
+public enum HTTP2Payload: Decodable, Sendable, Hashable, Encodable {
     /// `dataLength` excludes the Pad Length byte and the padding.
     case data(dataLength: Int, padLength: Int?)
     case headers(fragmentLength: Int, padLength: Int?, priority: HTTP2Priority?)
@@ -474,7 +474,7 @@ public enum HTTP2Preface {
 /// obsolete but still met): `Upgrade: h2c` and an `HTTP2-Settings` header carrying the client's
 /// SETTINGS payload in base64url. After a `101 Switching Protocols` answer both sides speak HTTP/2
 /// and this request becomes stream 1.
-public struct HTTP2UpgradeRequest: Sendable, Hashable, Encodable {
+public struct HTTP2UpgradeRequest: Decodable, Sendable, Hashable, Encodable {
     public var method: String
     public var target: String
     public var host: String?

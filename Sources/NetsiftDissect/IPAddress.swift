@@ -2,7 +2,7 @@ import NetsiftCapture
 
 /// An IPv4 or IPv6 address in 16 bytes, plain data (a flow key is built from two of these).
 /// IPv4 is kept as the IPv4-mapped IPv6 address ::ffff:a.b.c.d, so one comparison serves both.
-public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct IPAddress: Decodable, Hashable, Sendable, Comparable, CustomStringConvertible {
     public var high: UInt64
     public var low: UInt64
 

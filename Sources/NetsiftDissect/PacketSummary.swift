@@ -1,7 +1,7 @@
 import NetsiftCapture
 
 /// Which layers a packet holds. `embedded*` are the headers quoted inside an ICMP error.
-public struct LayerSet: OptionSet, Sendable, Hashable {
+public struct LayerSet: Decodable, OptionSet, Sendable, Hashable {
     public let rawValue: UInt32
     @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
 
@@ -34,7 +34,7 @@ public struct LayerSet: OptionSet, Sendable, Hashable {
 }
 
 /// One 802.1Q / 802.1ad tag.
-public struct VLANTag: Sendable, Equatable {
+public struct VLANTag: Decodable, Sendable, Equatable {
     /// The TPID that announced the tag: 0x8100 (802.1Q C-tag), 0x88a8 (802.1ad S-tag), 0x9100.
     public var tpid: UInt16
     public var priority: UInt8
@@ -49,7 +49,7 @@ public struct VLANTag: Sendable, Equatable {
 }
 
 /// TCP flags in header order (CWR ECE URG ACK PSH RST SYN FIN), plus AE (formerly NS).
-public struct TCPFlags: OptionSet, Sendable, Hashable {
+public struct TCPFlags: Decodable, OptionSet, Sendable, Hashable {
     public let rawValue: UInt16
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
     // Constants, not `static let` (see LayerSet).
@@ -80,7 +80,7 @@ public struct TCPFlags: OptionSet, Sendable, Hashable {
 
 /// The TCP options that later stages use, decoded once. The full list (unknown kinds included)
 /// is walked again from the header bytes by whoever prints it (`TCPOptions`).
-@frozen public struct TCPOptionSummary: Sendable, Equatable {
+@frozen public struct TCPOptionSummary: Decodable, Sendable, Equatable {
     public var mss: UInt16?
     public var windowScale: UInt8?
     public var sackPermitted = false
@@ -139,8 +139,36 @@ public struct TCPFlags: OptionSet, Sendable, Hashable {
     }
 }
 
+extension TCPOptionSummary {
+    private enum Keys: String, CodingKey {
+        case mss, windowScale, sackPermitted, sackBlockCount, sackBlocks, timestampValue, timestampEcho
+        case fastOpenCookieLength, mptcpSubtype, optionCount, unknownCount
+    }
+
+    /// Read back from a shard's replay record (the SACK blocks, a tuple, as an array of four).
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: Keys.self)
+        mss = try c.decodeIfPresent(UInt16.self, forKey: .mss)
+        windowScale = try c.decodeIfPresent(UInt8.self, forKey: .windowScale)
+        sackPermitted = try c.decode(Bool.self, forKey: .sackPermitted)
+        sackBlockCount = try c.decode(UInt8.self, forKey: .sackBlockCount)
+        let blocks = try c.decode([UInt64].self, forKey: .sackBlocks)
+        guard blocks.count == 4 else {
+            throw DecodingError.dataCorruptedError(forKey: .sackBlocks, in: c, debugDescription: "four SACK blocks")
+        }
+        sackBlocks = (blocks[0], blocks[1], blocks[2], blocks[3])
+        timestampValue = try c.decodeIfPresent(UInt32.self, forKey: .timestampValue)
+        timestampEcho = try c.decodeIfPresent(UInt32.self, forKey: .timestampEcho)
+        fastOpenCookieLength = try c.decodeIfPresent(UInt8.self, forKey: .fastOpenCookieLength)
+        mptcpSubtype = try c.decodeIfPresent(UInt8.self, forKey: .mptcpSubtype)
+        optionCount = try c.decode(UInt8.self, forKey: .optionCount)
+        unknownCount = try c.decode(UInt8.self, forKey: .unknownCount)
+    }
+}
+
 /// The flow an ICMP error is about: the quoted original header.
-public struct EmbeddedFlow: Sendable, Equatable {
+public struct EmbeddedFlow: Decodable, Sendable, Equatable {
     public var source = IPAddress.zero
     public var destination = IPAddress.zero
     public var ipProtocol: UInt8 = 0
@@ -152,7 +180,7 @@ public struct EmbeddedFlow: Sendable, Equatable {
 /// Everything the dissector learned about one packet, as a fixed-size plain value: later stages
 /// (flow tracker, application dissectors, reports) read it instead of the bytes. Ranges refer to
 /// the bytes handed out with the summary (the frame, or a reassembled datagram).
-@frozen public struct PacketSummary: Sendable {
+@frozen public struct PacketSummary: Decodable, Sendable {
     public var layers: LayerSet = []
     public var linkType = LinkType.ethernet
     // Link layer

@@ -8,10 +8,10 @@ import X509
 /// The certificate is read field by field rather than through `Certificate(derEncoded:)`, because
 /// that initialiser also builds a usable public key and refuses what a validator should refuse —
 /// RSA keys under 2048 bits, DSA keys — which are exactly the certificates worth reporting here.
-public struct TLSCertificate: Sendable, Equatable, Encodable {
+public struct TLSCertificate: Decodable, Sendable, Equatable, Encodable {
     /// One attribute of a distinguished name: its type's OID ("2.5.4.3" for the common name) and
     /// its value as text.
-    public struct Attribute: Sendable, Equatable, Encodable {
+    public struct Attribute: Decodable, Sendable, Equatable, Encodable {
         public var oid: String
         public var value: String
 
@@ -110,14 +110,14 @@ public struct TLSCertificate: Sendable, Equatable, Encodable {
         return "\(who) issued by \(isSelfIssued ? "itself" : by), valid \(UTCTimestamp.iso(notBefore)) to \(UTCTimestamp.iso(notAfter))"
     }
 
-    private enum CodingKeys: String, CodingKey {
+    private enum OutputKeys: String, CodingKey {
         case version, serialNumber, subject, issuer, notBefore, notAfter, dnsNames, ipAddresses, publicKeyAlgorithm,
              publicKeyBits, curve, signatureAlgorithm, isCertificateAuthority, selfIssued
     }
 
     /// Times as ISO 8601 UTC text ("2014-03-04T23:59:59Z"), as tshark and Zeek print them.
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
+        var c = encoder.container(keyedBy: OutputKeys.self)
         try c.encode(version, forKey: .version)
         try c.encode(serialNumber, forKey: .serialNumber)
         try c.encode(subject, forKey: .subject)

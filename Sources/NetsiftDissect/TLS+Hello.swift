@@ -4,7 +4,7 @@ import NetsiftCapture
 // The hello messages, decoded from a complete handshake message body into owned values.
 
 /// One extension as it appears in a hello: its type and the length of its data.
-public struct TLSExtension: Sendable, Equatable, Encodable {
+public struct TLSExtension: Decodable, Sendable, Equatable, Encodable {
     public var type: UInt16
     public var length: Int
     public init(type: UInt16, length: Int) {
@@ -30,7 +30,7 @@ enum TLSExtensionType {
 /// A ClientHello (RFC 8446 §4.1.2; RFC 5246 §7.4.1.2), or the SSL 2.0 CLIENT-HELLO that
 /// SSLv3/TLS clients may open with (RFC 5246 Appendix E.2). Lists keep the wire order and
 /// GREASE values (RFC 8701); the fingerprints leave GREASE out.
-public struct TLSClientHello: Sendable, Equatable, Encodable {
+public struct TLSClientHello: Decodable, Sendable, Equatable, Encodable {
     /// The version of the record that carried the message's first byte; 0x0002 for SSL 2.0 format.
     public var recordVersion: UInt16
     /// `legacy_version` (`client_version` before TLS 1.3).
@@ -94,7 +94,7 @@ public struct TLSClientHello: Sendable, Equatable, Encodable {
 
 /// A ServerHello (RFC 8446 §4.1.3; RFC 5246 §7.4.1.3), or a HelloRetryRequest, which is a
 /// ServerHello whose random is the SHA-256 of "HelloRetryRequest".
-public struct TLSServerHello: Sendable, Equatable, Encodable {
+public struct TLSServerHello: Decodable, Sendable, Equatable, Encodable {
     public var recordVersion: UInt16
     public var legacyVersion: UInt16
     public var random: String
@@ -133,7 +133,7 @@ public struct TLSServerHello: Sendable, Equatable, Encodable {
 
 /// The fields whose lengths TLS messages carry, named as in the RFCs, to say where a message is
 /// malformed.
-public enum TLSField: String, Sendable, Encodable {
+public enum TLSField: String, Decodable, Sendable, Encodable {
     case msgType = "msg_type", legacyVersion = "legacy_version", random, sessionID = "session_id"
     case cipherSuites = "cipher_suites", cipherSuite = "cipher_suite"
     case compressionMethods = "compression_methods", compressionMethod = "compression_method"

@@ -8,9 +8,9 @@ import X509
 /// extensions), as the certificate is: swift-certificates' own OCSP types are internal to it.
 /// The signature is not verified (a capture holds no trust store); what is read is what the
 /// server sent clients to rely on.
-public struct TLSOCSPResponse: Sendable, Equatable, Encodable {
+public struct TLSOCSPResponse: Decodable, Sendable, Equatable, Encodable {
     /// One certificate's status (SingleResponse).
-    public struct Status: Sendable, Equatable, Encodable {
+    public struct Status: Decodable, Sendable, Equatable, Encodable {
         /// The certificate's serial number, as `TLSCertificate.serialNumber` prints it.
         public var serialNumber: String
         /// "good", "revoked" or "unknown".
@@ -37,12 +37,12 @@ public struct TLSOCSPResponse: Sendable, Equatable, Encodable {
         /// CertStatus's choice: 0 good, 1 revoked, 2 unknown (Wireshark's `ocsp.certStatus`).
         public var statusCode: Int { status == "good" ? 0 : status == "revoked" ? 1 : 2 }
 
-        private enum CodingKeys: String, CodingKey {
+        private enum OutputKeys: String, CodingKey {
             case serialNumber, status, revocationTime, revocationReason, thisUpdate, nextUpdate
         }
 
         public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
+            var c = encoder.container(keyedBy: OutputKeys.self)
             try c.encode(serialNumber, forKey: .serialNumber)
             try c.encode(status, forKey: .status)
             try c.encodeIfPresent(revocationTime.map(UTCTimestamp.iso), forKey: .revocationTime)
@@ -86,10 +86,10 @@ public struct TLSOCSPResponse: Sendable, Equatable, Encodable {
         return line
     }
 
-    private enum CodingKeys: String, CodingKey { case responseStatus, producedAt, responder, statuses }
+    private enum OutputKeys: String, CodingKey { case responseStatus, producedAt, responder, statuses }
 
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
+        var c = encoder.container(keyedBy: OutputKeys.self)
         try c.encode(responseStatus, forKey: .responseStatus)
         try c.encodeIfPresent(producedAt.map(UTCTimestamp.iso), forKey: .producedAt)
         try c.encodeIfPresent(responder, forKey: .responder)

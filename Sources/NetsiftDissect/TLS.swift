@@ -2,7 +2,7 @@ import NetsiftCapture
 
 /// What the TLS parser reports, in stream order: the handshake in cleartext, then only that
 /// encrypted records went by.
-public enum TLSMessage: Sendable, Equatable, Encodable {
+public enum TLSMessage: Decodable, Sendable, Equatable, Encodable {
     case clientHello(TLSClientHello)
     case serverHello(TLSServerHello)
     /// Any other cleartext handshake message (Certificate, ServerKeyExchange, Finished…).
@@ -32,7 +32,7 @@ public enum TLSMessage: Sendable, Equatable, Encodable {
 }
 
 /// A cleartext handshake message other than the hellos: its type and length.
-public struct TLSHandshake: Sendable, Equatable, Encodable {
+public struct TLSHandshake: Decodable, Sendable, Equatable, Encodable {
     public var type: UInt8
     public var length: Int
     /// Certificate (TLS 1.2 and earlier): how many certificates the chain holds.
@@ -65,7 +65,7 @@ public struct TLSHandshake: Sendable, Equatable, Encodable {
 
 /// An alert (RFC 8446 §6): level and description when it is in cleartext; nil for both when it
 /// is encrypted (sent after ChangeCipherSpec, or under TLS 1.3's handshake keys).
-public struct TLSAlert: Sendable, Equatable, Encodable {
+public struct TLSAlert: Decodable, Sendable, Equatable, Encodable {
     /// 1 warning, 2 fatal.
     public var level: UInt8?
     public var description: UInt8?
@@ -85,7 +85,7 @@ public struct TLSAlert: Sendable, Equatable, Encodable {
 }
 
 /// A record noted by type and length only.
-public struct TLSRecord: Sendable, Equatable, Encodable {
+public struct TLSRecord: Decodable, Sendable, Equatable, Encodable {
     public var contentType: UInt8
     public var length: Int
 
@@ -103,7 +103,7 @@ public struct TLSRecord: Sendable, Equatable, Encodable {
 }
 
 /// An SSL 2.0 record: its message type when in cleartext, nil once encrypted.
-public struct SSLv2Record: Sendable, Equatable, Encodable {
+public struct SSLv2Record: Decodable, Sendable, Equatable, Encodable {
     public var messageType: UInt8?
     public var length: Int
     /// SERVER-HELLO: the server's certificate, when it could be decoded.
@@ -126,7 +126,7 @@ public struct SSLv2Record: Sendable, Equatable, Encodable {
 }
 
 /// What is wrong with a TLS stream, and where.
-public enum TLSProblem: Error, Sendable, Equatable, Encodable, CustomStringConvertible {
+public enum TLSProblem: Decodable, Error, Sendable, Equatable, Encodable, CustomStringConvertible {
     /// The direction's first record is neither a TLS record nor an SSL 2.0 CLIENT-HELLO / SERVER-HELLO.
     case notTLS(firstByte: UInt8)
     /// A record header with a content type TLS does not define.

@@ -66,7 +66,7 @@ public enum TunnelKind: UInt8, Sendable, CaseIterable, Codable {
 }
 
 /// Every tunnel kind a packet went through.
-public struct TunnelKinds: OptionSet, Sendable, Hashable {
+public struct TunnelKinds: Decodable, OptionSet, Sendable, Hashable {
     public let rawValue: UInt8
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
     @inlinable public init(_ kind: TunnelKind) { rawValue = 1 << (kind.rawValue - 1) }
@@ -76,7 +76,7 @@ public struct TunnelKinds: OptionSet, Sendable, Hashable {
 /// The tunnels around a packet: the summary's addresses, ports and TCP fields are the innermost
 /// packet's; this keeps what was outside it. Identifiers are those of the innermost tunnel of each
 /// kind (a nested VXLAN keeps the inner VNI; the oracle's per-capture lists hold all of them).
-public struct Encapsulation: Sendable, Equatable {
+public struct Encapsulation: Decodable, Sendable, Equatable {
     /// Tunnels are followed this many levels deep; a deeper packet is reported (`chainTooLong`) and
     /// described as far as the limit.
     public static let maximumDepth = 6

@@ -53,7 +53,7 @@ public struct DecodeAs: Sendable, Equatable {
 }
 
 /// Where and when an application message was seen: the frame that carried its last byte.
-public struct ApplicationContext: Sendable, Equatable {
+public struct ApplicationContext: Decodable, Sendable, Equatable {
     public var frame: Int
     public var time: Int64
     public var transport: Transport
@@ -66,13 +66,13 @@ public struct ApplicationContext: Sendable, Equatable {
 }
 
 /// One application message, or what went wrong reading one, with where it was seen.
-public struct ApplicationEvent: Sendable {
+public struct ApplicationEvent: Decodable, Sendable {
     public var context: ApplicationContext
     public var message: ApplicationMessage
 }
 
 /// The messages the application parsers emit, one case per protocol.
-public enum ApplicationMessage: Sendable {
+public enum ApplicationMessage: Decodable, Sendable {
     /// Bytes were missing from a reassembled stream (never captured, or dropped at a limit).
     case streamGap(ApplicationProtocol)
     /// A DNS, mDNS or LLMNR message (a malformed one says so in its `problem`).

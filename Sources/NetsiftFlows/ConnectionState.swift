@@ -88,7 +88,7 @@ public struct HistoryRecorder: Sendable {
     var marks: (Marks, Marks) = (Marks(), Marks())
 
     /// One side's last sequence number of `s h f r` (slots 0–3) and its `t w g` counts (slots 0–2).
-    struct Marks: Sendable {
+    struct Marks: Decodable, Sendable {
         var syn: UInt32?, synAck: UInt32?, fin: UInt32?, rst: UInt32?
         var retransmissions = 0, zeroWindows = 0, gaps = 0
 
@@ -181,5 +181,18 @@ public struct HistoryRecorder: Sendable {
         var threshold = 1
         while threshold < count { threshold *= 10 }
         if threshold == count { append(letter, fromOriginator) }
+    }
+}
+
+/// Read back from a shard's replay record (`ReplayJSON`); here, where `history` may be set.
+extension HistoryRecorder: Decodable {
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: ReplayKey.self)
+        try c.fill(&self, \.history, "history")
+        var once = try c.nestedUnkeyedContainer(forKey: ReplayKey("onceSeen"))
+        onceSeen = (try once.decode(UInt8.self), try once.decode(UInt8.self))
+        var marks = try c.nestedUnkeyedContainer(forKey: ReplayKey("marks"))
+        self.marks = (try marks.decode(Marks.self), try marks.decode(Marks.self))
     }
 }

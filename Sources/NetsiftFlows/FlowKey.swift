@@ -1,7 +1,7 @@
 import NetsiftDissect
 
 /// One end of a conversation.
-public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
+public struct Endpoint: Decodable, Hashable, Sendable, CustomStringConvertible {
     public var address: IPAddress
     public var port: UInt16
     public init(address: IPAddress, port: UInt16) {
@@ -19,7 +19,7 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
 /// `TunnelKind.identifierIsSymmetric`), and the endpoints of the IP datagram that carried it, in a
 /// fixed order. Pods with the same addresses in two VXLAN segments, or the same flow mirrored from
 /// two places, are then two conversations. `none` for a packet that is not encapsulated.
-public struct TunnelKey: Hashable, Sendable {
+public struct TunnelKey: Decodable, Hashable, Sendable {
     /// The kind in the top byte, the symmetric identifier in the low 32 bits; 0 for no tunnel.
     public var kindAndIdentifier: UInt64
     public var outerLow: IPAddress
@@ -67,7 +67,7 @@ public struct TunnelKey: Hashable, Sendable {
 /// the protocol, and the tunnel it was found in. VLAN and interface are not part of it, as in
 /// Wireshark's conversations, so a flow captured both tagged and untagged on a trunk stays one
 /// conversation.
-public struct FlowKey: Hashable, Sendable {
+public struct FlowKey: Decodable, Hashable, Sendable {
     public var low: Endpoint
     public var high: Endpoint
     public var ipProtocol: UInt8
@@ -138,7 +138,7 @@ public struct FlowKey: Hashable, Sendable {
 /// endpoints of the datagram that carried it, and how many tunnels deep the conversation was.
 /// A class, so that a conversation holds one word for it: conversations are copied whole when they
 /// end, and most are not in a tunnel.
-public final class FlowTunnel: Sendable {
+public final class FlowTunnel: Decodable, Sendable {
     public let kind: TunnelKind
     /// Every kind of tunnel around it, the innermost included.
     public let kinds: TunnelKinds

@@ -26,7 +26,7 @@ public struct TrackedPacket: Sendable, Equatable {
 
 /// A conversation that is over: closed and quiet, idle past its limit, evicted to make room, or
 /// still open when the capture ended.
-public enum FinishedFlow: Sendable {
+public enum FinishedFlow: Decodable, Sendable {
     case tcp(TCPConversation)
     case udp(UDPConversation)
 }

@@ -1,7 +1,7 @@
 import NetsiftDissect
 
 /// A request as its response remembers it.
-public struct HTTP1RequestLine: Sendable, Equatable, Encodable {
+public struct HTTP1RequestLine: Decodable, Sendable, Equatable, Encodable {
     public var method: String
     public var target: String
     public var host: String?
@@ -12,7 +12,7 @@ public struct HTTP1RequestLine: Sendable, Equatable, Encodable {
 }
 
 /// One HTTP/1.x message, or what went wrong reading one.
-public enum HTTP1Message: Sendable, Equatable, Encodable {
+public enum HTTP1Message: Decodable, Sendable, Equatable, Encodable {
     /// A complete request: its head and the size of its body as sent (chunk framing included).
     case request(head: HTTP1Head, bodyBytes: Int)
     /// A complete response, with the request it answers (nil when the capture missed it).

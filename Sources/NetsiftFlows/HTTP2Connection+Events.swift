@@ -4,7 +4,7 @@ import NetsiftDissect
 // `netsift packets` prints.
 
 /// One thing an HTTP/2 connection said, with where (the packet) and who (client or server).
-public struct HTTP2Message: Sendable, Equatable, Encodable {
+public struct HTTP2Message: Decodable, Sendable, Equatable, Encodable {
     public var frame: Int
     public var time: Int64
     public var fromClient: Bool
@@ -20,7 +20,7 @@ public struct HTTP2Message: Sendable, Equatable, Encodable {
     public var summaryLine: String { event.summaryLine }
 }
 
-public enum HTTP2Event: Sendable, Equatable, Encodable {
+public enum HTTP2Event: Decodable, Sendable, Equatable, Encodable {
     /// The client connection preface (RFC 9113 §3.4).
     case preface
     /// An HTTP/1.1 request with `Upgrade: h2c` (it becomes stream 1).
@@ -47,8 +47,8 @@ public enum HTTP2Event: Sendable, Equatable, Encodable {
 
 /// One frame as reported: its header, its payload decoded (or why not), and the header block it
 /// completed, decoded.
-public struct HTTP2FrameRecord: Sendable, Equatable, Encodable {
-    public enum Payload: Sendable, Equatable, Encodable {
+public struct HTTP2FrameRecord: Decodable, Sendable, Equatable, Encodable {
+    public enum Payload: Decodable, Sendable, Equatable, Encodable {
         case decoded(HTTP2Payload)
         case malformed(HTTP2FrameError)
         /// Longer than `HTTP2Connection.frameBufferLimit`: skipped, not decoded.
@@ -97,7 +97,7 @@ public struct HTTP2FrameRecord: Sendable, Equatable, Encodable {
     }
 }
 
-public struct HTTP2HeaderField: Sendable, Hashable, Encodable {
+public struct HTTP2HeaderField: Decodable, Sendable, Hashable, Encodable {
     public var name: String
     public var value: String
     public init(_ name: String, _ value: String) {
@@ -108,7 +108,7 @@ public struct HTTP2HeaderField: Sendable, Hashable, Encodable {
 
 /// A decoded header block (RFC 9113 §8.3): pseudo-header fields (`:method`, `:status`, ...) and
 /// the regular fields, each in wire order.
-public struct HTTP2HeaderBlock: Sendable, Equatable, Encodable {
+public struct HTTP2HeaderBlock: Decodable, Sendable, Equatable, Encodable {
     public var streamID: UInt32
     /// For PUSH_PROMISE: the stream whose request these fields are.
     public var promisedStreamID: UInt32?
@@ -147,8 +147,8 @@ public struct HTTP2HeaderBlock: Sendable, Equatable, Encodable {
 }
 
 /// What one stream was and how it ended.
-public struct HTTP2Stream: Sendable, Equatable, Encodable {
-    public enum Origin: String, Sendable, Equatable, Encodable {
+public struct HTTP2Stream: Decodable, Sendable, Equatable, Encodable {
+    public enum Origin: String, Decodable, Sendable, Equatable, Encodable {
         /// Opened by the client's HEADERS.
         case client
         /// Promised by the server (PUSH_PROMISE).
@@ -157,13 +157,13 @@ public struct HTTP2Stream: Sendable, Equatable, Encodable {
         case upgrade
     }
 
-    public struct Reset: Sendable, Equatable, Encodable {
+    public struct Reset: Decodable, Sendable, Equatable, Encodable {
         public var errorCode: HTTP2ErrorCode
         public var byClient: Bool
         public var frame: Int
     }
 
-    public enum Ending: String, Sendable, Equatable, Encodable {
+    public enum Ending: String, Decodable, Sendable, Equatable, Encodable {
         /// Both sides sent END_STREAM.
         case complete
         case reset
@@ -242,7 +242,7 @@ public struct HTTP2Stream: Sendable, Equatable, Encodable {
 }
 
 /// What went wrong in the connection, beyond one malformed frame.
-public enum HTTP2Problem: Sendable, Equatable, Encodable, CustomStringConvertible {
+public enum HTTP2Problem: Decodable, Sendable, Equatable, Encodable, CustomStringConvertible {
     /// The client's first bytes were not the connection preface: parsed as frames anyway (the
     /// capture probably started in the middle of the connection).
     case missingPreface

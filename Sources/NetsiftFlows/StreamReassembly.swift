@@ -147,3 +147,22 @@ public struct StreamReassembler: Sendable {
         }
     }
 }
+
+/// Read back from a shard's replay record (`ReplayJSON`); here, where the counts may be set.
+extension StreamReassembler: Decodable {
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: ReplayKey.self)
+        try c.fill(&self, \.nextSeq, "nextSeq")
+        try c.fill(&self, \.started, "started")
+        try c.fill(&self, \.pendingBytes, "pendingBytes")
+        try c.fill(&self, \.overflowed, "overflowed")
+        try c.fill(&self, \.gaps, "gaps")
+        try c.fill(&self, \.finSeq, "finSeq")
+        var segments = try c.nestedUnkeyedContainer(forKey: ReplayKey("pending"))
+        while !segments.isAtEnd {
+            var segment = try segments.nestedUnkeyedContainer()
+            pending.append((try segment.decode(UInt32.self), try segment.decode([UInt8].self)))
+        }
+    }
+}

@@ -3,7 +3,7 @@ import NetsiftDissect
 /// What TCP analysis says about one segment, with Wireshark's names (`tcp.analysis.*`). A fast or
 /// spurious retransmission is also a retransmission, as in Wireshark, so a filter on
 /// `retransmission` finds all three.
-public struct TCPAnalysisFlags: OptionSet, Sendable, Hashable {
+public struct TCPAnalysisFlags: Decodable, OptionSet, Sendable, Hashable {
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
@@ -46,7 +46,7 @@ public struct TCPAnalysisFlags: OptionSet, Sendable, Hashable {
 /// One direction's analysis state: what Wireshark keeps per direction (`tcp_flow_t`), as plain
 /// data. `nextSeq` is the highest sequence number seen plus length; `lastAck` and `window` are
 /// what this direction last announced.
-public struct TCPDirectionState: Sendable {
+public struct TCPDirectionState: Decodable, Sendable {
     public var nextSeq: UInt32 = 0
     public var hasNextSeq = false
     /// When the segment that set `nextSeq` arrived.
@@ -104,8 +104,8 @@ public struct TCPDirectionState: Sendable {
 /// Wireshark does, which bytes in flight then see); but while the segments' starts and ends ascend
 /// (no retransmission in the list), the covered ones are exactly the oldest, and an ACK costs only
 /// the segments it removes instead of a pass over everything in flight.
-public struct UnackedSegments: Sendable {
-    struct Segment {
+public struct UnackedSegments: Decodable, Sendable {
+    struct Segment: Decodable {
         var seq: UInt32
         var end: UInt32
         var time: Int64

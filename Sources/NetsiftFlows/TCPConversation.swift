@@ -1,7 +1,7 @@
 import NetsiftDissect
 
 /// What one side of a TCP conversation sent.
-public struct TCPSide: Sendable {
+public struct TCPSide: Decodable, Sendable {
     public var endpoint: Endpoint
     public var packets = 0
     /// Bytes on the wire (frame lengths).
@@ -90,7 +90,7 @@ public struct TCPSide: Sendable {
 /// The segment one side keeps retransmitting by timeout: its sequence number and size, how many
 /// times in a row, and when (the first and last time, and the gap between the last two). A transfer
 /// that stopped resends one segment with growing gaps (exponential backoff) and never hears an ACK.
-public struct StalledSegment: Sendable {
+public struct StalledSegment: Decodable, Sendable {
     public var seq: UInt32 = 0
     public var length = 0
     public var retransmissions = 0

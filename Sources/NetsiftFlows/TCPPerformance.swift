@@ -3,7 +3,7 @@ import NetsiftDissect
 /// Latency samples in bounded memory: exact count, minimum and maximum, and a log-linear histogram
 /// (below 16 µs one bucket per microsecond, then four per doubling: a percentile read from it is
 /// within about 12% of the exact one) allocated at the first sample, never per sample.
-public struct LatencyHistogram: Sendable, Equatable {
+public struct LatencyHistogram: Decodable, Sendable, Equatable {
     public private(set) var count = 0
     /// Nanoseconds; meaningful once `count > 0`.
     public private(set) var minimum: Int64 = .max
@@ -226,7 +226,7 @@ extension TCPConversation {
 /// A request/response protocol's response times over one conversation: from the first byte of a
 /// request (the client's first data after the server's last) to the first byte of the answer; and
 /// the client's think times: from the last byte of an answer to the first byte of its next request.
-public struct ResponseTimes: Sendable {
+public struct ResponseTimes: Decodable, Sendable {
     public var samples = LatencyHistogram()
     public var thinkTimes = LatencyHistogram()
     /// The think times added up (ns): how much of the server's idle time the client spent.

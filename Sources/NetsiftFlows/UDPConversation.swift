@@ -1,7 +1,7 @@
 import NetsiftDissect
 
 /// What one side of a UDP conversation sent.
-public struct UDPSide: Sendable {
+public struct UDPSide: Decodable, Sendable {
     public var endpoint: Endpoint
     public var packets = 0
     /// Bytes on the wire (frame lengths).

@@ -2,7 +2,7 @@ import NetsiftDissect
 import NetsiftFlows
 
 /// The thresholds findings are decided by (each has a flag on `netsift analyze`).
-public struct DiagnosisThresholds: Sendable, Equatable {
+public struct DiagnosisThresholds: Decodable, Sendable, Equatable {
     /// A conversation side retransmitting at least this share of its data segments…
     public var retransmissionRate = 0.01
     /// …and at least this many segments is reported.

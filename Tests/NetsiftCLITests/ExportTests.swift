@@ -171,3 +171,66 @@ import NetsiftTestSupport
         #expect(byClient.first?["answers"] as? Int == nxdomains)
     }
 }
+
+/// HTTP/2 streams in http.ndjson: checked against what the h2c fixture's script asked and got
+/// (facts.json), and against tshark's HTTP/2 frames for the corpus's HTTP/2 captures.
+@Suite struct ExportHTTP2Tests {
+    static func records(_ capture: String, extra: [String] = []) throws -> [[String: Any]] {
+        let folder = try ExportTests.temporaryFolder("export-h2-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try CLI.run(["export", "--to", folder.path] + extra + [capture])
+        #expect(run.status == 0 || run.status == 3, "\(capture): \(run.stderr)")
+        let text = try String(contentsOfFile: folder.path + "/http.ndjson", encoding: .utf8)
+        return try text.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    }
+
+    @Test func h2cFixtureStreamsAreTheScriptsRequests() throws {
+        let fixture = Corpus.fixturesDirectory.path + "/h2c"
+        let facts = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fixture + "/facts.json"))) as! [String: Any]
+        let requests = facts["http2_requests"] as! [[String: Any]]
+        let exported = try Self.records(fixture + "/h2c.pcap").filter { $0["version"] as? String == "HTTP/2" }
+        func key(_ port: Any?, _ server: Any?, _ stream: Any?, _ path: Any?, _ status: Any?) -> String {
+            "\(port!) \(server!) \(stream!) \(path!) \(status!)"
+        }
+        let expected = requests.map { key($0["client_port"], $0["server"], $0["stream_id"], $0["path"], $0["status"]) }
+        let got = exported.map { record in
+            key((record["client"] as! String).split(separator: ":").last.map(String.init), record["server"],
+                record["http2_stream_id"], record["target"], record["status"])
+        }
+        #expect(got.sorted() == expected.sorted())
+        for record in exported {
+            #expect(record["method"] as? String == "GET")
+            #expect((record["time_to_first_byte_ns"] as! Int) >= 0)
+            #expect((record["response_frame"] as! Int) >= (record["request_frame"] as! Int))
+        }
+    }
+
+    /// Every exported HTTP/2 stream's request and response frames carry a HEADERS frame (type 1)
+    /// of that stream in tshark's reading, in the same TCP conversation.
+    @Test func corpusStreamsMatchTsharksFrames() throws {
+        guard Corpus.directory != nil else {
+            print(Corpus.missingMessage)
+            return
+        }
+        var checked = 0
+        for name in Corpus.captureNames {
+            guard let oracle = Corpus.oracle(name), let http2 = oracle["http2"] as? [String: Any],
+                  let frames = http2["frames"] as? [[String: Any]], !frames.isEmpty,
+                  let path = Corpus.path(name) else { continue }
+            let rules = Corpus.decodeAs[name] ?? []
+            let records = try Self.records(path, extra: rules.flatMap { ["--decode-as", $0] })
+                .filter { $0["version"] as? String == "HTTP/2" }
+            var headers: Set<String> = []
+            for frame in frames where frame["type"] as? Int == 1 {
+                headers.insert("\(frame["tcp_stream"]!) \(frame["stream_id"]!) \(frame["frame"]!)")
+            }
+            for record in records {
+                let stream = "\(record["stream"]!) \(record["http2_stream_id"]!)"
+                #expect(headers.contains("\(stream) \(record["request_frame"]!)"), "\(name): request of \(stream)")
+                #expect(headers.contains("\(stream) \(record["response_frame"]!)"), "\(name): response of \(stream)")
+                checked += 1
+            }
+        }
+        #expect(checked > 0)
+    }
+}
