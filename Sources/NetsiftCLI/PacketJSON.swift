@@ -10,20 +10,41 @@ enum JSON {
     /// Already rendered JSON (an application message encoded by JSONEncoder).
     case raw(String)
 
-    var rendered: String {
+    /// Appends the value, rendered, to `out`: one string grown in place (rendering each part into
+    /// a string of its own and joining them cost more than decoding the packet).
+    func render(into out: inout String) {
         switch self {
-        case .int(let value): return String(value)
-        case .bool(let value): return value ? "true" : "false"
-        case .raw(let text): return text
-        case .string(let value): return Self.quoted(value)
-        case .array(let values): return "[" + values.map(\.rendered).joined(separator: ",") + "]"
+        case .int(let value): out += String(value)
+        case .bool(let value): out += value ? "true" : "false"
+        case .raw(let text): out += text
+        case .string(let value): Self.quote(value, into: &out)
+        case .array(let values):
+            out += "["
+            for (index, value) in values.enumerated() {
+                if index > 0 { out += "," }
+                value.render(into: &out)
+            }
+            out += "]"
         case .object(let fields):
-            return "{" + fields.map { Self.quoted($0.0) + ":" + $0.1.rendered }.joined(separator: ",") + "}"
+            out += "{"
+            for (index, (key, value)) in fields.enumerated() {
+                if index > 0 { out += "," }
+                Self.quote(key, into: &out)
+                out += ":"
+                value.render(into: &out)
+            }
+            out += "}"
         }
     }
 
-    static func quoted(_ text: String) -> String {
-        var out = "\""
+    static func quote(_ text: String, into out: inout String) {
+        out += "\""
+        // Most strings hold nothing to escape: appended whole, not scalar by scalar.
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }) else {
+            out += text
+            out += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -35,7 +56,7 @@ enum JSON {
             default: out.unicodeScalars.append(scalar)
             }
         }
-        return out + "\""
+        out += "\""
     }
 }
 
@@ -158,7 +179,9 @@ enum PacketJSON {
                                                ("malformed", .bool(problem.isMalformed)),
                                                ("message", .string(problem.description))])))
         }
-        return JSON.object(fields).rendered
+        var line = ""
+        JSON.object(fields).render(into: &line)
+        return line
     }
 
     /// The conversation's number (`tcp.stream` / `udp.stream`) and, for TCP, the analysis flags by
