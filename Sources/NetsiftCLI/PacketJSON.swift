@@ -10,53 +10,50 @@ enum JSON {
     /// Already rendered JSON (an application message encoded by JSONEncoder).
     case raw(String)
 
-    /// Appends the value, rendered, to `out`: one string grown in place (rendering each part into
-    /// a string of its own and joining them cost more than decoding the packet).
-    func render(into out: inout String) {
+    /// Appends the value, rendered as UTF-8, to `out`: one buffer grown in place (rendering each
+    /// part into a string of its own and joining them, or appending to a String piece by piece,
+    /// cost more than decoding the packet).
+    func render(into out: inout [UInt8]) {
         switch self {
-        case .int(let value): out += String(value)
-        case .bool(let value): out += value ? "true" : "false"
-        case .raw(let text): out += text
+        case .int(let value): out.append(contentsOf: String(value).utf8)
+        case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
+        case .raw(let text): out.append(contentsOf: text.utf8)
         case .string(let value): Self.quote(value, into: &out)
         case .array(let values):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (index, value) in values.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 value.render(into: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let fields):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (index, (key, value)) in fields.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 Self.quote(key, into: &out)
-                out += ":"
+                out.append(UInt8(ascii: ":"))
                 value.render(into: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    static func quote(_ text: String, into out: inout String) {
-        out += "\""
-        // Most strings hold nothing to escape: appended whole, not scalar by scalar.
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }) else {
-            out += text
-            out += "\""
-            return
-        }
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
+    static func quote(_ text: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+            case UInt8(ascii: "\n"): out.append(contentsOf: #"\n"#.utf8)
+            case UInt8(ascii: "\r"): out.append(contentsOf: #"\r"#.utf8)
+            case UInt8(ascii: "\t"): out.append(contentsOf: #"\t"#.utf8)
+            case ..<0x20:
+                let hex = String(byte, radix: 16)
+                out.append(contentsOf: (#"\u"# + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
+            default: out.append(byte)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }
 
@@ -179,9 +176,10 @@ enum PacketJSON {
                                                ("malformed", .bool(problem.isMalformed)),
                                                ("message", .string(problem.description))])))
         }
-        var line = ""
+        var line: [UInt8] = []
+        line.reserveCapacity(1024)
         JSON.object(fields).render(into: &line)
-        return line
+        return String(decoding: line, as: UTF8.self)
     }
 
     /// The conversation's number (`tcp.stream` / `udp.stream`) and, for TCP, the analysis flags by
