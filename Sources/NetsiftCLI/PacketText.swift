@@ -30,12 +30,7 @@ enum PacketText {
     /// The time of day in UTC as `formatUTC` writes it ("03:58:40.774391000"), digit by digit:
     /// cutting it out of formatUTC's whole text cost more than the rest of the line.
     static func clock(_ nanoseconds: Int64) -> String {
-        var seconds = nanoseconds / 1_000_000_000
-        var nanos = nanoseconds % 1_000_000_000
-        if nanos < 0 {
-            seconds -= 1
-            nanos += 1_000_000_000
-        }
+        let (seconds, nanos) = UTCTimestamp.seconds(ofNanoseconds: nanoseconds)
         let secondOfDay = UTCTimestamp.civil(seconds).secondOfDay
         return String(unsafeUninitializedCapacity: 18) { buffer in
             // Each number written from its last digit back.
