@@ -46,6 +46,11 @@ final class ShardBoard: @unchecked Sendable {
 
     var allThrough: Bool { progress.allSatisfy { $0 == .max } }
 
+    /// Takes a worker's findings up to `frame` out of its outbox.
+    func take(from worker: Int, through frame: Int) -> [ShardOutput] {
+        Sharding.split(&outboxes[worker], through: frame)
+    }
+
     /// Whether `worker` is so far ahead of the slowest other that the file's pages between them
     /// (which stay mapped until the slowest is past them) would weigh on memory.
     func isAhead(_ worker: Int) -> Bool {
@@ -104,7 +109,11 @@ final class ShardWorker<Source: PacketSource & ~Copyable>: @unchecked Sendable {
     func post(_ found: inout [ShardOutput], through frame: Int, position: Int) {
         board.lock.lock()
         while board.outboxes[index].count >= Sharding.outboxLimit && !found.isEmpty { board.lock.wait() }
-        board.outboxes[index] += found
+        if board.outboxes[index].isEmpty {
+            swap(&board.outboxes[index], &found)   // moved, not copied: `+=` retained every message in it
+        } else {
+            board.outboxes[index] += found
+        }
         board.progress[index] = frame
         board.positions[index] = position
         board.lock.broadcast()
@@ -189,18 +198,15 @@ struct ShardedRun<Source: PacketSource & ~Copyable> {
             board.progress[0] = ownThrough
             board.positions[0] = position
             let through = board.through
-            var taken = board.outboxes.map { outbox in Array(outbox.prefix { $0.frame <= through }) }
-            for worker in taken.indices.dropFirst() { board.outboxes[worker].removeFirst(taken[worker].count) }
+            var taken = board.outboxes.indices.map { $0 == 0 ? [] : board.take(from: $0, through: through) }
             let done = board.allThrough && board.outboxes.allSatisfy(\.isEmpty)
             board.lock.broadcast()
             // Wait for the others (there is nothing to hand out until one posts), then take again.
             let wait = !done && (ownThrough == .max ? taken.dropFirst().allSatisfy(\.isEmpty) : board.isAhead(0))
             if wait { board.lock.wait() }
             board.lock.unlock()
-            let mine = own.prefix { $0.frame <= through }.count
-            taken[0] = Array(own.prefix(mine))
-            own.removeFirst(mine)
-            handing.handOut(taken, unusual: unusual, event: event, flow: flow)
+            taken[0] = Sharding.split(&own, through: through)
+            handing.handOut(&taken, unusual: unusual, event: event, flow: flow)
             if done || (!wait && ownThrough != .max) { return }
         }
     }
@@ -236,21 +242,25 @@ struct ShardHandOut {
     /// Hands out the workers' findings frame by frame: conversations started, messages and unusual
     /// packets, then the conversations that ended at that frame (as one tracker's `drain` orders
     /// them), with stream numbers as one tracker gives them.
-    mutating func handOut(_ lists: [[ShardOutput]], unusual: (Int, PacketSummary) -> Void,
+    mutating func handOut(_ lists: inout [[ShardOutput]], unusual: (Int, PacketSummary) -> Void,
                           event: (ApplicationEvent) -> Void, flow: (FinishedFlow) -> Void) {
         var heads = Array(repeating: 0, count: lists.count)
         while true {
             var frame = Int.max, any = false
-            for (worker, list) in lists.enumerated() where heads[worker] < list.count {
-                frame = min(frame, list[heads[worker]].frame)
+            for worker in lists.indices where heads[worker] < lists[worker].count {
+                frame = min(frame, lists[worker][heads[worker]].frame)
                 any = true
             }
             guard any else { return }
             var ended: [FinishedFlow] = []
             var started = 0
-            for (worker, list) in lists.enumerated() {
-                while heads[worker] < list.count, list[heads[worker]].frame == frame {
-                    switch list[heads[worker]] {
+            for worker in lists.indices {
+                while heads[worker] < lists[worker].count, lists[worker][heads[worker]].frame == frame {
+                    // Moved out of the list (swapped with a placeholder that owns nothing): reading
+                    // it copied the message, retaining every buffer in it.
+                    var next = ShardOutput.started(frame: 0, transport: .tcp, stream: 0)
+                    swap(&next, &lists[worker][heads[worker]])
+                    switch consume next {
                     case .started(_, let transport, let stream):
                         numbers[worker][transport]![stream] = nextStream[transport]!
                         nextStream[transport]! += 1
@@ -293,6 +303,19 @@ struct ShardHandOut {
 
 /// What every sharded run shares: its pace, and how one worker follows one packet.
 enum Sharding {
+    /// Removes and returns the findings up to `frame` from the front of `list`. When that is all of
+    /// them (the usual case) the list is moved out whole, not copied.
+    static func split(_ list: inout [ShardOutput], through frame: Int) -> [ShardOutput] {
+        let count = list.prefix { $0.frame <= frame }.count
+        guard count < list.count else {
+            var all: [ShardOutput] = []
+            swap(&all, &list)
+            return all
+        }
+        defer { list.removeFirst(count) }
+        return Array(list[..<count])
+    }
+
     /// Packets between two posts (workers) or two collections (the calling thread).
     static let batch = 1024
     /// Findings a worker may hold before it waits for the calling thread (a finished TCP

@@ -274,9 +274,8 @@ extension Analysis {
             }
             let reading = files.indices.filter { files[$0].end == nil }
             let through = reading.map { lists[$0].last!.frame }.min() ?? .max
-            let taken = lists.map { list in Array(list.prefix { $0.frame <= through }) }
-            for index in lists.indices { lists[index].removeFirst(taken[index].count) }
-            handing.handOut(taken, unusual: { analysis.add(frame: $0, $1) }, event: { analysis.add($0) },
+            var taken = lists.indices.map { Sharding.split(&lists[$0], through: through) }
+            handing.handOut(&taken, unusual: { analysis.add(frame: $0, $1) }, event: { analysis.add($0) },
                             flow: { analysis.add($0) })
             if reading.isEmpty { break }
         }

@@ -4,6 +4,11 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Netsift
 
 /// `-Y`: Wireshark's display-filter syntax over the fields Netsift decodes (docs/display-filter.md).
@@ -116,12 +121,21 @@ struct FlowOptions: ParsableArguments {
 /// `packets` go packet by packet, on one thread).
 struct ThreadOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Threads for a capture file (default: the cores available). Each reads the whole file and follows a share of the conversations; standard input and pipes are read on one.",
+        "Threads for a capture file (default: the idle cores, from the load average). Each reads the whole file and follows a share of the conversations; standard input and pipes are read on one.",
         valueName: "n"))
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    var threads = ThreadOptions.idleCores()
 
     func validate() throws {
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
+    }
+
+    /// The cores not kept busy by other work (the one-minute load average), at least one. A thread
+    /// without a core of its own made the sharded run slower than one thread (Benchmarks/README.md).
+    static func idleCores() -> Int {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        var load = [0.0]
+        guard getloadavg(&load, 1) == 1, load[0].isFinite, load[0] >= 0 else { return cores }
+        return max(1, cores - Int(min(load[0], Double(cores))))
     }
 }
 

@@ -10,19 +10,35 @@ enum JSON {
     /// Already rendered JSON (an application message encoded by JSONEncoder).
     case raw(String)
 
-    var rendered: String {
+    /// Appends the value, rendered as UTF-8, to `out`: one buffer grown in place (rendering each
+    /// part into a string of its own and joining them, or appending to a String piece by piece,
+    /// cost more than decoding the packet).
+    func render(into out: inout [UInt8]) {
         switch self {
-        case .int(let value): return String(value)
-        case .bool(let value): return value ? "true" : "false"
-        case .raw(let text): return text
-        case .string(let value): return Self.quoted(value)
-        case .array(let values): return "[" + values.map(\.rendered).joined(separator: ",") + "]"
+        case .int(let value): out.append(contentsOf: String(value).utf8)
+        case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
+        case .raw(let text): out.append(contentsOf: text.utf8)
+        case .string(let value): Self.quote(value, into: &out)
+        case .array(let values):
+            out.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                value.render(into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
         case .object(let fields):
-            return "{" + fields.map { Self.quoted($0.0) + ":" + $0.1.rendered }.joined(separator: ",") + "}"
+            out.append(UInt8(ascii: "{"))
+            for (index, (key, value)) in fields.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                Self.quote(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                value.render(into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    static func quoted(_ text: String) -> String { jsonQuoted(text) }
+    static func quote(_ text: String, into out: inout [UInt8]) { jsonQuote(text, into: &out) }
 }
 
 /// Every decoded field of a packet, layer by layer, as one JSON object.
@@ -144,7 +160,10 @@ enum PacketJSON {
                                                ("malformed", .bool(problem.isMalformed)),
                                                ("message", .string(problem.description))])))
         }
-        return JSON.object(fields).rendered
+        var line: [UInt8] = []
+        line.reserveCapacity(1024)
+        JSON.object(fields).render(into: &line)
+        return String(decoding: line, as: UTF8.self)
     }
 
     /// The conversation's number (`tcp.stream` / `udp.stream`) and, for TCP, the analysis flags by

@@ -6,8 +6,7 @@ import Netsift
 enum PacketText {
     static func line(frame: Int, time: Int64, length: Int, _ s: PacketSummary, _ bytes: RawSpan,
                      conversation: TrackedPacket?) -> String {
-        let clock = formatUTC(time).split(separator: " ")[1]
-        var text = "\(frame) \(clock) "
+        var text = "\(frame) \(clock(time)) "
         if let tunnels = s.encapsulation { text += tunnel(tunnels) + " | " }
         if s.vlanCount > 0 {
             text += s.vlanCount == 1 ? "vlan \(s.outerVLAN.id) " : "vlan \(s.outerVLAN.id)/\(s.innerVLAN.id) "
@@ -26,6 +25,31 @@ enum PacketText {
             }
         }
         return text
+    }
+
+    /// The time of day in UTC as `formatUTC` writes it ("03:58:40.774391000"), digit by digit:
+    /// cutting it out of formatUTC's whole text cost more than the rest of the line.
+    static func clock(_ nanoseconds: Int64) -> String {
+        let (seconds, nanos) = UTCTimestamp.seconds(ofNanoseconds: nanoseconds)
+        let secondOfDay = UTCTimestamp.civil(seconds).secondOfDay
+        return String(unsafeUninitializedCapacity: 18) { buffer in
+            // Each number written from its last digit back.
+            func put(_ value: Int64, digits: Int, endingAt end: Int) {
+                var value = value
+                for position in stride(from: end - 1, through: end - digits, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+            }
+            put(secondOfDay / 3600, digits: 2, endingAt: 2)
+            buffer[2] = UInt8(ascii: ":")
+            put(secondOfDay / 60 % 60, digits: 2, endingAt: 5)
+            buffer[5] = UInt8(ascii: ":")
+            put(secondOfDay % 60, digits: 2, endingAt: 8)
+            buffer[8] = UInt8(ascii: ".")
+            put(nanos, digits: 9, endingAt: 18)
+            return 18
+        }
     }
 
     static func network(_ s: PacketSummary, _ bytes: RawSpan, length: Int) -> String {
@@ -91,31 +115,37 @@ enum PacketText {
         guard s.transportHeader.count > TCPHeader.minimumLength else { return "" }
         let area = bytes.extracting(s.transportHeader).extracting(droppingFirst: TCPHeader.minimumLength)
         var options = TCPOptions(area)
-        var parts: [String] = []
+        var text = "", count = 0
+        // Appended to one string as they come (an array of parts joined cost a string per option).
+        func add(_ part: String) {
+            if count > 0 { text += "," }
+            text += part
+            count += 1
+        }
         while let option = try? options.next() {
             let data = option.range.lowerBound + 2
             switch option.kind {
             case TCPOptions.Kind.maximumSegmentSize where option.range.count == 4:
-                parts.append("mss \(area.be16(data))")
+                add("mss \(area.be16(data))")
             case TCPOptions.Kind.windowScale where option.range.count == 3:
-                parts.append("wscale \(area.u8(data))")
+                add("wscale \(area.u8(data))")
             case TCPOptions.Kind.timestamps where option.range.count == 10:
-                parts.append("TS val \(area.be32(data)) ecr \(area.be32(data + 4))")
+                add("TS val \(area.be32(data)) ecr \(area.be32(data + 4))")
             case TCPOptions.Kind.sack:
                 let blocks = stride(from: data, to: option.range.upperBound - 7, by: 8)
                     .map { "{\(area.be32($0)):\(area.be32($0 + 4))}" }
-                parts.append("sack \(blocks.count) " + blocks.joined())
+                add("sack \(blocks.count) " + blocks.joined())
             case TCPOptions.Kind.fastOpen:
-                parts.append(option.range.count == 2 ? "tfo cookiereq" : "tfo cookie")
+                add(option.range.count == 2 ? "tfo cookiereq" : "tfo cookie")
             case TCPOptions.Kind.multipath where option.range.count >= 3:
-                parts.append("mptcp subtype \(area.u8(data) >> 4)")
+                add("mptcp subtype \(area.u8(data) >> 4)")
             case TCPOptions.Kind.sackPermitted, TCPOptions.Kind.noOperation, TCPOptions.Kind.end:
-                parts.append(option.name)
+                add(option.name)
             default:
-                parts.append("opt-\(option.kind) len \(option.range.count)")
+                add("opt-\(option.kind) len \(option.range.count)")
             }
         }
-        return parts.joined(separator: ",")
+        return text
     }
 
     /// tshark's Info-column labels for the analysis flags, in the order it shows them: it adds

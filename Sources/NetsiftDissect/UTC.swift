@@ -42,14 +42,18 @@ public enum UTCTimestamp {
     }
 }
 
+extension UTCTimestamp {
+    /// Nanoseconds since the epoch as whole seconds (floor) and the nanoseconds past them (0 up to
+    /// a billion, also before the epoch).
+    public static func seconds(ofNanoseconds nanoseconds: Int64) -> (seconds: Int64, nanos: Int64) {
+        let seconds = nanoseconds / 1_000_000_000, nanos = nanoseconds % 1_000_000_000
+        return nanos < 0 ? (seconds - 1, nanos + 1_000_000_000) : (seconds, nanos)
+    }
+}
+
 /// Nanoseconds since the epoch as "2024-05-01 12:34:56.123456789 UTC".
 public func formatUTC(_ nanoseconds: Int64) -> String {
-    var seconds = nanoseconds / 1_000_000_000
-    var nanos = nanoseconds % 1_000_000_000
-    if nanos < 0 {
-        seconds -= 1
-        nanos += 1_000_000_000
-    }
+    let (seconds, nanos) = UTCTimestamp.seconds(ofNanoseconds: nanoseconds)
     let t = UTCTimestamp.civil(seconds)
     let pad = UTCTimestamp.padded
     return "\(pad(t.year, 4))-\(pad(t.month, 2))-\(pad(t.day, 2)) \(pad(t.secondOfDay / 3600, 2)):"

@@ -165,11 +165,17 @@ enum ApplicationParsers: Sendable {
 
     /// Feeds one direction's next in-order bytes (nil: a gap) to the parsers.
     mutating func consume(_ bytes: RawSpan?, context: ApplicationContext, emit: (ApplicationEvent) -> Void) {
-        switch self {
-        case .undecided, .unparsed:
+        // The parsers are moved out of `self` while they run (a swap, then a consuming switch), so
+        // each is the only copy: binding `case .http2(var connection)` straight from `self` copied
+        // it, retaining every buffer it holds, at every segment.
+        var taken = ApplicationParsers.unparsed
+        swap(&taken, &self)
+        switch consume taken {
+        case .undecided:
+            self = .undecided
+        case .unparsed:
             return
         case .dns(var client, var server):
-            self = .unparsed  // the parsers are then the only copies: no copy-on-write of a pending message
             let wrap = { (message: DNSMessage) in emit(ApplicationEvent(context: context, message: .dns(message))) }
             if let bytes {
                 if context.fromClient {
@@ -183,7 +189,6 @@ enum ApplicationParsers: Sendable {
             }
             self = .dns(client: client, server: server)
         case .http2(var connection):
-            self = .unparsed  // `connection` is then the only copy: no copy-on-write of its state
             let wrap = { (message: HTTP2Message) in emit(ApplicationEvent(context: context, message: .http2(message))) }
             if let bytes {
                 connection.consume(fromClient: context.fromClient, bytes, frame: context.frame, time: context.time,
@@ -193,7 +198,6 @@ enum ApplicationParsers: Sendable {
             }
             self = .http2(connection)
         case .http1(var connection):
-            self = .unparsed  // `connection` is then the only copy: no copy-on-write of its buffers
             if let bytes {
                 connection.consume(fromClient: context.fromClient, bytes, frame: context.frame, time: context.time) {
                     emit(ApplicationEvent(context: context, message: .http1($0)))
@@ -204,7 +208,6 @@ enum ApplicationParsers: Sendable {
             }
             self = .http1(connection)
         case .tls(var client, var server):
-            self = .unparsed   // drop the enum's references so the parsers' buffers are not copied
             guard let bytes else {
                 if context.fromClient { client.gap() } else { server.gap() }
                 emit(ApplicationEvent(context: context, message: .streamGap(.tls)))

@@ -429,8 +429,10 @@ extension TCPConversation {
         let fromClient = me == clientSide
         let context = ApplicationContext(frame: frame, time: time, transport: .tcp, stream: stream, source: source,
                                          destination: self[peer].endpoint, fromClient: fromClient)
-        var parsers = application
-        application = .unparsed  // `parsers` is then the only copy: no copy-on-write of parser state
+        // Moved out (a swap moves; `var parsers = application` copied, retaining every buffer the
+        // parsers hold), so `parsers` is the only copy: no copy-on-write of parser state.
+        var parsers = ApplicationParsers.unparsed
+        swap(&parsers, &application)
         var detected: ApplicationProtocol?
         // Everything the parsers say goes to the caller; the conversation keeps the TLS server name.
         // (Closures written out where they are passed: a nested function capturing `serverName`
@@ -476,7 +478,7 @@ extension TCPConversation {
             change += self[me].stream.reset()
             change += self[peer].stream.reset()
         }
-        application = parsers
+        swap(&parsers, &application)
         reassembling = wantsBytes
         if let detected { applicationProtocol = detected }
         self.serverName = serverName

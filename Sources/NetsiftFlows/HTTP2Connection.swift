@@ -51,8 +51,19 @@ public struct HTTP2Connection: Sendable {
            info.length <= Int(HTTP2Limits.defaultMaxFrameSize) {
             return true
         }
+        // An upgrade request names h2c: any other head (every HTTP/1.x conversation) is turned down
+        // before it is parsed into strings.
         let head = bytes.extracting(first: min(bytes.byteCount, http1HeadLimit))
-        return HTTP2UpgradeRequest.parse(head: head)?.upgradeToH2C == true
+        return mentionsH2C(head) && HTTP2UpgradeRequest.parse(head: head)?.upgradeToH2C == true
+    }
+
+    /// Whether "h2c" appears in `bytes`, in any case.
+    static func mentionsH2C(_ bytes: RawSpan) -> Bool {
+        guard bytes.byteCount >= 3 else { return false }
+        for i in 0..<bytes.byteCount - 2
+            where bytes.u8(i) | 0x20 == UInt8(ascii: "h") && bytes.u8(i + 1) == UInt8(ascii: "2")
+                && bytes.u8(i + 2) | 0x20 == UInt8(ascii: "c") { return true }
+        return false
     }
 
     /// Feeds the next in-order bytes of one direction. `frame` is the packet that carried them:
@@ -571,26 +582,31 @@ extension HTTP2Connection {
                 }
                 sides[side].fragments.clear()
             }
-            if let decoded { apply(decoded, fromClient: side == 0, context) }
             let target = block.promisedStreamID ?? block.streamID
-            streams[target]?.lastFrame = context.frame
-            streams[target]?.lastTime = context.time
-            if block.endStream {
+            change(target) { stream in
+                if let decoded { Self.apply(decoded, to: &stream, fromClient: side == 0, context) }
+                stream.lastFrame = context.frame
+                stream.lastTime = context.time
+                guard block.endStream else { return }
                 if side == 0 {
-                    streams[target]?.clientEndStream = true
-                    if streams[target]?.requestEndTime == nil { streams[target]?.requestEndTime = context.time }
+                    stream.clientEndStream = true
+                    if stream.requestEndTime == nil { stream.requestEndTime = context.time }
                 } else {
-                    streams[target]?.serverEndStream = true
+                    stream.serverEndStream = true
                 }
-                if let stream = finishIfEnded(target) { ended.append(stream) }
             }
+            if block.endStream, let stream = finishIfEnded(target) { ended.append(stream) }
             return decoded
         }
 
+        /// Changes a followed stream in place. (The dictionary's own subscript moves the stream out
+        /// into an optional and back: two copies of the whole stream at every frame.)
+        mutating func change(_ id: UInt32, _ body: (inout HTTP2Stream) -> Void) {
+            if let index = streams.index(forKey: id) { body(&streams.values[index]) }
+        }
+
         /// Records what a decoded block says about its stream.
-        mutating func apply(_ block: HTTP2HeaderBlock, fromClient: Bool, _ context: Context) {
-            let id = block.promisedStreamID ?? block.streamID
-            guard var stream = streams[id] else { return }
+        static func apply(_ block: HTTP2HeaderBlock, to stream: inout HTTP2Stream, fromClient: Bool, _ context: Context) {
             func field(_ name: String) -> String? {
                 block.value(name).map { value in
                     value.utf8.count <= HTTP2Connection.streamFieldLimit ? value
@@ -616,7 +632,6 @@ extension HTTP2Connection {
                 stream.grpcStatus = field("grpc-status") ?? stream.grpcStatus
                 stream.grpcMessage = field("grpc-message") ?? stream.grpcMessage
             }
-            streams[id] = stream
         }
 
         /// A header block cannot be decoded (its frame was malformed or skipped): HPACK state is gone.
@@ -628,16 +643,16 @@ extension HTTP2Connection {
 
         mutating func addData(_ count: Int, to id: UInt32, side: Int, endStream: Bool, _ context: Context,
                               ended: inout [HTTP2Stream]) {
-            guard streams[id] != nil else { return }
+            guard let index = streams.index(forKey: id) else { return }
             if side == 0 {
-                streams[id]!.requestDataBytes += count
+                streams.values[index].requestDataBytes += count
                 if endStream {
-                    streams[id]!.clientEndStream = true
-                    if streams[id]!.requestEndTime == nil { streams[id]!.requestEndTime = context.time }
+                    streams.values[index].clientEndStream = true
+                    if streams.values[index].requestEndTime == nil { streams.values[index].requestEndTime = context.time }
                 }
             } else {
-                streams[id]!.responseDataBytes += count
-                if endStream { streams[id]!.serverEndStream = true }
+                streams.values[index].responseDataBytes += count
+                if endStream { streams.values[index].serverEndStream = true }
             }
             if let stream = finishIfEnded(id) { ended.append(stream) }
         }
@@ -648,27 +663,27 @@ extension HTTP2Connection {
         mutating func track(_ id: UInt32, side: Int, create: Bool, _ context: Context,
                             origin: HTTP2Stream.Origin = .client) -> Bool {
             guard id != 0 else { return false }
-            if streams[id] == nil {
-                let opener = id % 2 == 1 ? 0 : 1
-                guard create, id > highestStreamID[opener] else { return false }
-                highestStreamID[opener] = id
-                guard streams.count < HTTP2Connection.maxOpenStreams else {
-                    if !tooManyStreamsReported { problems.append(.tooManyStreams(limit: HTTP2Connection.maxOpenStreams)) }
-                    tooManyStreamsReported = true
-                    return false
-                }
-                streams[id] = HTTP2Stream(streamID: id, origin: opener == 0 ? .client : origin, frame: context.frame,
-                                          time: context.time)
+            if let index = streams.index(forKey: id) {
+                streams.values[index].lastFrame = context.frame
+                streams.values[index].lastTime = context.time
+                return true
             }
-            streams[id]!.lastFrame = context.frame
-            streams[id]!.lastTime = context.time
+            let opener = id % 2 == 1 ? 0 : 1
+            guard create, id > highestStreamID[opener] else { return false }
+            highestStreamID[opener] = id
+            guard streams.count < HTTP2Connection.maxOpenStreams else {
+                if !tooManyStreamsReported { problems.append(.tooManyStreams(limit: HTTP2Connection.maxOpenStreams)) }
+                tooManyStreamsReported = true
+                return false
+            }
+            streams[id] = HTTP2Stream(streamID: id, origin: opener == 0 ? .client : origin, frame: context.frame,
+                                      time: context.time)
             return true
         }
 
         mutating func finishIfEnded(_ id: UInt32) -> HTTP2Stream? {
-            guard let stream = streams[id], stream.ending != .open else { return nil }
-            streams[id] = nil
-            return stream
+            guard let index = streams.index(forKey: id), streams.values[index].ending != .open else { return nil }
+            return streams.remove(at: index).value
         }
 
         /// SETTINGS sent by `side`: its HEADER_TABLE_SIZE bounds the other side's HPACK encoder (so the

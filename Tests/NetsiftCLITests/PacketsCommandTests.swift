@@ -24,6 +24,19 @@ import NetsiftTestSupport
                                  && $0.contains("options [mss 1460,") })
     }
 
+    /// The time of day printed for the first frame is the capture's first timestamp, which tshark
+    /// reported when the fixture was recorded (facts.json), as HH:MM:SS and nine decimals in UTC.
+    @Test func timeOfDayIsTheFirstTimestampInUTC() throws {
+        let (path, facts) = try facts("http-tcp")
+        let first = try #require(facts["first_timestamp_ns"] as? Int)
+        let result = try CLI.run(["packets", "--frames", "1", path])
+        #expect(result.status == 0)
+        let second = first / 1_000_000_000 % 86_400
+        let expected = String(format: "%02d:%02d:%02d.%09d", second / 3600, second / 60 % 60, second % 60,
+                              first % 1_000_000_000)
+        #expect(result.stdout.split(separator: " ").dropFirst().first.map(String.init) == expected)
+    }
+
     @Test func framesAndLimitSelectPackets() throws {
         let (path, _) = try facts("http-tcp")
         let some = try CLI.run(["packets", "--json", "--frames", "2-3", path])
