@@ -269,6 +269,8 @@ extension TCPTransferStatistics: Decodable {
         try c.fill(&self, \.lastDataSegmentSmall, "lastDataSegmentSmall")
         try c.fill(&self, \.sentTimestampCount, "sentTimestampCount")
         try c.fill(&self, \.lastEchoSampled, "lastEchoSampled")
+        try c.fill(&self, \.overTime, "overTime")
+        try c.fill(&self, \.flights, "flights")
         if c.contains(ReplayKey("pendingDelayedAck")) {
             var pending = try c.nestedUnkeyedContainer(forKey: ReplayKey("pendingDelayedAck"))
             pendingDelayedAck = (try pending.decode(Int64.self), try pending.decode(Int64.self))

@@ -1,6 +1,6 @@
 /// One interval of a side's transfer over time: the payload it sent (retransmissions included, and
 /// those alone: goodput is the difference) and the round trips measured for its data.
-public struct TransferInterval: BucketValue, Equatable {
+public struct TransferInterval: BucketValue, Decodable, Equatable {
     public var payload = 0
     public var retransmitted = 0
     public var rtt = RTTSamples()
@@ -27,7 +27,7 @@ public struct TransferInterval: BucketValue, Equatable {
 /// sender went on sending without first going idle (an application that ran out of data sent less
 /// than the window allowed). What is measured is the flight at the capture point: at the
 /// receiver's end of a long path, segments still on their way are not counted yet.
-public struct FlightRounds: Sendable {
+public struct FlightRounds: Decodable, Sendable {
     /// Rounds counted, their smallest and largest flight (bytes), and how many rounds carried less
     /// than half the round before (the sender cut its window: a loss, in Reno and CUBIC).
     public private(set) var rounds = 0

@@ -66,7 +66,7 @@ public protocol BucketValue: Sendable {
 }
 
 /// Round-trip samples summed: their count, total, least and most (ns).
-public struct RTTSamples: Sendable, Equatable {
+public struct RTTSamples: Decodable, Sendable, Equatable {
     public var count = 0
     public var total: Int64 = 0
     public var least: Int64 = .max
@@ -126,3 +126,7 @@ public struct Thinned<Element: Sendable>: Sendable {
         every *= 2
     }
 }
+
+// Read back from shard outputs (`ReplayJSON`), as the rest of a finished conversation is.
+extension TimeBuckets: Decodable where Value: Decodable {}
+extension Thinned: Decodable where Element: Decodable {}
