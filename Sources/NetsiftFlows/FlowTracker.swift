@@ -329,15 +329,17 @@ public struct FlowTracker {
     /// while there are any (a kernel drops half-open requests first), so that a flood of SYNs does
     /// not push out the conversations that are real.
     mutating func evictTCP() {
-        var ended: TCPConversation?
         if requests.count > 0 {
-            requests.evictIdlest { ended = $0.replayed(decodeAs: decodeAs, limits: reassemblyLimits) }
+            // Replayed straight into the list (a request holds no bytes to release).
+            requests.evictIdlest { finished.append(.tcp($0.replayed(decodeAs: decodeAs, limits: reassemblyLimits))) }
         } else {
-            tcp.evictIdlest { ended = $0 }
-        }
-        if var conversation = ended {
-            heldBytes += conversation.releaseStreams()
-            finished.append(.tcp(conversation))
+            var released = 0
+            tcp.evictIdlest { conversation in
+                var conversation = conversation
+                released = conversation.releaseStreams()
+                finished.append(.tcp(conversation))
+            }
+            heldBytes += released
         }
         counters.evicted += 1
     }

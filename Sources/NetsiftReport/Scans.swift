@@ -58,8 +58,20 @@ struct ScanDetector {
             if first == nil { first = target } else if target != first { more.insert(target) }
         }
     }
-    struct PortScan: Sendable { var ports = Targets<UInt16>(), answers = Answers() }
-    struct HostSweep: Sendable { var hosts = Targets<IPAddress>(), answers = Answers() }
+    struct PortScan: Sendable {
+        var ports = Targets<UInt16>(), answers = Answers()
+        mutating func add(_ c: TCPConversation, port: UInt16, server: TCPSide) {
+            ports.insert(port)
+            answers.add(c, server: server, target: "\(port)")
+        }
+    }
+    struct HostSweep: Sendable {
+        var hosts = Targets<IPAddress>(), answers = Answers()
+        mutating func add(_ c: TCPConversation, host: IPAddress, server: TCPSide) {
+            if hosts.count < ScanDetector.hostsPerSweep { hosts.insert(host) }
+            answers.add(c, server: server, target: "\(host)")
+        }
+    }
 
     var portScans: [Pair: PortScan] = [:]
     var hostSweeps: [Sweep: HostSweep] = [:]
@@ -72,23 +84,29 @@ struct ScanDetector {
     mutating func add(_ c: TCPConversation) {
         guard let clientSide = c.client, !c.handshakeCompleted, c[clientSide].dataSegments == 0 else { return }
         let scanner = c[clientSide].endpoint.address, target = c[1 - clientSide].endpoint, server = c[1 - clientSide]
+        // Each candidate is looked up once and changed in place: a flood makes a new one of
+        // nearly every attempt, and hashing was most of what the detector cost.
         let pair = Pair(scanner: scanner, host: target.address)
-        if portScans[pair] == nil && portScans.count >= Self.candidates {
-            portScans = portScans.filter { $0.value.ports.count > 1 }
-        }
-        if portScans[pair] != nil || portScans.count < Self.candidates {
-            portScans[pair, default: PortScan()].ports.insert(target.port)
-            portScans[pair]!.answers.add(c, server: server, target: "\(target.port)")
+        if let scan = portScans.index(forKey: pair) {
+            portScans.values[scan].add(c, port: target.port, server: server)
+        } else {
+            if portScans.count >= Self.candidates { portScans = portScans.filter { $0.value.ports.count > 1 } }
+            if portScans.count < Self.candidates {
+                var scan = PortScan()
+                scan.add(c, port: target.port, server: server)
+                portScans[pair] = scan
+            }
         }
         let sweep = Sweep(scanner: scanner, port: target.port)
-        if hostSweeps[sweep] == nil && hostSweeps.count >= Self.candidates {
-            hostSweeps = hostSweeps.filter { $0.value.hosts.count > 1 }
-        }
-        if hostSweeps[sweep] != nil || hostSweeps.count < Self.candidates {
-            if (hostSweeps[sweep]?.hosts.count ?? 0) < Self.hostsPerSweep {
-                hostSweeps[sweep, default: HostSweep()].hosts.insert(target.address)
+        if let swept = hostSweeps.index(forKey: sweep) {
+            hostSweeps.values[swept].add(c, host: target.address, server: server)
+        } else {
+            if hostSweeps.count >= Self.candidates { hostSweeps = hostSweeps.filter { $0.value.hosts.count > 1 } }
+            if hostSweeps.count < Self.candidates {
+                var swept = HostSweep()
+                swept.add(c, host: target.address, server: server)
+                hostSweeps[sweep] = swept
             }
-            hostSweeps[sweep]!.answers.add(c, server: server, target: "\(target.address)")
         }
     }
 
