@@ -97,7 +97,10 @@ final class ShardWorker<Source: PacketSource & ~Copyable>: @unchecked Sendable {
         var dissector = self.dissector, tracker = self.tracker
         _ = reader.forEachPacket { captured, _ in
             frame += 1
-            if frame % Sharding.batch == 0 { post(&found, through: frame - 1, position: position) }
+            // Every batch, and sooner when a flood ends a conversation at nearly every packet.
+            if frame % Sharding.batch == 0 || found.count >= Sharding.outboxLimit {
+                post(&found, through: frame - 1, position: position)
+            }
             position += Pipeline.recordBytes(captured)
             if let filter, !filter.matches(captured) { return }
             Sharding.track(captured, frame: frame, worker: index, dissector: &dissector, tracker: &tracker,
@@ -197,7 +200,7 @@ struct ShardedRun<Source: PacketSource & ~Copyable> {
         let end = reader.forEachPacket { captured, _ in
             pipeline.frame += 1
             let number = pipeline.frame
-            if number % Sharding.batch == 0 {
+            if number % Sharding.batch == 0 || own.count >= Sharding.outboxLimit {
                 collect(&own, through: number - 1, position: position, unusual: unusual, event: event, flow: flow)
             }
             position += Pipeline.recordBytes(captured)
@@ -277,11 +280,15 @@ struct ShardedRun<Source: PacketSource & ~Copyable> {
             for worker in taken.indices.dropFirst() { board.outboxes[worker].removeFirst(taken[worker].count) }
             let done = board.allThrough && board.outboxes.allSatisfy(\.isEmpty)
             board.lock.broadcast()
-            // Wait for the others (there is nothing to hand out until one posts), then take again.
-            let wait = !done && (ownThrough == .max ? taken.dropFirst().allSatisfy(\.isEmpty) : board.isAhead(0))
+            let mine = own.prefix { $0.frame <= through }.count
+            // Wait for the others (there is nothing to hand out until one posts), then take again;
+            // also while this thread holds more of its own than a worker's outbox may (a flood ends
+            // a 2 kB conversation at nearly every packet, and the lead allowed in bytes of the file
+            // is tens of thousands of its packets).
+            let wait = !done && (ownThrough == .max ? taken.dropFirst().allSatisfy(\.isEmpty)
+                                                    : board.isAhead(0) || own.count - mine > Sharding.outboxLimit)
             if wait { board.lock.wait() }
             board.lock.unlock()
-            let mine = own.prefix { $0.frame <= through }.count
             taken[0] = Array(own.prefix(mine))
             own.removeFirst(mine)
             handOut(taken, unusual: unusual, event: event, flow: flow)
@@ -366,13 +373,16 @@ struct ShardedRun<Source: PacketSource & ~Copyable> {
 enum Sharding {
     /// Packets between two posts (workers) or two collections (the calling thread).
     static let batch = 1024
-    /// Findings a worker may hold before it waits for the calling thread (a finished TCP
-    /// conversation is about 2 kB).
-    static let outboxLimit = 4096
+    /// Findings a worker may hold before it posts them, and have posted before it waits for the
+    /// calling thread (a finished TCP conversation is about 2 kB, and a flood ends one at nearly
+    /// every packet).
+    static let outboxLimit = 256
     /// Conversations still open at the end that a worker posts at once.
     static let endBatch = 64
-    /// How far (bytes of the file) a worker may get ahead of the slowest.
-    static let maximumLead = 4 << 20
+    /// How far (bytes of the file) a worker may get ahead of the slowest: the file's pages between
+    /// them stay resident. More than a batch of full-sized frames (1.5 MB), so that workers on
+    /// bulk traffic do not wait for each other at every batch.
+    static let maximumLead = 2 << 20
 
     /// One packet for a worker; what it finds goes to `found`. A plain packet of another worker's
     /// conversation is not dissected at all: only the clock of idle flows moves. Every other

@@ -8,7 +8,9 @@ import NetsiftDissect
 /// following that datagram in full gave, so what is reported does not depend on the form it was
 /// kept in.
 struct LoneDatagram: Sendable, FlowEntry {
-    var key: FlowKey
+    /// The key's endpoints: the rest of the key is known (UDP, no tunnel) and not stored.
+    var low: Endpoint, high: Endpoint
+    var key: FlowKey { FlowKey(low: low, high: high, ipProtocol: 17) }
     var stream: Int
     var frame: Int
     /// When it came (its conversation's start and last activity).
@@ -21,9 +23,10 @@ struct LoneDatagram: Sendable, FlowEntry {
     /// The datagram in `s`, when it can be kept this way: outside any tunnel, lengths that fit.
     init?(_ s: inout PacketSummary, key: FlowKey, stream: Int, frame: Int, time: Int64, wireLength: Int,
           fromLow: Bool) {
-        guard s.encapsulation?.depth == nil, let wire = UInt32(exactly: wireLength),
+        guard s.encapsulation?.depth == nil, key.tunnel.isNone, let wire = UInt32(exactly: wireLength),
               let payload = UInt32(exactly: s.payloadWireLength) else { return nil }
-        self.key = key
+        low = key.low
+        high = key.high
         self.stream = stream
         self.frame = frame
         last = time
@@ -37,7 +40,7 @@ struct LoneDatagram: Sendable, FlowEntry {
     /// The full conversation, the datagram added as the tracker adds every one, its protocols
     /// decided from the ports as the tracker decides them.
     func replayed(decodeAs: DecodeAs) -> UDPConversation {
-        let source = fromLow ? key.low : key.high, destination = fromLow ? key.high : key.low
+        let source = fromLow ? low : high, destination = fromLow ? high : low
         var conversation = UDPConversation(stream: stream, key: key, first: source, second: destination, frame: frame,
                                            time: last)
         let parsedAs = decodeAs.udpProtocols(between: source, and: destination)

@@ -65,7 +65,10 @@ struct TCPRequest: Sendable, FlowEntry {
     /// At most this many segments are kept; the next one promotes the request.
     static let capacity = 4
 
-    var key: FlowKey
+    /// The key's endpoints: a request is never in a tunnel, so the rest of its key is known (and
+    /// not stored: 40 bytes of each of a flood's requests).
+    var low: Endpoint, high: Endpoint
+    var key: FlowKey { FlowKey(low: low, high: high, ipProtocol: 6) }
     var stream: Int
     var last: Int64
     /// The first SYN reused a port pair (its conversation is the pair's second): flagged as Wireshark does.
@@ -78,7 +81,9 @@ struct TCPRequest: Sendable, FlowEntry {
     enum IdleKind: UInt8, Sendable { case attempt, closed, open }
 
     init(stream: Int, key: FlowKey, first: BareSegment, reusedPorts: Bool) {
-        self.key = key
+        precondition(key.ipProtocol == 6 && key.tunnel.isNone, "a request outside any tunnel")
+        low = key.low
+        high = key.high
         self.stream = stream
         last = first.time
         self.reusedPorts = reusedPorts
@@ -109,7 +114,6 @@ struct TCPRequest: Sendable, FlowEntry {
     /// a conversation's packets.
     func replayed(decodeAs: DecodeAs, limits: ReassemblyLimits) -> TCPConversation {
         let first = segments[0]
-        let low = key.low, high = key.high
         var conversation = TCPConversation(stream: stream, key: key, first: first.fromLow ? low : high,
                                            second: first.fromLow ? high : low, frame: first.frame, time: first.time)
         let noBytes: [UInt8] = []
