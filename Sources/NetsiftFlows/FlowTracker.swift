@@ -155,7 +155,8 @@ public struct FlowTracker {
 
         if let request = requests.find(key) {
             // A request answered: followed in full (replayed), and kept compact while it can be.
-            let bare = BareSegment(&s, frame: frame, time: time, wireLength: wireLength, fromLow: fromLow)
+            let bare = BareSegment(&s, frame: frame, after: requests.entries[request].firstFrame, time: time,
+                                   wireLength: wireLength, fromLow: fromLow)
             var conversation = requests.entries[request].replayed(decodeAs: decodeAs, limits: reassemblyLimits)
             if !(syn && !ack) {
                 let (result, change) = conversation.follow(&s, bytes: bytes, from: source, frame: frame, time: time,
@@ -193,8 +194,8 @@ public struct FlowTracker {
             // A bare SYN opens a request: its analysis is empty (a first segment with SYN set
             // raises none of Wireshark's flags), so nothing more is needed until an answer comes.
             if syn && !ack && !s.tcpFlags.contains(.rst) && !s.tcpFlags.contains(.fin),
-               let bare = BareSegment(&s, frame: frame, time: time, wireLength: wireLength, fromLow: fromLow) {
-                _ = requests.insert(TCPRequest(stream: stream, key: key, first: bare, reusedPorts: reused))
+               let bare = BareSegment(&s, frame: frame, after: frame, time: time, wireLength: wireLength, fromLow: fromLow) {
+                _ = requests.insert(TCPRequest(stream: stream, key: key, first: bare, firstFrame: frame, reusedPorts: reused))
                 return TrackedPacket(stream: stream, flags: reused ? .reusedPorts : [])
             }
             var conversation = TCPConversation(stream: stream, key: key, first: source,
