@@ -86,28 +86,26 @@ struct ScanDetector {
         let scanner = c[clientSide].endpoint.address, target = c[1 - clientSide].endpoint, server = c[1 - clientSide]
         // Each candidate is looked up once and changed in place: a flood makes a new one of
         // nearly every attempt, and hashing was most of what the detector cost.
-        let pair = Pair(scanner: scanner, host: target.address)
-        if let scan = portScans.index(forKey: pair) {
-            portScans.values[scan].add(c, port: target.port, server: server)
-        } else {
-            if portScans.count >= Self.candidates { portScans = portScans.filter { $0.value.ports.count > 1 } }
-            if portScans.count < Self.candidates {
-                var scan = PortScan()
-                scan.add(c, port: target.port, server: server)
-                portScans[pair] = scan
-            }
+        Self.note(Pair(scanner: scanner, host: target.address), in: &portScans, empty: PortScan(),
+                  reachedMore: { $0.ports.count > 1 }) { $0.add(c, port: target.port, server: server) }
+        Self.note(Sweep(scanner: scanner, port: target.port), in: &hostSweeps, empty: HostSweep(),
+                  reachedMore: { $0.hosts.count > 1 }) { $0.add(c, host: target.address, server: server) }
+    }
+
+    /// Changes the candidate for `key` in place (`change`), or adds it (`change` applied to
+    /// `empty`) while there is room; when there is none, first forgets the candidates that did
+    /// not reach more than one target.
+    static func note<Key: Hashable, Candidate>(_ key: Key, in candidates: inout [Key: Candidate], empty: Candidate,
+                                               reachedMore: (Candidate) -> Bool, _ change: (inout Candidate) -> Void) {
+        if let known = candidates.index(forKey: key) {
+            change(&candidates.values[known])
+            return
         }
-        let sweep = Sweep(scanner: scanner, port: target.port)
-        if let swept = hostSweeps.index(forKey: sweep) {
-            hostSweeps.values[swept].add(c, host: target.address, server: server)
-        } else {
-            if hostSweeps.count >= Self.candidates { hostSweeps = hostSweeps.filter { $0.value.hosts.count > 1 } }
-            if hostSweeps.count < Self.candidates {
-                var swept = HostSweep()
-                swept.add(c, host: target.address, server: server)
-                hostSweeps[sweep] = swept
-            }
-        }
+        if candidates.count >= Self.candidates { candidates = candidates.filter { reachedMore($0.value) } }
+        guard candidates.count < Self.candidates else { return }
+        var new = empty
+        change(&new)
+        candidates[key] = new
     }
 
     func findings() -> [Finding] {
