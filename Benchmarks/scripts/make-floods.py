@@ -3,7 +3,10 @@
 "Floods"), written straight to files with Fixtures/floods/make.py's packet builders and fixed
 seeds: never sent on any network.
 
-    python3 Benchmarks/scripts/make-floods.py [DIR] [SCALE]    # default Benchmarks/data, 1.0
+    python3 Benchmarks/scripts/make-floods.py [DIR] [SCALE] [NAME...]   # default Benchmarks/data, 1.0, all
+
+NAME is one of syn, syn-cookies, scan, udp, fragments (default: all of them); SCALE multiplies
+every count (0.25 and 4 make the 250,000 and 4,000,000-SYN floods of Benchmarks/README.md).
 
 data/flood-syn.pcap        1,000,000 SYNs to 10.0.0.2:80 over 10 s from random (spoofed) sources,
                            unanswered (the issue's capture)
@@ -52,15 +55,30 @@ def fragment(src, dst, ident, payload):
 def main():
     folder = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "../data")
     scale = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
+    names = set(sys.argv[3:]) or {"syn", "syn-cookies", "scan", "udp", "fragments"}
     os.makedirs(folder, exist_ok=True)
     server = ip("10.0.0.2")
+    if "syn" in names:
+        syn_flood(folder, scale, server)
+    if "syn-cookies" in names:
+        syn_cookies(folder, scale, server)
+    if "scan" in names:
+        port_scan(folder, scale)
+    if "udp" in names:
+        udp_flood(folder, scale, server)
+    if "fragments" in names:
+        fragments(folder, scale, server)
 
+
+def syn_flood(folder, scale, server):
     rng, n = random.Random("flood-syn"), int(1_000_000 * scale)
     w = Writer(os.path.join(folder, "flood-syn.pcap"))
     for i in range(n):
         w.add(10 * i / n, tcp(floods.spoofed(rng), server, rng.randrange(1024, 65536), 80, rng.getrandbits(32), 0, SYN, mss=1460))
     w.close()
 
+
+def syn_cookies(folder, scale, server):
     rng, n = random.Random("flood-syn-cookies"), int(500_000 * scale)
     w = Writer(os.path.join(folder, "flood-syn-cookies.pcap"))
     for i in range(n):
@@ -69,6 +87,8 @@ def main():
         w.add(10 * i / n + 0.00001, tcp(server, source, 80, port, rng.getrandbits(32), isn + 1, SYN | ACK, mss=1460))
     w.close()
 
+
+def port_scan(folder, scale):
     rng, hosts = random.Random("flood-scan"), max(1, int(8 * scale))
     w = Writer(os.path.join(folder, "flood-scan.pcap"))
     scanner, t = ip("203.0.113.66"), 0.0
@@ -81,6 +101,8 @@ def main():
             t += 0.00001
     w.close()
 
+
+def udp_flood(folder, scale, server):
     rng, n = random.Random("flood-udp"), int(1_000_000 * scale)
     w = Writer(os.path.join(folder, "flood-udp.pcap"))
     payload = bytes(32)
@@ -88,6 +110,8 @@ def main():
         w.add(10 * i / n, udp(floods.spoofed(rng), server, rng.randrange(1024, 65536), 27015, payload))
     w.close()
 
+
+def fragments(folder, scale, server):
     rng, n = random.Random("flood-fragments"), int(1_000_000 * scale)
     w = Writer(os.path.join(folder, "flood-fragments.pcap"))
     for i in range(n):

@@ -4,7 +4,8 @@ import NetsiftFlows
 
 /// What a worker found, with the frame it was found at: a conversation it started (so that the
 /// conversations can be numbered as one tracker numbers them), an application message, an unusual
-/// packet, a conversation that is over (`Int.max`: still open when the capture ended).
+/// packet, a conversation that is over. (Those still open when the capture ended go through
+/// `ShardBoard.endboxes` instead, a few at a time; a shard output writes them as over at `Int.max`.)
 enum ShardOutput: Decodable {
     case started(frame: Int, transport: Transport, stream: Int)
     case event(frame: Int, ApplicationEvent)
@@ -34,11 +35,19 @@ final class ShardBoard: @unchecked Sendable {
     /// Per worker: about how many bytes of the file it has read (`Int.max`: through). The same
     /// estimate for all (record lengths), so that the lead of one over the others can be bounded.
     var positions: [Int]
+    /// Per worker (0 hands out its own directly): the conversations still open when the capture
+    /// ended, in the order its tracker's `finish` gives them, a batch at a time; and whether the
+    /// last batch is posted. A flood leaves `maximumFlows` of them, some 2 kB each once finished:
+    /// posted all at once they would take hundreds of megabytes.
+    var endboxes: [[FinishedFlow]]
+    var ended: [Bool]
 
     init(count: Int) {
         outboxes = Array(repeating: [], count: count)
         progress = Array(repeating: 0, count: count)
         positions = Array(repeating: 0, count: count)
+        endboxes = Array(repeating: [], count: count)
+        ended = Array(repeating: false, count: count)
     }
 
     /// The last frame every worker is past.
@@ -93,15 +102,35 @@ final class ShardWorker<Source: PacketSource & ~Copyable>: @unchecked Sendable {
         var dissector = self.dissector, tracker = self.tracker
         _ = reader.forEachPacket { captured, _ in
             frame += 1
-            if frame % Sharding.batch == 0 { post(&found, through: frame - 1, position: position) }
+            // Every batch, and sooner when a flood ends a conversation at nearly every packet.
+            if frame % Sharding.batch == 0 || found.count >= Sharding.outboxLimit {
+                post(&found, through: frame - 1, position: position)
+            }
             position += Pipeline.recordBytes(captured)
             if let filter, !filter.matches(captured) { return }
             Sharding.track(captured, frame: frame, worker: index, dissector: &dissector, tracker: &tracker,
                              into: &found)
         }
-        tracker.finish { found.append(.finished(frame: .max, $0)) }
-        self.tracker = tracker   // before posting the end: the calling thread then reads its counters
         post(&found, through: .max, position: .max)
+        var ending: [FinishedFlow] = []
+        ending.reserveCapacity(Sharding.endBatch)
+        tracker.finish { flow in
+            ending.append(flow)
+            if ending.count == Sharding.endBatch { postEnd(&ending, last: false) }
+        }
+        self.tracker = tracker   // before posting the last batch: the calling thread then reads its counters
+        postEnd(&ending, last: true)
+    }
+
+    /// Moves a batch of the conversations still open at the end to the board, once the calling
+    /// thread has taken the previous one (so at most two batches are held: this one and that one).
+    func postEnd(_ ending: inout [FinishedFlow], last: Bool) {
+        board.lock.lock()
+        while !board.endboxes[index].isEmpty { board.lock.wait() }
+        swap(&board.endboxes[index], &ending)
+        board.ended[index] = last
+        board.lock.broadcast()
+        board.lock.unlock()
     }
 
     /// Moves what was found to the board (waiting while the outbox is full), says how far the
@@ -131,6 +160,10 @@ struct ShardedRun<Source: PacketSource & ~Copyable> {
     var workers: [ShardWorker<Source>] = []
     /// Numbers conversations and hands out what the workers found in the order of one tracker.
     var handing: ShardHandOut
+    /// Per worker (0 unused): the batch of its conversations still open at the end being handed
+    /// out, and the next one's place in it.
+    var ending: [[FinishedFlow]] = []
+    var nextEnding: [Int] = []
 
     /// The other workers, with readers over `reader`'s mapping, on threads of their own that wait
     /// for `run`; nil when there cannot be (the caller then runs on one thread).
@@ -172,7 +205,7 @@ struct ShardedRun<Source: PacketSource & ~Copyable> {
         let end = reader.forEachPacket { captured, _ in
             pipeline.frame += 1
             let number = pipeline.frame
-            if number % Sharding.batch == 0 {
+            if number % Sharding.batch == 0 || own.count >= Sharding.outboxLimit {
                 collect(&own, through: number - 1, position: position, unusual: unusual, event: event, flow: flow)
             }
             position += Pipeline.recordBytes(captured)
@@ -182,9 +215,50 @@ struct ShardedRun<Source: PacketSource & ~Copyable> {
             Sharding.track(captured, frame: number, worker: 0, dissector: &pipeline.dissector,
                        tracker: &pipeline.tracker, into: &own)
         }
-        pipeline.tracker.finish { own.append(.finished(frame: .max, $0)) }
         collect(&own, through: .max, position: .max, unusual: unusual, event: event, flow: flow)
+        // The conversations still open, one at a time: this thread's own as its tracker gives
+        // them, each after the others' that come before it, as one tracker would order them all.
+        // Within a worker the order is already right: its stream numbers grow as the global ones do.
+        ending = Array(repeating: [], count: board.ended.count)
+        nextEnding = Array(repeating: 0, count: board.ended.count)
+        pipeline.tracker.finish { mine in
+            handOutEnding(before: handing.order(mine, worker: 0), flow: flow)
+            flow(handing.renumbered(mine, worker: 0))
+        }
+        handOutEnding(before: nil, flow: flow)
         return end
+    }
+
+    /// Hands out the other workers' conversations still open at the end that come before `bound`
+    /// (all of them: nil), in order: a merge of the workers' sorted batches, taken from the board
+    /// as they come.
+    mutating func handOutEnding(before bound: (Int, Int)?, flow: (FinishedFlow) -> Void) {
+        while true {
+            var best: (worker: Int, order: (Int, Int))?
+            for worker in ending.indices.dropFirst() where hasEnding(worker) {
+                let next = handing.order(ending[worker][nextEnding[worker]], worker: worker)
+                if let bound, !(next < bound) { continue }
+                if best == nil || next < best!.order { best = (worker, next) }
+            }
+            guard let worker = best?.worker else { return }
+            let found = ending[worker][nextEnding[worker]]
+            nextEnding[worker] += 1
+            flow(handing.renumbered(found, worker: worker))
+        }
+    }
+
+    /// Whether `worker` has a conversation still open at the end not yet handed out: takes its next
+    /// batch from the board when the last one is through, waiting for it if need be.
+    mutating func hasEnding(_ worker: Int) -> Bool {
+        if nextEnding[worker] < ending[worker].count { return true }
+        board.lock.lock()
+        defer { board.lock.unlock() }
+        while board.endboxes[worker].isEmpty && !board.ended[worker] { board.lock.wait() }
+        ending[worker].removeAll(keepingCapacity: true)
+        swap(&ending[worker], &board.endboxes[worker])
+        nextEnding[worker] = 0
+        board.lock.broadcast()
+        return !ending[worker].isEmpty
     }
 
     /// Posts this thread's progress, takes what every worker found up to the frame all have
@@ -201,8 +275,13 @@ struct ShardedRun<Source: PacketSource & ~Copyable> {
             var taken = board.outboxes.indices.map { $0 == 0 ? [] : board.take(from: $0, through: through) }
             let done = board.allThrough && board.outboxes.allSatisfy(\.isEmpty)
             board.lock.broadcast()
-            // Wait for the others (there is nothing to hand out until one posts), then take again.
-            let wait = !done && (ownThrough == .max ? taken.dropFirst().allSatisfy(\.isEmpty) : board.isAhead(0))
+            let mine = own.prefix { $0.frame <= through }.count
+            // Wait for the others (there is nothing to hand out until one posts), then take again;
+            // also while this thread holds more of its own than a worker's outbox may (a flood ends
+            // a 2 kB conversation at nearly every packet, and the lead allowed in bytes of the file
+            // is tens of thousands of its packets).
+            let wait = !done && (ownThrough == .max ? taken.dropFirst().allSatisfy(\.isEmpty)
+                                                    : board.isAhead(0) || own.count - mine > Sharding.outboxLimit)
             if wait { board.lock.wait() }
             board.lock.unlock()
             taken[0] = Sharding.split(&own, through: through)
@@ -288,6 +367,15 @@ struct ShardHandOut {
         }
     }
 
+    /// Where a worker's conversation comes in the order one tracker's `finish` gives: TCP, then
+    /// UDP, by global stream number.
+    func order(_ found: FinishedFlow, worker: Int) -> (Int, Int) {
+        switch found {
+        case .tcp(let c): (0, numbers[worker][.tcp]![c.stream]!)
+        case .udp(let c): (1, numbers[worker][.udp]![c.stream]!)
+        }
+    }
+
     /// A worker's finished conversation with its number as one tracker gives it.
     mutating func renumbered(_ found: FinishedFlow, worker: Int) -> FinishedFlow {
         switch found {
@@ -318,11 +406,16 @@ enum Sharding {
 
     /// Packets between two posts (workers) or two collections (the calling thread).
     static let batch = 1024
-    /// Findings a worker may hold before it waits for the calling thread (a finished TCP
-    /// conversation is about 1.5 kB).
-    static let outboxLimit = 4096
-    /// How far (bytes of the file) a worker may get ahead of the slowest.
-    static let maximumLead = 4 << 20
+    /// Findings a worker may hold before it posts them, and have posted before it waits for the
+    /// calling thread (a finished TCP conversation is about 2 kB, and a flood ends one at nearly
+    /// every packet).
+    static let outboxLimit = 256
+    /// Conversations still open at the end that a worker posts at once.
+    static let endBatch = 64
+    /// How far (bytes of the file) a worker may get ahead of the slowest: the file's pages between
+    /// them stay resident. More than a batch of full-sized frames (1.5 MB), so that workers on
+    /// bulk traffic do not wait for each other at every batch.
+    static let maximumLead = 2 << 20
 
     /// One packet for a worker; what it finds goes to `found`. A plain packet of another worker's
     /// conversation is not dissected at all: only the clock of idle flows moves. Every other

@@ -86,6 +86,8 @@ public struct FlowTracker {
     /// TCP conversations that have only begun (a SYN, its answers): kept compact until they prove real.
     var requests = FlowTable<TCPRequest>()
     var udp = FlowTable<UDPConversation>()
+    /// UDP conversations of one datagram so far: kept compact until a second one comes.
+    var datagrams = FlowTable<LoneDatagram>()
     @usableFromInline var finished: [FinishedFlow] = []
     public let decodeAs: DecodeAs
     public let reassemblyLimits: ReassemblyLimits
@@ -107,6 +109,7 @@ public struct FlowTracker {
         tcp = FlowTable(reservation: flowLimits.maximumFlows)
         requests = FlowTable(reservation: flowLimits.maximumFlows)
         udp = FlowTable(reservation: flowLimits.maximumFlows)
+        datagrams = FlowTable(reservation: flowLimits.maximumFlows)
     }
 
     /// The conversations active now (a list of them all: for tests and small captures).
@@ -124,8 +127,8 @@ public struct FlowTracker {
     }
 
     /// How many conversations are active now.
-    public var activeCount: Int { tcp.count + requests.count + udp.count }
-    public var activeUDP: [UDPConversation] { udp.entries }
+    public var activeCount: Int { tcp.count + requests.count + udp.count + datagrams.count }
+    public var activeUDP: [UDPConversation] { udp.entries + datagrams.entries.map { $0.replayed(decodeAs: decodeAs) } }
 
     /// Tracks one packet. `bytes` are the bytes the summary's ranges refer to; application messages
     /// found in the packet go to `events`. Returns the packet's conversation and TCP analysis, or nil
@@ -152,7 +155,8 @@ public struct FlowTracker {
 
         if let request = requests.find(key) {
             // A request answered: followed in full (replayed), and kept compact while it can be.
-            let bare = BareSegment(&s, frame: frame, time: time, wireLength: wireLength, fromLow: fromLow)
+            let bare = BareSegment(&s, frame: frame, after: requests.entries[request].firstFrame, time: time,
+                                   wireLength: wireLength, fromLow: fromLow)
             var conversation = requests.entries[request].replayed(decodeAs: decodeAs, limits: reassemblyLimits)
             if !(syn && !ack) {
                 let (result, change) = conversation.follow(&s, bytes: bytes, from: source, frame: frame, time: time,
@@ -186,12 +190,12 @@ public struct FlowTracker {
             if tcp.count + requests.count >= flowLimits.maximumFlows { evictTCP() }
             let stream = counters.tcpConversations
             counters.tcpConversations += 1
-            defer { counters.peakActive = max(counters.peakActive, tcp.count + requests.count + udp.count) }
+            defer { counters.peakActive = max(counters.peakActive, activeCount) }
             // A bare SYN opens a request: its analysis is empty (a first segment with SYN set
             // raises none of Wireshark's flags), so nothing more is needed until an answer comes.
             if syn && !ack && !s.tcpFlags.contains(.rst) && !s.tcpFlags.contains(.fin),
-               let bare = BareSegment(&s, frame: frame, time: time, wireLength: wireLength, fromLow: fromLow) {
-                _ = requests.insert(TCPRequest(stream: stream, key: key, first: bare, reusedPorts: reused))
+               let bare = BareSegment(&s, frame: frame, after: frame, time: time, wireLength: wireLength, fromLow: fromLow) {
+                _ = requests.insert(TCPRequest(stream: stream, key: key, first: bare, firstFrame: frame, reusedPorts: reused))
                 return TrackedPacket(stream: stream, flags: reused ? .reusedPorts : [])
             }
             var conversation = TCPConversation(stream: stream, key: key, first: source,
@@ -269,13 +273,14 @@ public struct FlowTracker {
     /// a time in `drain`'s order, never gathered into one list: a flood leaves `maximumFlows` of
     /// them, and a list of finished conversations is some 2 kB each.
     public mutating func finish(_ body: (FinishedFlow) -> Void) {
-        enum Place { case finished(Int), tcp(Int), request(Int), udp(Int) }
+        enum Place { case finished(Int), tcp(Int), request(Int), udp(Int), datagram(Int) }
         var order: [(key: (Int, Int), place: Place)] = []
-        order.reserveCapacity(finished.count + tcp.count + requests.count + udp.count)
+        order.reserveCapacity(finished.count + activeCount)
         for (i, flow) in finished.enumerated() { order.append((flow.order, .finished(i))) }
         for (i, c) in tcp.entries.enumerated() { order.append(((0, c.stream), .tcp(i))) }
         for (i, r) in requests.entries.enumerated() { order.append(((0, r.stream), .request(i))) }
         for (i, c) in udp.entries.enumerated() { order.append(((1, c.stream), .udp(i))) }
+        for (i, d) in datagrams.entries.enumerated() { order.append(((1, d.stream), .datagram(i))) }
         order.sort { $0.key < $1.key }
         for (_, place) in order {
             switch place {
@@ -286,12 +291,14 @@ public struct FlowTracker {
                 body(.tcp(conversation))
             case .request(let i): body(.tcp(requests.entries[i].replayed(decodeAs: decodeAs, limits: reassemblyLimits)))
             case .udp(let i): body(.udp(udp.entries[i]))
+            case .datagram(let i): body(.udp(datagrams.entries[i].replayed(decodeAs: decodeAs)))
             }
         }
         finished.removeAll()
         tcp = FlowTable(reservation: flowLimits.maximumFlows)
         requests = FlowTable(reservation: flowLimits.maximumFlows)
         udp = FlowTable(reservation: flowLimits.maximumFlows)
+        datagrams = FlowTable(reservation: flowLimits.maximumFlows)
     }
 
     /// Ends the conversations idle past their limits.
@@ -308,6 +315,7 @@ public struct FlowTracker {
             ended.append(.tcp($0.replayed(decodeAs: decodeAs, limits: reassemblyLimits)))
         }
         udp.expire(now: now, limits: flowLimits) { ended.append(.udp($0)) }
+        datagrams.expire(now: now, limits: flowLimits) { ended.append(.udp($0.replayed(decodeAs: decodeAs))) }
         heldBytes += released
         finished += ended
     }
@@ -322,30 +330,31 @@ public struct FlowTracker {
     /// while there are any (a kernel drops half-open requests first), so that a flood of SYNs does
     /// not push out the conversations that are real.
     mutating func evictTCP() {
-        var ended: TCPConversation?
         if requests.count > 0 {
-            requests.evictIdlest { ended = $0.replayed(decodeAs: decodeAs, limits: reassemblyLimits) }
+            // Replayed straight into the list (a request holds no bytes to release).
+            requests.evictIdlest { finished.append(.tcp($0.replayed(decodeAs: decodeAs, limits: reassemblyLimits))) }
         } else {
-            tcp.evictIdlest { ended = $0 }
-        }
-        if var conversation = ended {
-            heldBytes += conversation.releaseStreams()
-            finished.append(.tcp(conversation))
+            var released = 0
+            tcp.evictIdlest { conversation in
+                var conversation = conversation
+                released = conversation.releaseStreams()
+                finished.append(.tcp(conversation))
+            }
+            heldBytes += released
         }
         counters.evicted += 1
     }
 
+    /// Makes room for one more UDP conversation: of those with one datagram while there are any.
     mutating func evictUDP() {
-        udp.evictIdlest { finished.append(.udp($0)) }
+        if datagrams.count > 0 {
+            datagrams.evictIdlest { finished.append(.udp($0.replayed(decodeAs: decodeAs))) }
+        } else {
+            udp.evictIdlest { finished.append(.udp($0)) }
+        }
         counters.evicted += 1
     }
 
-    /// What a datagram between these ports is parsed as: a decode-as rule for its source port, else
-    /// for its destination port, else DNS on a DNS port.
-    func udpProtocol(source: UInt16, destination: UInt16) -> ApplicationProtocol? {
-        decodeAs.udpPorts[source] ?? decodeAs.udpPorts[destination]
-            ?? (DNSFlavor(sourcePort: source, destinationPort: destination) != nil ? .dns : nil)
-    }
 
     /// A UDP datagram: its conversation, and DNS (by port or decode-as rule), one message per datagram.
     mutating func trackDatagram(_ s: inout PacketSummary, bytes: RawSpan, frame: Int, time: Int64, wireLength: Int,
@@ -356,25 +365,43 @@ public struct FlowTracker {
                                     tunnel: Self.tunnelKey(&s))
         guard shard.owns(key) else { return nil }
         var position = udp.find(key)
-        if position == nil {
-            if udp.count >= flowLimits.maximumFlows { evictUDP() }
-            var conversation = UDPConversation(stream: counters.udpConversations, key: key, first: source,
-                                               second: destination, frame: frame, time: time)
-            conversation.tunnel = s.encapsulation.map(FlowTunnel.init)
-            conversation.parsedAs = (udpProtocol(source: source.port, destination: destination.port),
-                                     udpProtocol(source: destination.port, destination: source.port))
-            position = udp.insert(conversation)
-            counters.udpConversations += 1
-            counters.peakActive = max(counters.peakActive, tcp.count + requests.count + udp.count)
+        if position == nil, let lone = datagrams.find(key) {
+            // A second datagram: the conversation takes its full form.
+            position = udp.insert(datagrams.remove(at: lone).replayed(decodeAs: decodeAs))
         }
-        let number = position!
-        let fromOriginator = udp.entries[number].add(from: source, frame: frame, time: time, wireLength: wireLength,
+        let stream: Int, fromOriginator: Bool, proto: ApplicationProtocol?
+        if let number = position {
+            fromOriginator = udp.entries[number].add(from: source, frame: frame, time: time, wireLength: wireLength,
                                                      payload: s.payloadWireLength)
-        let tracked = TrackedPacket(transport: .udp, stream: udp.entries[number].stream)
-        let parsedAs = udp.entries[number].parsedAs
-        guard let proto = fromOriginator ? parsedAs.fromFirst : parsedAs.fromSecond else { return tracked }
-        udp.entries[number].application = proto
-        let context = ApplicationContext(frame: frame, time: time, transport: .udp, stream: udp.entries[number].stream,
+            stream = udp.entries[number].stream
+            let parsedAs = udp.entries[number].parsedAs
+            proto = fromOriginator ? parsedAs.fromFirst : parsedAs.fromSecond
+            if let proto { udp.entries[number].application = proto }
+        } else {
+            if udp.count + datagrams.count >= flowLimits.maximumFlows { evictUDP() }
+            stream = counters.udpConversations
+            counters.udpConversations += 1
+            fromOriginator = true
+            if let lone = LoneDatagram(&s, key: key, stream: stream, frame: frame, time: time, wireLength: wireLength,
+                                       fromLow: source == key.low) {
+                _ = datagrams.insert(lone)
+                proto = decodeAs.udpProtocol(source: source.port, destination: destination.port)
+            } else {
+                var conversation = UDPConversation(stream: stream, key: key, first: source, second: destination,
+                                                   frame: frame, time: time)
+                conversation.tunnel = s.encapsulation.map(FlowTunnel.init)
+                conversation.parsedAs = decodeAs.udpProtocols(between: source, and: destination)
+                _ = conversation.add(from: source, frame: frame, time: time, wireLength: wireLength,
+                                     payload: s.payloadWireLength)
+                proto = conversation.parsedAs.fromFirst
+                if let proto { conversation.application = proto }
+                _ = udp.insert(conversation)
+            }
+            counters.peakActive = max(counters.peakActive, activeCount)
+        }
+        let tracked = TrackedPacket(transport: .udp, stream: stream)
+        guard let proto else { return tracked }
+        let context = ApplicationContext(frame: frame, time: time, transport: .udp, stream: stream,
                                          source: source, destination: destination, fromClient: fromOriginator)
         // The protocol parsers plug in here (DNS over UDP: one message per datagram).
         switch proto {

@@ -1,39 +1,57 @@
 import NetsiftDissect
 
 /// One bare TCP segment (no payload, no tunnel) as a `TCPRequest` keeps it: every field the
-/// conversation's analysis reads, so that replaying it gives exactly what following it did.
+/// conversation's analysis reads, so that replaying it gives exactly what following it did. Packed
+/// into 32 bytes (four of them are most of a request, and a flood holds `maximumFlows` requests).
 struct BareSegment: Sendable {
-    var frame: Int
     var time: Int64
+    /// Frames after the request's first (`TCPRequest.firstFrame`).
+    var frameOffset: UInt32
     var seq: UInt32
     var ack: UInt32
-    var flags: TCPFlags
     var window: UInt16
     var wireLength: UInt16
-    /// Sent by the key's low endpoint (else by its high one).
-    var fromLow: Bool
-    /// A SYN's options (the only ones the analysis reads; `timestamps` stands for a TSval).
-    var mss: UInt16?
-    var windowScale: UInt8?
-    var sackPermitted: Bool
-    var timestamps: Bool
+    var flags: TCPFlags
+    /// A SYN's options (the only ones the analysis reads), valid as `marks` say.
+    var mssValue: UInt16
+    var windowScaleValue: UInt8
+    var marks: Marks
 
-    /// The segment in `s`, when it is bare: no payload, outside any tunnel, a frame that fits.
-    init?(_ s: inout PacketSummary, frame: Int, time: Int64, wireLength: Int, fromLow: Bool) {
-        guard s.payloadWireLength == 0, s.encapsulation?.depth == nil, wireLength <= Int(UInt16.max) else { return nil }
-        self.frame = frame
+    struct Marks: OptionSet, Sendable {
+        let rawValue: UInt8
+        /// Sent by the key's low endpoint (else by its high one).
+        static let fromLow = Marks(rawValue: 1)
+        static let mss = Marks(rawValue: 2)
+        static let windowScale = Marks(rawValue: 4)
+        static let sackPermitted = Marks(rawValue: 8)
+        /// A TSval (the analysis reads only whether there was one).
+        static let timestamps = Marks(rawValue: 16)
+    }
+
+    /// The segment in `s`, when it is bare: no payload, outside any tunnel, a frame length and a
+    /// frame number (after `firstFrame`) that fit.
+    init?(_ s: inout PacketSummary, frame: Int, after firstFrame: Int, time: Int64, wireLength: Int, fromLow: Bool) {
+        guard s.payloadWireLength == 0, s.encapsulation?.depth == nil, let length = UInt16(exactly: wireLength),
+              let offset = UInt32(exactly: frame - firstFrame) else { return nil }
         self.time = time
+        frameOffset = offset
         seq = s.sequenceNumber
         ack = s.acknowledgmentNumber
         flags = s.tcpFlags
         window = s.windowSize
-        self.wireLength = UInt16(wireLength)
-        self.fromLow = fromLow
-        mss = s.tcpOptions.mss
-        windowScale = s.tcpOptions.windowScale
-        sackPermitted = s.tcpOptions.sackPermitted
-        timestamps = s.tcpOptions.timestampValue != nil
+        self.wireLength = length
+        mssValue = s.tcpOptions.mss ?? 0
+        windowScaleValue = s.tcpOptions.windowScale ?? 0
+        var marks: Marks = []
+        if fromLow { marks.insert(.fromLow) }
+        if s.tcpOptions.mss != nil { marks.insert(.mss) }
+        if s.tcpOptions.windowScale != nil { marks.insert(.windowScale) }
+        if s.tcpOptions.sackPermitted { marks.insert(.sackPermitted) }
+        if s.tcpOptions.timestampValue != nil { marks.insert(.timestamps) }
+        self.marks = marks
     }
+
+    var fromLow: Bool { marks.contains(.fromLow) }
 
     /// The summary the analysis reads, as the dissector wrote it for this segment.
     var summary: PacketSummary {
@@ -44,10 +62,10 @@ struct BareSegment: Sendable {
         s.acknowledgmentNumber = ack
         s.tcpFlags = flags
         s.windowSize = window
-        s.tcpOptions.mss = mss
-        s.tcpOptions.windowScale = windowScale
-        s.tcpOptions.sackPermitted = sackPermitted
-        s.tcpOptions.timestampValue = timestamps ? 0 : nil
+        s.tcpOptions.mss = marks.contains(.mss) ? mssValue : nil
+        s.tcpOptions.windowScale = marks.contains(.windowScale) ? windowScaleValue : nil
+        s.tcpOptions.sackPermitted = marks.contains(.sackPermitted)
+        s.tcpOptions.timestampValue = marks.contains(.timestamps) ? 0 : nil
         return s
     }
 }
@@ -65,8 +83,13 @@ struct TCPRequest: Sendable, FlowEntry {
     /// At most this many segments are kept; the next one promotes the request.
     static let capacity = 4
 
-    var key: FlowKey
+    /// The key's endpoints: a request is never in a tunnel, so the rest of its key is known (and
+    /// not stored: 40 bytes of each of a flood's requests).
+    var low: Endpoint, high: Endpoint
+    var key: FlowKey { FlowKey(low: low, high: high, ipProtocol: 6) }
     var stream: Int
+    /// The frame of its first segment (the others keep theirs as offsets from it).
+    var firstFrame: Int
     var last: Int64
     /// The first SYN reused a port pair (its conversation is the pair's second): flagged as Wireshark does.
     var reusedPorts: Bool
@@ -77,9 +100,12 @@ struct TCPRequest: Sendable, FlowEntry {
 
     enum IdleKind: UInt8, Sendable { case attempt, closed, open }
 
-    init(stream: Int, key: FlowKey, first: BareSegment, reusedPorts: Bool) {
-        self.key = key
+    init(stream: Int, key: FlowKey, first: BareSegment, firstFrame: Int, reusedPorts: Bool) {
+        precondition(key.ipProtocol == 6 && key.tunnel.isNone, "a request outside any tunnel")
+        low = key.low
+        high = key.high
         self.stream = stream
+        self.firstFrame = firstFrame
         last = first.time
         self.reusedPorts = reusedPorts
         idleKind = .attempt
@@ -109,15 +135,14 @@ struct TCPRequest: Sendable, FlowEntry {
     /// a conversation's packets.
     func replayed(decodeAs: DecodeAs, limits: ReassemblyLimits) -> TCPConversation {
         let first = segments[0]
-        let low = key.low, high = key.high
         var conversation = TCPConversation(stream: stream, key: key, first: first.fromLow ? low : high,
-                                           second: first.fromLow ? high : low, frame: first.frame, time: first.time)
+                                           second: first.fromLow ? high : low, frame: firstFrame, time: first.time)
         let noBytes: [UInt8] = []
         for index in 0..<Int(count) {
             let segment = segments[index]
             var s = segment.summary
             let source = segment.fromLow ? low : high
-            _ = conversation.follow(&s, bytes: noBytes.span.bytes, from: source, frame: segment.frame,
+            _ = conversation.follow(&s, bytes: noBytes.span.bytes, from: source, frame: firstFrame + Int(segment.frameOffset),
                                     time: segment.time, wireLength: Int(segment.wireLength), reusedPorts: index == 0 && reusedPorts,
                                     decodeAs: decodeAs, limits: limits, heldBytes: 0) { _ in }
         }

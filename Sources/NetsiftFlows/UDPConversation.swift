@@ -68,3 +68,19 @@ public struct UDPConversation: Sendable, FlowEntry {
         return fromOriginator
     }
 }
+
+extension DecodeAs {
+    /// What a datagram between these ports is parsed as: a decode-as rule for its source port, else
+    /// for its destination port, else DNS on a DNS port.
+    func udpProtocol(source: UInt16, destination: UInt16) -> ApplicationProtocol? {
+        // Most runs have no UDP decode-as rule: no hashing for each new conversation then.
+        if !udpPorts.isEmpty, let rule = udpPorts[source] ?? udpPorts[destination] { return rule }
+        return DNSFlavor(sourcePort: source, destinationPort: destination) != nil ? .dns : nil
+    }
+
+    /// What datagrams from `first` (the originator) and from `second` are parsed as.
+    func udpProtocols(between first: Endpoint, and second: Endpoint)
+        -> (fromFirst: ApplicationProtocol?, fromSecond: ApplicationProtocol?) {
+        (udpProtocol(source: first.port, destination: second.port), udpProtocol(source: second.port, destination: first.port))
+    }
+}

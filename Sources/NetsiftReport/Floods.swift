@@ -73,9 +73,13 @@ struct SYNFloodDetector {
     mutating func add(_ c: TCPConversation) {
         guard let clientSide = c.client, !c.handshakeCompleted, c[clientSide].dataSegments == 0 else { return }
         let server = c[1 - clientSide].endpoint
-        guard services[server] != nil || services.count < Finding.endpointLimit else { return }
-        let client = c[clientSide], answer = c[1 - clientSide]
-        services[server, default: Attempts()].add(c, client: client, server: answer)
+        // One lookup for a known service (a flood's every attempt), changed in place.
+        if let known = services.index(forKey: server) {
+            services.values[known].add(c, client: c[clientSide], server: c[1 - clientSide])
+        } else if services.count < Finding.endpointLimit {
+            services[server] = Attempts()
+            services[server]!.add(c, client: c[clientSide], server: c[1 - clientSide])
+        }
     }
 
     /// The services under a flood, by their endpoint as findings write it.

@@ -58,8 +58,20 @@ struct ScanDetector {
             if first == nil { first = target } else if target != first { more.insert(target) }
         }
     }
-    struct PortScan: Sendable { var ports = Targets<UInt16>(), answers = Answers() }
-    struct HostSweep: Sendable { var hosts = Targets<IPAddress>(), answers = Answers() }
+    struct PortScan: Sendable {
+        var ports = Targets<UInt16>(), answers = Answers()
+        mutating func add(_ c: TCPConversation, port: UInt16, server: TCPSide) {
+            ports.insert(port)
+            answers.add(c, server: server, target: "\(port)")
+        }
+    }
+    struct HostSweep: Sendable {
+        var hosts = Targets<IPAddress>(), answers = Answers()
+        mutating func add(_ c: TCPConversation, host: IPAddress, server: TCPSide) {
+            if hosts.count < ScanDetector.hostsPerSweep { hosts.insert(host) }
+            answers.add(c, server: server, target: "\(host)")
+        }
+    }
 
     var portScans: [Pair: PortScan] = [:]
     var hostSweeps: [Sweep: HostSweep] = [:]
@@ -72,24 +84,28 @@ struct ScanDetector {
     mutating func add(_ c: TCPConversation) {
         guard let clientSide = c.client, !c.handshakeCompleted, c[clientSide].dataSegments == 0 else { return }
         let scanner = c[clientSide].endpoint.address, target = c[1 - clientSide].endpoint, server = c[1 - clientSide]
-        let pair = Pair(scanner: scanner, host: target.address)
-        if portScans[pair] == nil && portScans.count >= Self.candidates {
-            portScans = portScans.filter { $0.value.ports.count > 1 }
+        // Each candidate is looked up once and changed in place: a flood makes a new one of
+        // nearly every attempt, and hashing was most of what the detector cost.
+        Self.note(Pair(scanner: scanner, host: target.address), in: &portScans, empty: PortScan(),
+                  reachedMore: { $0.ports.count > 1 }) { $0.add(c, port: target.port, server: server) }
+        Self.note(Sweep(scanner: scanner, port: target.port), in: &hostSweeps, empty: HostSweep(),
+                  reachedMore: { $0.hosts.count > 1 }) { $0.add(c, host: target.address, server: server) }
+    }
+
+    /// Changes the candidate for `key` in place (`change`), or adds it (`change` applied to
+    /// `empty`) while there is room; when there is none, first forgets the candidates that did
+    /// not reach more than one target.
+    static func note<Key: Hashable, Candidate>(_ key: Key, in candidates: inout [Key: Candidate], empty: Candidate,
+                                               reachedMore: (Candidate) -> Bool, _ change: (inout Candidate) -> Void) {
+        if let known = candidates.index(forKey: key) {
+            change(&candidates.values[known])
+            return
         }
-        if portScans[pair] != nil || portScans.count < Self.candidates {
-            portScans[pair, default: PortScan()].ports.insert(target.port)
-            portScans[pair]!.answers.add(c, server: server, target: "\(target.port)")
-        }
-        let sweep = Sweep(scanner: scanner, port: target.port)
-        if hostSweeps[sweep] == nil && hostSweeps.count >= Self.candidates {
-            hostSweeps = hostSweeps.filter { $0.value.hosts.count > 1 }
-        }
-        if hostSweeps[sweep] != nil || hostSweeps.count < Self.candidates {
-            if (hostSweeps[sweep]?.hosts.count ?? 0) < Self.hostsPerSweep {
-                hostSweeps[sweep, default: HostSweep()].hosts.insert(target.address)
-            }
-            hostSweeps[sweep]!.answers.add(c, server: server, target: "\(target.address)")
-        }
+        if candidates.count >= Self.candidates { candidates = candidates.filter { reachedMore($0.value) } }
+        guard candidates.count < Self.candidates else { return }
+        var new = empty
+        change(&new)
+        candidates[key] = new
     }
 
     func findings() -> [Finding] {

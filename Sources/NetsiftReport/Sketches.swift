@@ -47,24 +47,32 @@ struct DistinctCounter: Sendable {
 /// than 1/capacity of all is kept, and one-off spoofed sources show as nothing certain.
 struct TopAddresses: Sendable {
     static let capacity = 32
-    var counts: [IPAddress: (count: Int, error: Int)] = [:]
+    /// The counters, in no order: a list searched end to end (32 comparisons cost less than hashing
+    /// the address, and a flood brings a new address with nearly every attempt).
+    var counters: [(address: IPAddress, count: Int, error: Int)] = []
 
     /// `address` sent `weight` more (attempts, datagrams).
     mutating func add(_ address: IPAddress, weight: Int = 1) {
-        if let entry = counts[address] {
-            counts[address] = (entry.count + weight, entry.error)
-        } else if counts.count < Self.capacity {
-            counts[address] = (weight, 0)
-        } else if let least = counts.min(by: { $0.value.count != $1.value.count ? $0.value.count < $1.value.count : $0.key > $1.key }) {
-            counts[least.key] = nil
-            counts[address] = (least.value.count + weight, least.value.count)
+        if let known = counters.firstIndex(where: { $0.address == address }) {
+            counters[known].count += weight
+        } else if counters.count < Self.capacity {
+            counters.append((address, weight, 0))
+        } else {
+            // The least counted (of equals, the highest address) gives up its counter.
+            var least = 0
+            for i in counters.indices.dropFirst() {
+                let a = counters[i], b = counters[least]
+                if a.count != b.count ? a.count < b.count : a.address > b.address { least = i }
+            }
+            let displaced = counters[least].count
+            counters[least] = (address, displaced + weight, displaced)
         }
     }
 
     /// Up to `limit` addresses that surely sent at least `minimum`, most first, with what they
     /// surely sent.
     func top(_ limit: Int, minimum: Int = 2) -> [(address: IPAddress, count: Int)] {
-        counts.map { ($0.key, $0.value.count - $0.value.error) }.filter { $0.1 >= minimum }
+        counters.map { ($0.address, $0.count - $0.error) }.filter { $0.1 >= minimum }
             .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(limit).map { ($0.0, $0.1) }
     }
 }

@@ -34,6 +34,9 @@ struct ThroughputDetector {
 
     mutating func add(_ c: TCPConversation) {
         for me in 0...1 {
+            // Too little data for a rate, an RTT or Nagle (most conversations, every one of a
+            // flood): nothing below applies, and the sides are not copied out to find that.
+            if c[me].payloadBytes < TransferLimit.minimumBytes && c[me].transfer.nagleStalls < 5 { continue }
             let side = c[me], peer = c[1 - me], t = side.transfer
             let rate = t.rate(side.payloadBytes) ?? 0
             switch TransferLimit.of(side, to: peer) {
@@ -137,10 +140,9 @@ struct ThroughputDetector {
 
     /// Window scaling offered by one SYN and not the other, or windows that only make sense scaled.
     mutating func addScaling(_ c: TCPConversation) {
-        let a = c[0], b = c[1]
-        let bothSYNs = (a.sentSYN || a.sentSYNACK) && (b.sentSYN || b.sentSYNACK)
+        let bothSYNs = (c[0].sentSYN || c[0].sentSYNACK) && (c[1].sentSYN || c[1].sentSYNACK)
         // The capture reads the windows unscaled when either SYN (or both: not captured) lacks the option.
-        let unscaled = a.windowScaleShift == nil || b.windowScaleShift == nil
+        let unscaled = c[0].windowScaleShift == nil || c[1].windowScaleShift == nil
         for me in 0...1 where c[me].transfer.segmentsBeyondWindow >= 3 && unscaled {
             let key = scaling.bounded(c.subject(c.serviceSide))
             let beyond = c[me].transfer.segmentsBeyondWindow
@@ -152,7 +154,8 @@ struct ThroughputDetector {
             }
             return
         }
-        guard bothSYNs, (a.windowScaleShift == nil) != (b.windowScaleShift == nil) else { return }
+        guard bothSYNs, (c[0].windowScaleShift == nil) != (c[1].windowScaleShift == nil) else { return }
+        let a = c[0], b = c[1]
         let offering = a.windowScaleShift != nil ? a : b, refusing = a.windowScaleShift != nil ? b : a
         let key = scaling.bounded(c.subject(c.serviceSide))
         scaling[key, default: Group()].add(c, peer: c.clientEndpoint) { g in

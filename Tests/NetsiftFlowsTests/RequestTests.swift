@@ -59,10 +59,72 @@ import NetsiftDissect
         #expect(c.firstFrame == 1 && c.lastFrame == 2)
     }
 
-    /// Memory per half-open conversation: a request is a fraction of a full conversation.
+    /// Memory per half-open conversation: a request is a fraction of a full conversation, and so is
+    /// a lone datagram of a UDP conversation.
     @Test func aRequestIsAFractionOfAConversation() {
         let request = MemoryLayout<TCPRequest>.stride, full = MemoryLayout<TCPConversation>.stride
-        print("TCPRequest \(request) bytes, TCPConversation \(full) bytes, UDPConversation \(MemoryLayout<UDPConversation>.stride) bytes")
+        let lone = MemoryLayout<LoneDatagram>.stride, udp = MemoryLayout<UDPConversation>.stride
+        print("TCPRequest \(request) bytes, TCPConversation \(full) bytes, LoneDatagram \(lone) bytes, UDPConversation \(udp) bytes")
         #expect(request * 3 < full)
+        #expect(lone * 2 < udp)
+    }
+
+    /// A UDP conversation of one datagram is kept as that datagram until a second comes (either
+    /// way); the numbers and the summary are those of the datagrams sent here.
+    @Test func oneDatagramConversationsStayCompactUntilASecondComes() {
+        var d = FlowDriver()
+        for port in UInt16(1)...50 {
+            d.udp(Endpoint(address: Self.client.address, port: 30_000 + port), Self.server, time: 0.001 * Double(port))
+        }
+        #expect(d.tracker.datagrams.count == 50)
+        #expect(d.tracker.udp.count == 0)
+        #expect(d.tracker.activeCount == 50)
+        // The server answers the third: that conversation takes its full form, with its number.
+        d.udp(Self.server, Endpoint(address: Self.client.address, port: 30_003), time: 0.1)
+        #expect(d.tracker.datagrams.count == 49)
+        #expect(d.tracker.udp.count == 1)
+        #expect(d.tracker.counters.udpConversations == 50)
+        #expect(d.tracker.counters.peakActive == 50)
+        d.tracker.finish { d.finished.append($0) }
+        let all = d.finished.compactMap { if case .udp(let c) = $0 { c } else { nil } }
+        #expect(all.map(\.stream) == Array(0..<50))
+        let answered = all[2], lone = all[0]
+        #expect(answered.sides.0.endpoint == Endpoint(address: Self.client.address, port: 30_003))
+        #expect(answered.sides.0.packets == 1 && answered.sides.1.packets == 1)
+        #expect(answered.sides.0.bytes == 52 && answered.sides.1.bytes == 52)
+        #expect(answered.connectionState == .SF)
+        #expect(answered.history == "Dd")
+        #expect(answered.firstFrame == 3 && answered.lastFrame == 51)
+        #expect(lone.sides.0.endpoint == Endpoint(address: Self.client.address, port: 30_001))
+        #expect(lone.sides.1.endpoint == Self.server)
+        #expect(lone.sides.0.packets == 1 && lone.sides.0.payloadBytes == 10 && lone.sides.1.packets == 0)
+        #expect(lone.connectionState == .S0)
+        #expect(lone.history == "D")
+        #expect(lone.start == 1_000_000 && lone.last == 1_000_000)
+    }
+
+    /// A lone datagram to a DNS port is named DNS, as the full conversation would be.
+    @Test func aLoneDatagramKeepsItsProtocol() {
+        var d = FlowDriver()
+        d.udp(Self.client, Endpoint(address: Self.server.address, port: 53), time: 0)
+        #expect(d.tracker.datagrams.count == 1)
+        d.tracker.finish { d.finished.append($0) }
+        guard case .udp(let c)? = d.finished.first else { Issue.record("no conversation"); return }
+        #expect(c.application == .dns)
+    }
+
+    /// When UDP conversations fill `maximumFlows`, one-datagram ones are ended first: the answered
+    /// one survives a flood of lone datagrams.
+    @Test func loneDatagramsAreEvictedFirst() {
+        var d = FlowDriver(limits: FlowLimits(maximumFlows: 10))
+        d.udp(Self.client, Self.server, time: 0)
+        d.udp(Self.server, Self.client, time: 0.001)
+        for port in UInt16(1)...40 {
+            d.udp(Endpoint(address: Self.client.address, port: 30_000 + port), Self.server, time: 0.01 * Double(port))
+        }
+        #expect(d.tracker.udp.count == 1)
+        #expect(d.tracker.datagrams.count == 9)
+        #expect(d.tracker.counters.evicted == 31)
+        #expect(d.finished.count == 31)
     }
 }
