@@ -219,8 +219,10 @@ struct ShardedRun<Source: PacketSource & ~Copyable> {
         // The conversations still open, one at a time: this thread's own as its tracker gives
         // them, each after the others' that come before it, as one tracker would order them all.
         // Within a worker the order is already right: its stream numbers grow as the global ones do.
-        ending = Array(repeating: [], count: board.ended.count)
-        nextEnding = Array(repeating: 0, count: board.ended.count)
+        // Sized from `workers`, not from the board: the workers write `board.ended` under its lock
+        // meanwhile, and an unlocked read of it raced with that write (a crash, seen under load).
+        ending = Array(repeating: [], count: workers.count + 1)
+        nextEnding = Array(repeating: 0, count: workers.count + 1)
         pipeline.tracker.finish { mine in
             handOutEnding(before: handing.order(mine, worker: 0), flow: flow)
             flow(handing.renumbered(mine, worker: 0))
