@@ -43,9 +43,9 @@ enum JSON {
 
 /// Every decoded field of a packet, layer by layer, as one JSON object.
 enum PacketJSON {
-    static func line(frame: Int, time: Int64, hasTime: Bool, length: Int, captured: Int,
-                     _ s: PacketSummary, _ bytes: RawSpan, conversation: TrackedPacket?,
-                     application: [ApplicationEvent] = []) -> String {
+    static func render(frame: Int, time: Int64, hasTime: Bool, length: Int, captured: Int,
+                       _ s: PacketSummary, _ bytes: RawSpan, conversation: TrackedPacket?,
+                       application: [ApplicationEvent] = [], into line: inout [UInt8]) {
         var fields: [(String, JSON)] = [("frame", .int(frame))]
         // Absent when the record has none (a pcapng Simple Packet Block): optional values are left out.
         if hasTime { fields.append(("time_ns", .int(Int(time)))) }
@@ -160,10 +160,7 @@ enum PacketJSON {
                                                ("malformed", .bool(problem.isMalformed)),
                                                ("message", .string(problem.description))])))
         }
-        var line: [UInt8] = []
-        line.reserveCapacity(1024)
         JSON.object(fields).render(into: &line)
-        return String(decoding: line, as: UTF8.self)
     }
 
     /// The conversation's number (`tcp.stream` / `udp.stream`) and, for TCP, the analysis flags by

@@ -82,9 +82,11 @@ struct Packets: ParsableCommand {
                     guard shown, display?.matches(summary, bytes: bytes, details: details) ?? true else { return }
                     printedThis = true
                     if json {
-                        output.write(PacketJSON.line(frame: details.frame, time: time, hasTime: hasTime, length: length,
-                                                     captured: captured, summary, bytes, conversation: details.conversation,
-                                                     application: details.messages))
+                        output.write { line in
+                            PacketJSON.render(frame: details.frame, time: time, hasTime: hasTime, length: length,
+                                              captured: captured, summary, bytes, conversation: details.conversation,
+                                              application: details.messages, into: &line)
+                        }
                     } else {
                         output.write(PacketText.line(frame: details.frame, time: time, length: length, summary, bytes,
                                                      conversation: details.conversation))
@@ -135,14 +137,22 @@ struct FrameRange: ExpressibleByArgument {
 
 /// Standard output through one growing buffer, written in large pieces.
 struct BufferedOutput {
-    var buffer = ""
+    var bytes: [UInt8] = []
     mutating func write(_ line: String) {
-        buffer += line
-        buffer += "\n"
-        if buffer.utf8.count > 1 << 16 { flush() }
+        bytes.append(contentsOf: line.utf8)
+        endLine()
+    }
+    /// A line rendered straight into the buffer (no String of its own).
+    mutating func write(_ render: (inout [UInt8]) -> Void) {
+        render(&bytes)
+        endLine()
+    }
+    mutating func endLine() {
+        bytes.append(UInt8(ascii: "\n"))
+        if bytes.count > 1 << 16 { flush() }
     }
     mutating func flush() {
-        print(buffer, terminator: "")
-        buffer = ""
+        print(String(decoding: bytes, as: UTF8.self), terminator: "")
+        bytes.removeAll(keepingCapacity: true)
     }
 }

@@ -217,6 +217,16 @@ public struct HTTP2Stream: Decodable, Sendable, Equatable, Encodable {
         lastTime = time
     }
 
+    /// `side` (0: the client) sent END_STREAM at `time`.
+    mutating func end(side: Int, at time: Int64) {
+        if side == 0 {
+            clientEndStream = true
+            if requestEndTime == nil { requestEndTime = time }
+        } else {
+            serverEndStream = true
+        }
+    }
+
     public var ending: Ending {
         if reset != nil { return .reset }
         if goAwayErrorCode != nil { return .goAway }

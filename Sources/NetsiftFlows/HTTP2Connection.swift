@@ -587,13 +587,7 @@ extension HTTP2Connection {
                 if let decoded { Self.apply(decoded, to: &stream, fromClient: side == 0, context) }
                 stream.lastFrame = context.frame
                 stream.lastTime = context.time
-                guard block.endStream else { return }
-                if side == 0 {
-                    stream.clientEndStream = true
-                    if stream.requestEndTime == nil { stream.requestEndTime = context.time }
-                } else {
-                    stream.serverEndStream = true
-                }
+                if block.endStream { stream.end(side: side, at: context.time) }
             }
             if block.endStream, let stream = finishIfEnded(target) { ended.append(stream) }
             return decoded
@@ -601,8 +595,12 @@ extension HTTP2Connection {
 
         /// Changes a followed stream in place. (The dictionary's own subscript moves the stream out
         /// into an optional and back: two copies of the whole stream at every frame.)
-        mutating func change(_ id: UInt32, _ body: (inout HTTP2Stream) -> Void) {
-            if let index = streams.index(forKey: id) { body(&streams.values[index]) }
+        /// Returns whether the stream is followed.
+        @discardableResult
+        mutating func change(_ id: UInt32, _ body: (inout HTTP2Stream) -> Void) -> Bool {
+            guard let index = streams.index(forKey: id) else { return false }
+            body(&streams.values[index])
+            return true
         }
 
         /// Records what a decoded block says about its stream.
@@ -643,18 +641,11 @@ extension HTTP2Connection {
 
         mutating func addData(_ count: Int, to id: UInt32, side: Int, endStream: Bool, _ context: Context,
                               ended: inout [HTTP2Stream]) {
-            guard let index = streams.index(forKey: id) else { return }
-            if side == 0 {
-                streams.values[index].requestDataBytes += count
-                if endStream {
-                    streams.values[index].clientEndStream = true
-                    if streams.values[index].requestEndTime == nil { streams.values[index].requestEndTime = context.time }
-                }
-            } else {
-                streams.values[index].responseDataBytes += count
-                if endStream { streams.values[index].serverEndStream = true }
+            let followed = change(id) { stream in
+                if side == 0 { stream.requestDataBytes += count } else { stream.responseDataBytes += count }
+                if endStream { stream.end(side: side, at: context.time) }
             }
-            if let stream = finishIfEnded(id) { ended.append(stream) }
+            if followed, let stream = finishIfEnded(id) { ended.append(stream) }
         }
 
         /// Finds the stream, opening it when `create` allows and it is new (a stream number above the
@@ -663,11 +654,11 @@ extension HTTP2Connection {
         mutating func track(_ id: UInt32, side: Int, create: Bool, _ context: Context,
                             origin: HTTP2Stream.Origin = .client) -> Bool {
             guard id != 0 else { return false }
-            if let index = streams.index(forKey: id) {
-                streams.values[index].lastFrame = context.frame
-                streams.values[index].lastTime = context.time
-                return true
+            let followed = change(id) { stream in
+                stream.lastFrame = context.frame
+                stream.lastTime = context.time
             }
+            if followed { return true }
             let opener = id % 2 == 1 ? 0 : 1
             guard create, id > highestStreamID[opener] else { return false }
             highestStreamID[opener] = id

@@ -28,14 +28,15 @@ public struct TransferInterval: BucketValue, Decodable, Equatable {
 /// than the window allowed). What is measured is the flight at the capture point: at the
 /// receiver's end of a long path, segments still on their way are not counted yet.
 public struct FlightRounds: Decodable, Sendable {
-    /// Rounds counted, their smallest and largest flight (bytes), and how many rounds carried less
+    /// The counted rounds' smallest and largest flight (bytes), and how many rounds carried less
     /// than half the round before (the sender cut its window: a loss, in Reno and CUBIC).
-    public private(set) var rounds = 0
     public private(set) var minimum = 0
     public private(set) var maximum = 0
     public private(set) var reductions = 0
     /// The rounds' flights thinned evenly over the transfer (at most 32): their median is read from them.
     public private(set) var kept = Thinned<Int>(capacity: 32)
+    /// Rounds counted: every one is offered to `kept`.
+    public var rounds: Int { kept.offered }
     /// The open round: the sequence number its ACK must reach, its largest flight, and whether a
     /// segment in it rules it out.
     var open = false
@@ -75,9 +76,8 @@ public struct FlightRounds: Decodable, Sendable {
         if rounds == 0 || bytes < minimum { minimum = bytes }
         maximum = max(maximum, bytes)
         if rounds > 0 && bytes * 2 < lastCounted { reductions += 1 }
-        rounds += 1
         lastCounted = bytes
-        kept.add(bytes)
+        kept.add(bytes)   // counts the round
     }
 
     /// The median of the kept rounds' flights; nil before any round.

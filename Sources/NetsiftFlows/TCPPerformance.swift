@@ -211,15 +211,18 @@ extension TCPConversation {
         // write to one would copy it: an allocation per segment).
         let small = length < Int(receiver.synMSS ?? 536)
         let peerWindow = receiver.analysis.hasWindow ? Int(receiver.analysis.scaledWindow) : nil
-        let retransmitted = !analysis.flags.isDisjoint(with: [.retransmission, .fastRetransmission,
-                                                              .spuriousRetransmission])
+        // Fast and spurious retransmissions carry `.retransmission` too (as the tracker's byte count reads it).
+        let retransmitted = analysis.flags.contains(.retransmission)
         sender.transfer.noteData(length: length, small: small, at: time, start: start, handshakeRTT: handshakeRTT,
                                  wasIdle: wasIdle, retransmitted: retransmitted,
                                  end: s.sequenceNumber &+ UInt32(truncatingIfNeeded: length),
                                  timestamp: s.tcpOptions.timestampValue, inFlight: analysis.bytesInFlight,
                                  peerWindow: peerWindow)
         receiver.transfer.pendingDelayedAck = nil   // the peer got data: its next segment answers it
-        responses.data(fromClient: fromClient, at: time)
+        // A keep-alive's or a zero-window probe's byte asks nothing and answers nothing.
+        if analysis.flags.isDisjoint(with: [.keepAlive, .zeroWindowProbe]) {
+            responses.data(fromClient: fromClient, at: time)
+        }
     }
 }
 

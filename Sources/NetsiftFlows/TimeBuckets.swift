@@ -24,9 +24,10 @@ public struct TimeBuckets<Value: BucketValue>: Sendable {
     /// The interval holding `time`; times before the start (a capture's timestamps may go back) count in the first.
     @inlinable
     public mutating func withValue(at time: Int64, _ body: (inout Value) -> Void) {
-        let offset = max(0, time &- first)
-        while offset / intervalWidth >= Int64(capacity) { halve() }
-        let index = Int(offset / intervalWidth)
+        var position = max(0, time &- first) / intervalWidth
+        // Halving the intervals halves the index (⌊⌊o/w⌋/2⌋ = ⌊o/2w⌋): no second division.
+        while position >= Int64(capacity) { halve(); position >>= 1 }
+        let index = Int(position)
         if index >= intervals.count { intervals.append(contentsOf: repeatElement(Value(), count: index - intervals.count + 1)) }
         body(&intervals[index])
     }

@@ -566,8 +566,7 @@ public struct ExpectationRecorder: Sendable {
 /// address alone (any port).
 func endpointMatches(_ pattern: String, _ endpoint: String) -> Bool {
     if pattern == endpoint { return true }
-    let hasPort = pattern.hasPrefix("[") || pattern.filter { $0 == ":" }.count == 1
-    return !hasPort && host(endpoint) == pattern
+    return splitEndpoint(pattern).port == nil && host(endpoint) == pattern
 }
 
 /// A number as JSON would write it: 14, not 14.0.

@@ -165,8 +165,7 @@ public enum EndpointKind: String, Sendable, Codable {
     /// The form of an endpoint as findings write it: "10.0.0.2:443" and "[2001:db8::1]:443" are
     /// services, "10.0.0.1" and "2001:db8::1" hosts; nil for anything else ("(other endpoints)").
     public init?(of endpoint: String) {
-        let colons = endpoint.count { $0 == ":" }
-        if endpoint.hasPrefix("[") && endpoint.contains("]:") || colons == 1 && !endpoint.contains(" ") {
+        if splitEndpoint(endpoint).port != nil && !endpoint.contains(" ") {
             self = .service
         } else if !endpoint.isEmpty && endpoint.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) {
             self = .host

@@ -79,20 +79,20 @@ struct HandshakeDetector {
     }
 }
 
-/// "10.0.0.2" of "10.0.0.2:443"; "2001:db8::1" of "[2001:db8::1]:443" and of "2001:db8::1" alone.
-func host(_ endpoint: String) -> String {
+/// An endpoint as findings write it, split: "10.0.0.2:443" and "[2001:db8::1]:443" have a port;
+/// "10.0.0.2" and "2001:db8::1" (unbracketed, a second colon makes it an IPv6 address) do not.
+func splitEndpoint(_ endpoint: String) -> (host: Substring, port: Substring?) {
     if endpoint.hasPrefix("["), let close = endpoint.firstIndex(of: "]") {
-        return String(endpoint[endpoint.index(after: endpoint.startIndex)..<close])
+        let afterClose = endpoint.index(after: close)
+        let port = endpoint[afterClose...].first == ":" ? endpoint[endpoint.index(after: afterClose)...] : nil
+        return (endpoint[endpoint.index(after: endpoint.startIndex)..<close], port)
     }
-    // Unbracketed, a second colon makes it an IPv6 address without a port.
-    guard let colon = endpoint.firstIndex(of: ":"), colon == endpoint.lastIndex(of: ":") else { return endpoint }
-    return String(endpoint[..<colon])
+    guard let colon = endpoint.firstIndex(of: ":"), colon == endpoint.lastIndex(of: ":") else { return (endpoint[...], nil) }
+    return (endpoint[..<colon], endpoint[endpoint.index(after: colon)...])
 }
 
+/// "10.0.0.2" of "10.0.0.2:443"; "2001:db8::1" of "[2001:db8::1]:443" and of "2001:db8::1" alone.
+func host(_ endpoint: String) -> String { String(splitEndpoint(endpoint).host) }
+
 /// "443" of "10.0.0.2:443" or "[2001:db8::1]:443"; the endpoint itself when it has no port.
-func port(_ endpoint: String) -> String {
-    let afterHost = endpoint.hasPrefix("[") ? endpoint.firstIndex(of: "]") ?? endpoint.startIndex : endpoint.startIndex
-    guard let colon = endpoint[afterHost...].lastIndex(of: ":"),
-          endpoint.hasPrefix("[") || colon == endpoint.firstIndex(of: ":") else { return endpoint }
-    return String(endpoint[endpoint.index(after: colon)...])
-}
+func port(_ endpoint: String) -> String { splitEndpoint(endpoint).port.map(String.init) ?? endpoint }

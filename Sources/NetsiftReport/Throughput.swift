@@ -320,22 +320,23 @@ struct RTTOverTime {
     var facts: [String: FactValue] = [:]
 
     init(_ overTime: TimeBuckets<TransferInterval>) {
-        var series = overTime
-        while series.values.count > 12 && series.width < Int64.max / 4 { series = series.widened(to: series.width * 2) }
-        let perSecond = 1e9 / Double(series.width)
-        let measured = series.values.indices.filter { series.values[$0].rtt.count > 0 }
+        // At most 12 intervals: each widening merges neighbours in pairs.
+        var width = overTime.width, count = overTime.values.count
+        while count > 12 && width < Int64.max / 4 { width *= 2; count = (count + 1) / 2 }
+        // Read as `flows --json` reads it (the same rates, rounded the same way).
+        let series = FlowSummary.OverTime(overTime.widened(to: width))
+        let measured = series.rttSamples.indices.filter { series.rttSamples[$0] > 0 }
         guard let first = measured.first,
-              let peak = measured.max(by: { series.values[$0].rtt.mean! < series.values[$1].rtt.mean! }) else { return }
-        func rate(_ index: Int) -> Int { Int(Double(series.values[index].payload) * perSecond) }
-        facts["interval_ms"] = .double(ms(series.width))
-        facts["rtt_first_interval_ms"] = .double(ms(series.values[first].rtt.mean!))
-        facts["throughput_first_interval_bytes_per_second"] = .int(rate(first))
-        facts["rtt_peak_interval_ms"] = .double(ms(series.values[peak].rtt.mean!))
-        facts["throughput_peak_interval_bytes_per_second"] = .int(rate(peak))
-        facts["rtt_peak_at_seconds"] = .double(seconds(Int64(peak) &* series.width))
-        facts["rtt_over_time_ms"] = .string(series.values.indices.map { index in
-            let mean = series.values[index].rtt.mean.map { fixed1(ms($0)) } ?? "-"
-            return "\(mean) (\(formatRate(rate(index))))"
+              let peak = measured.max(by: { series.rttMeanNanoseconds[$0] < series.rttMeanNanoseconds[$1] }) else { return }
+        facts["interval_ms"] = .double(ms(series.intervalNanoseconds))
+        facts["rtt_first_interval_ms"] = .double(ms(series.rttMeanNanoseconds[first]))
+        facts["throughput_first_interval_bytes_per_second"] = .int(series.throughputBytesPerSecond[first])
+        facts["rtt_peak_interval_ms"] = .double(ms(series.rttMeanNanoseconds[peak]))
+        facts["throughput_peak_interval_bytes_per_second"] = .int(series.throughputBytesPerSecond[peak])
+        facts["rtt_peak_at_seconds"] = .double(seconds(Int64(peak) &* series.intervalNanoseconds))
+        facts["rtt_over_time_ms"] = .string(series.rttSamples.indices.map { index in
+            let mean = series.rttSamples[index] > 0 ? fixed1(ms(series.rttMeanNanoseconds[index])) : "-"
+            return "\(mean) (\(formatRate(series.throughputBytesPerSecond[index])))"
         }.joined(separator: ", "))
     }
 }
