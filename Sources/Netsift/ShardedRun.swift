@@ -298,10 +298,7 @@ struct ShardedRun<Source: PacketSource & ~Copyable> {
         board.lock.lock()
         defer { board.lock.unlock() }
         for worker in workers {
-            total.tcpConversations += worker.tracker.counters.tcpConversations
-            total.udpConversations += worker.tracker.counters.udpConversations
-            total.evicted += worker.tracker.counters.evicted
-            total.reassemblyOverflows += worker.tracker.counters.reassemblyOverflows
+            total.add(worker.tracker.counters)
         }
         total.peakActive = handing.peakActive
         return total

@@ -156,6 +156,10 @@ final class ShardOutputFile {
     var lineNumber = 1
     /// The conversations started and not over, by transport: what the records may refer to.
     var open: [Transport: Set<Int>] = [.tcp: [], .udp: []]
+    /// Reused for every line: a flood's shard output is millions of them.
+    var chunk = [CChar](repeating: 0, count: 1 << 16)
+    var line: [UInt8] = []
+    let decoder = JSONDecoder()
 
     init(path: String) throws(ShardMergeError) {
         self.path = path
@@ -163,16 +167,16 @@ final class ShardOutputFile {
             throw ShardMergeError(kind: .unreadable, description: "\(path): cannot open: \(String(cString: strerror(errno)))")
         }
         self.handle = handle
-        let decoder = JSONOutput.decoder(names: ShardHeader.names)
-        let firstLine: String?
+        let headerDecoder = JSONOutput.decoder(names: ShardHeader.names)
+        var chunk = [CChar](repeating: 0, count: 1 << 16), first: [UInt8] = []
+        let hasFirst: Bool
         do {
-            firstLine = try Self.readLine(handle, path: path)
+            hasFirst = try Self.readLine(handle, path: path, chunk: &chunk, into: &first)
         } catch {
             fclose(handle)
             throw error
         }
-        guard let first = firstLine,
-              let header = try? decoder.decode(ShardHeader.self, from: Data(first.utf8)) else {
+        guard hasFirst, let header = try? headerDecoder.decode(ShardHeader.self, from: Data(first)) else {
             fclose(handle)
             throw ShardMergeError(kind: .unreadable, description: "\(path): not a shard output (netsift analyze --shard I/N writes them)")
         }
@@ -188,18 +192,17 @@ final class ShardOutputFile {
     /// The next record, or nil once the end is read.
     func next() throws(ShardMergeError) -> ShardOutput? {
         guard end == nil else { return nil }
-        guard let line = try Self.readLine(handle, path: path) else { throw damaged("cut short: it has no end line") }
+        guard try Self.readLine(handle, path: path, chunk: &chunk, into: &line) else { throw damaged("cut short: it has no end line") }
         lineNumber += 1
-        let decoder = JSONDecoder()
-        if line.hasPrefix("{\"end\":") {
-            guard let facts = try? decoder.decode([String: ShardEnd].self, from: Data(line.utf8))["end"] else {
+        if line.starts(with: Self.endLinePrefix) {
+            guard let facts = try? decoder.decode([String: ShardEnd].self, from: Data(line))["end"] else {
                 throw damaged("line \(lineNumber) is not its end line")
             }
             end = facts
-            guard try Self.readLine(handle, path: path) == nil else { throw damaged("lines after its end line") }
+            guard try !Self.readLine(handle, path: path, chunk: &chunk, into: &line) else { throw damaged("lines after its end line") }
             return nil
         }
-        guard let record = try? decoder.decode(ShardOutput.self, from: Data(line.utf8)) else {
+        guard let record = try? decoder.decode(ShardOutput.self, from: Data(line)) else {
             throw damaged("line \(lineNumber) is not a record")
         }
         // A record of a conversation never started would stop the merge: refused here.
@@ -226,23 +229,26 @@ final class ShardOutputFile {
     /// The longest line read: a conversation with its reassembly buffers full is some 10 MB.
     static let lineLimit = 64 << 20
 
-    /// The next line, without its newline; nil at the end of the file. A line past `lineLimit`
-    /// bytes is refused (a file that is no shard output is not read whole into memory).
-    static func readLine(_ handle: UnsafeMutablePointer<FILE>, path: String) throws(ShardMergeError) -> String? {
-        var bytes: [UInt8] = []
-        var chunk = [CChar](repeating: 0, count: 1 << 16)
-        while bytes.count <= lineLimit, fgets(&chunk, Int32(chunk.count), handle) != nil {
+    static let endLinePrefix = Array(#"{"end":"#.utf8)
+
+    /// Reads the next line into `line`, without its newline (`chunk`: fgets' buffer); false at the
+    /// end of the file. A line past `lineLimit` bytes is refused (a file that is no shard output is
+    /// not read whole into memory).
+    static func readLine(_ handle: UnsafeMutablePointer<FILE>, path: String, chunk: inout [CChar],
+                         into line: inout [UInt8]) throws(ShardMergeError) -> Bool {
+        line.removeAll(keepingCapacity: true)
+        while line.count <= lineLimit, fgets(&chunk, Int32(chunk.count), handle) != nil {
             let length = strlen(chunk)
-            bytes += chunk.prefix(length).map { UInt8(bitPattern: $0) }
-            if bytes.last == 0x0A {
-                bytes.removeLast()
-                return String(decoding: bytes, as: UTF8.self)
+            chunk.withUnsafeBytes { line.append(contentsOf: $0.prefix(length)) }
+            if line.last == 0x0A {
+                line.removeLast()
+                return true
             }
         }
-        if bytes.count > lineLimit {
+        if line.count > lineLimit {
             throw ShardMergeError(kind: .unreadable, description: "\(path): not a shard output: a line longer than \(lineLimit >> 20) MiB")
         }
-        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+        return !line.isEmpty
     }
 }
 
@@ -252,6 +258,11 @@ extension Analysis {
     /// - Throws: when a file is not a shard output or is cut short, or the files are not every
     ///   shard of one analysis of one capture, with the same options, by the same version.
     public static func merge(paths: [String]) throws(ShardMergeError) -> AnalysisReport {
+        try merge(paths: paths, batch: Sharding.outboxLimit)
+    }
+
+    /// `batch`: records read from each file at a time (the report is the same whatever it is).
+    static func merge(paths: [String], batch: Int) throws(ShardMergeError) -> AnalysisReport {
         var files: [ShardOutputFile] = []
         for path in paths { files.append(try ShardOutputFile(path: path)) }
         try checkShards(files)
@@ -261,19 +272,20 @@ extension Analysis {
         }
         var analysis = Analysis(thresholds: judging.thresholds, top: judging.top)
         var handing = ShardHandOut(workers: files.count)
-        // A batch from each file at a time: everything up to the frame every file has reached.
-        let batch = Sharding.outboxLimit
+        // A batch from each file at a time, handed out up to the frame every file is past. A file's
+        // last frame read may go on in its next records, so it is held back; a batch of one frame
+        // alone is read on until the next frame comes (the conversations still open at the end,
+        // frame `Int.max`, are read in one go: they go out together, in the order one tracker ends them).
         var lists = Array(repeating: [ShardOutput](), count: files.count)
         while true {
-            // The conversations still open at the end (frame `Int.max`) go out together, in the
-            // order one tracker ends them: a file's are read in one go.
             for (index, file) in files.enumerated() {
-                while lists[index].count < batch || lists[index].last?.frame == .max, let record = try file.next() {
+                while lists[index].count < batch || lists[index].first?.frame == lists[index].last?.frame,
+                      let record = try file.next() {
                     lists[index].append(record)
                 }
             }
             let reading = files.indices.filter { files[$0].end == nil }
-            let through = reading.map { lists[$0].last!.frame }.min() ?? .max
+            let through = reading.map { lists[$0].last!.frame - 1 }.min() ?? .max
             var taken = lists.indices.map { Sharding.split(&lists[$0], through: through) }
             handing.handOut(&taken, unusual: { analysis.add(frame: $0, $1) }, event: { analysis.add($0) },
                             flow: { analysis.add($0) })
@@ -283,10 +295,7 @@ extension Analysis {
         try checkEnds(files)
         var counters = ends[0].counters
         for end in ends.dropFirst() {
-            counters.tcpConversations += end.counters.tcpConversations
-            counters.udpConversations += end.counters.udpConversations
-            counters.evicted += end.counters.evicted
-            counters.reassemblyOverflows += end.counters.reassemblyOverflows
+            counters.add(end.counters)
         }
         counters.peakActive = handing.peakActive
         let first = files[0].header, facts = ends[0]

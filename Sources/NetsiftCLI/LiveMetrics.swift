@@ -75,10 +75,11 @@ final class LiveMetrics {
         total("netsift_tcp_resets_total", series?.resets ?? 0)
 
         var active: [[String]: Int] = [:]
-        for conversation in live.pipeline.tracker.activeTCP {
+        // One at a time: a flood holds `maximumFlows` conversations, most of them compact.
+        live.pipeline.tracker.forEachActiveTCP { conversation in
             active[["transport", "tcp", "state", conversation.connectionState.rawValue], default: 0] += 1
         }
-        for conversation in live.pipeline.tracker.activeUDP {
+        live.pipeline.tracker.forEachActiveUDP { conversation in
             active[["transport", "udp", "state", conversation.connectionState.rawValue], default: 0] += 1
         }
         gauge("netsift_conversations_active", active,

@@ -29,10 +29,6 @@ struct Merge: ParsableCommand {
     @Flag(help: "Text: print every finding, not only the worst \(AnalysisText.findingsPerLayer) of each layer.")
     var all = false
 
-    func validate() throws {
-        if files.isEmpty { throw ValidationError("Missing expected argument '<files> ...': the shard outputs") }
-    }
-
     func run() throws {
         let report: AnalysisReport
         do {

@@ -73,6 +73,15 @@ public struct FlowCounters: Sendable, Equatable, Codable {
     public var reassemblyOverflows = 0
 
     public init() {}
+
+    /// Adds another shard's counts (threads, or shard outputs): all but `peakActive`, which only
+    /// the merged order of events tells.
+    public mutating func add(_ other: FlowCounters) {
+        tcpConversations += other.tcpConversations
+        udpConversations += other.udpConversations
+        evicted += other.evicted
+        reassemblyOverflows += other.reassemblyOverflows
+    }
 }
 
 /// Follows every TCP and UDP conversation: finds its entry through an open-addressing index,
@@ -128,7 +137,12 @@ public struct FlowTracker {
 
     /// How many conversations are active now.
     public var activeCount: Int { tcp.count + requests.count + udp.count + datagrams.count }
-    public var activeUDP: [UDPConversation] { udp.entries + datagrams.entries.map { $0.replayed(decodeAs: decodeAs) } }
+
+    /// Each UDP conversation active now, one at a time (lone datagrams replayed as they come).
+    public func forEachActiveUDP(_ body: (UDPConversation) -> Void) {
+        for conversation in udp.entries { body(conversation) }
+        for datagram in datagrams.entries { body(datagram.replayed(decodeAs: decodeAs)) }
+    }
 
     /// Tracks one packet. `bytes` are the bytes the summary's ranges refer to; application messages
     /// found in the packet go to `events`. Returns the packet's conversation and TCP analysis, or nil
@@ -153,7 +167,9 @@ public struct FlowTracker {
         let syn = s.tcpFlags.contains(.syn), ack = s.tcpFlags.contains(.ack)
         let fromLow = source == key.low
 
-        if let request = requests.find(key) {
+        // A key is in one table or the other: the full conversations, followed at every packet, first.
+        var position = tcp.find(key)
+        if position == nil, let request = requests.find(key) {
             // A request answered: followed in full (replayed), and kept compact while it can be.
             let bare = BareSegment(&s, frame: frame, after: requests.entries[request].firstFrame, time: time,
                                    wireLength: wireLength, fromLow: fromLow)
@@ -170,10 +186,9 @@ public struct FlowTracker {
             }
             // A new SYN: the full conversation decides whether it reuses the ports.
             requests.remove(at: request)
-            _ = tcp.insert(conversation)
+            position = tcp.insert(conversation)
         }
 
-        var position = tcp.find(key)
         var reused = false
         if let existing = position, syn && !ack {
             // A SYN with a new initial sequence number on a known port pair: the ports were
@@ -387,14 +402,11 @@ public struct FlowTracker {
                 _ = datagrams.insert(lone)
                 proto = decodeAs.udpProtocol(source: source.port, destination: destination.port)
             } else {
-                var conversation = UDPConversation(stream: stream, key: key, first: source, second: destination,
-                                                   frame: frame, time: time)
+                var conversation = UDPConversation(stream: stream, key: key, from: source, to: destination, frame: frame,
+                                                   time: time, wireLength: wireLength, payload: s.payloadWireLength,
+                                                   decodeAs: decodeAs)
                 conversation.tunnel = s.encapsulation.map(FlowTunnel.init)
-                conversation.parsedAs = decodeAs.udpProtocols(between: source, and: destination)
-                _ = conversation.add(from: source, frame: frame, time: time, wireLength: wireLength,
-                                     payload: s.payloadWireLength)
                 proto = conversation.parsedAs.fromFirst
-                if let proto { conversation.application = proto }
                 _ = udp.insert(conversation)
             }
             counters.peakActive = max(counters.peakActive, activeCount)

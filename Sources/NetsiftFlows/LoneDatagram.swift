@@ -40,15 +40,19 @@ struct LoneDatagram: Sendable, FlowEntry {
     /// The full conversation, the datagram added as the tracker adds every one, its protocols
     /// decided from the ports as the tracker decides them.
     func replayed(decodeAs: DecodeAs) -> UDPConversation {
-        let source = fromLow ? low : high, destination = fromLow ? high : low
-        var conversation = UDPConversation(stream: stream, key: key, first: source, second: destination, frame: frame,
-                                           time: last)
-        let parsedAs = decodeAs.udpProtocols(between: source, and: destination)
-        conversation.parsedAs = parsedAs
-        _ = conversation.add(from: source, frame: frame, time: last, wireLength: Int(wireLength),
-                             payload: Int(payloadLength))
-        // The tracker names the protocol of a conversation whose first datagram it parsed as one.
-        conversation.application = parsedAs.fromFirst
-        return conversation
+        UDPConversation(stream: stream, key: key, from: fromLow ? low : high, to: fromLow ? high : low, frame: frame,
+                        time: last, wireLength: Int(wireLength), payload: Int(payloadLength), decodeAs: decodeAs)
+    }
+}
+
+extension UDPConversation {
+    /// A conversation begun by one datagram: its protocols decided from the ports, the datagram
+    /// added, and named for the protocol its first datagram was parsed as.
+    init(stream: Int, key: FlowKey, from source: Endpoint, to destination: Endpoint, frame: Int, time: Int64,
+         wireLength: Int, payload: Int, decodeAs: DecodeAs) {
+        self.init(stream: stream, key: key, first: source, second: destination, frame: frame, time: time)
+        parsedAs = decodeAs.udpProtocols(between: source, and: destination)
+        _ = add(from: source, frame: frame, time: time, wireLength: wireLength, payload: payload)
+        if let first = parsedAs.fromFirst { application = first }
     }
 }

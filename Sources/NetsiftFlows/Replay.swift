@@ -213,7 +213,7 @@ extension TCPConversation: Decodable {
         try c.fill(&self, \.originator, "originator")
         try c.fill(&self, \.historyRecorder, "historyRecorder")
         try c.fill(&self, \.tunnel, "tunnel")
-        // The application parsers are not written: a conversation that is over parses nothing more.
+        // A conversation that is over parses nothing more: its parsers were released (`releaseStreams`).
         application = .unparsed
     }
 }

@@ -212,18 +212,17 @@ public struct TCPConversation: Sendable, FlowEntry {
         sides.0.state == .reset || sides.1.state == .reset || (sides.0.state == .closed && sides.1.state == .closed)
     }
 
-    public func idleLimit(_ limits: FlowLimits) -> Int64 {
-        if isClosed { return limits.tcpClosedIdle }
-        if !handshakeCompleted && (sides.0.state == .synSent || sides.1.state == .synSent) { return limits.tcpAttemptIdle }
-        return limits.tcpIdle
-    }
+    public func idleLimit(_ limits: FlowLimits) -> Int64 { TCPRequest.IdleKind(self).limit(limits) }
 
     /// Reassembly dropped bytes at a limit in either direction.
     public var reassemblyOverflowed: Bool { sides.0.stream.overflowed || sides.1.stream.overflowed }
 
-    /// Frees what the reassemblers hold (the conversation is over); returns the change in held bytes.
+    /// Frees what the reassemblers and the application parsers hold (the conversation is over: it
+    /// parses nothing more, and is handed on, between threads and into shard outputs, without
+    /// them); returns the change in held bytes.
     mutating func releaseStreams() -> Int {
-        sides.0.stream.reset() + sides.1.stream.reset()
+        application = .unparsed
+        return sides.0.stream.reset() + sides.1.stream.reset()
     }
 
     /// The side that sent from `endpoint` (0 or 1).

@@ -28,10 +28,12 @@ struct BareSegment: Sendable {
         static let timestamps = Marks(rawValue: 16)
     }
 
-    /// The segment in `s`, when it is bare: no payload, outside any tunnel, a frame length and a
-    /// frame number (after `firstFrame`) that fit.
+    /// The segment in `s`, when it is bare: no payload and no SACK blocks (which the analysis reads
+    /// and a bare segment does not keep), outside any tunnel, a frame length and a frame number
+    /// (after `firstFrame`) that fit.
     init?(_ s: inout PacketSummary, frame: Int, after firstFrame: Int, time: Int64, wireLength: Int, fromLow: Bool) {
-        guard s.payloadWireLength == 0, s.encapsulation?.depth == nil, let length = UInt16(exactly: wireLength),
+        guard s.payloadWireLength == 0, s.tcpOptions.sackBlockCount == 0, s.encapsulation?.depth == nil,
+              let length = UInt16(exactly: wireLength),
               let offset = UInt32(exactly: frame - firstFrame) else { return nil }
         self.time = time
         frameOffset = offset
@@ -97,6 +99,9 @@ struct TCPRequest: Sendable, FlowEntry {
     var idleKind: IdleKind
     var count: UInt8 = 1
     var segments: InlineArray<4, BareSegment>
+    /// Each side's last TCP timestamp echo (TSecr) as its conversation noted it: the one part of a
+    /// bare segment's options the transfer figures read that `BareSegment` does not keep.
+    var lastEchoes: (UInt32?, UInt32?) = (nil, nil)
 
     enum IdleKind: UInt8, Sendable { case attempt, closed, open }
 
@@ -112,13 +117,7 @@ struct TCPRequest: Sendable, FlowEntry {
         segments = InlineArray(repeating: first)
     }
 
-    func idleLimit(_ limits: FlowLimits) -> Int64 {
-        switch idleKind {
-        case .attempt: limits.tcpAttemptIdle
-        case .closed: limits.tcpClosedIdle
-        case .open: limits.tcpIdle
-        }
-    }
+    func idleLimit(_ limits: FlowLimits) -> Int64 { idleKind.limit(limits) }
 
     /// Keeps one more bare segment, which `conversation` (this request replayed, then that segment
     /// added) has followed: false when the request cannot hold it and must be promoted.
@@ -128,6 +127,7 @@ struct TCPRequest: Sendable, FlowEntry {
         count += 1
         last = max(last, segment.time)
         idleKind = IdleKind(conversation)
+        lastEchoes = (conversation.sides.0.transfer.lastEchoSampled, conversation.sides.1.transfer.lastEchoSampled)
         return true
     }
 
@@ -146,12 +146,23 @@ struct TCPRequest: Sendable, FlowEntry {
                                     time: segment.time, wireLength: Int(segment.wireLength), reusedPorts: index == 0 && reusedPorts,
                                     decodeAs: decodeAs, limits: limits, heldBytes: 0) { _ in }
         }
+        conversation.sides.0.transfer.lastEchoSampled = lastEchoes.0
+        conversation.sides.1.transfer.lastEchoSampled = lastEchoes.1
         return conversation
     }
 }
 
+/// How long a TCP conversation (a request or a full one) may stay idle, by the state it is in:
+/// closed, an attempt not yet answered, or open.
 extension TCPRequest.IdleKind {
-    /// The idle limit `TCPConversation.idleLimit` would choose for `c`.
+    func limit(_ limits: FlowLimits) -> Int64 {
+        switch self {
+        case .attempt: limits.tcpAttemptIdle
+        case .closed: limits.tcpClosedIdle
+        case .open: limits.tcpIdle
+        }
+    }
+
     init(_ c: TCPConversation) {
         if c.isClosed {
             self = .closed

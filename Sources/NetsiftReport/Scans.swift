@@ -75,6 +75,8 @@ struct ScanDetector {
 
     var portScans: [Pair: PortScan] = [:]
     var hostSweeps: [Sweep: HostSweep] = [:]
+    /// Set once the candidates are all ones that reached more than one target (see `note`).
+    var portScansFull = false, hostSweepsFull = false
     /// Candidates kept at once (each direction): past it, those that reached only one target are
     /// forgotten, so a flood's million one-off sources keep the detector's memory fixed.
     static let candidates = 4_096
@@ -86,23 +88,29 @@ struct ScanDetector {
         let scanner = c[clientSide].endpoint.address, target = c[1 - clientSide].endpoint, server = c[1 - clientSide]
         // Each candidate is looked up once and changed in place: a flood makes a new one of
         // nearly every attempt, and hashing was most of what the detector cost.
-        Self.note(Pair(scanner: scanner, host: target.address), in: &portScans, empty: PortScan(),
+        Self.note(Pair(scanner: scanner, host: target.address), in: &portScans, full: &portScansFull, empty: PortScan(),
                   reachedMore: { $0.ports.count > 1 }) { $0.add(c, port: target.port, server: server) }
-        Self.note(Sweep(scanner: scanner, port: target.port), in: &hostSweeps, empty: HostSweep(),
+        Self.note(Sweep(scanner: scanner, port: target.port), in: &hostSweeps, full: &hostSweepsFull, empty: HostSweep(),
                   reachedMore: { $0.hosts.count > 1 }) { $0.add(c, host: target.address, server: server) }
     }
 
     /// Changes the candidate for `key` in place (`change`), or adds it (`change` applied to
     /// `empty`) while there is room; when there is none, first forgets the candidates that did
-    /// not reach more than one target.
-    static func note<Key: Hashable, Candidate>(_ key: Key, in candidates: inout [Key: Candidate], empty: Candidate,
-                                               reachedMore: (Candidate) -> Bool, _ change: (inout Candidate) -> Void) {
+    /// not reach more than one target. Once that forgets none (`full`), it never will again (a
+    /// candidate's targets only grow), so it is not tried again: a new key is then turned away at once.
+    static func note<Key: Hashable, Candidate>(_ key: Key, in candidates: inout [Key: Candidate], full: inout Bool,
+                                               empty: Candidate, reachedMore: (Candidate) -> Bool,
+                                               _ change: (inout Candidate) -> Void) {
         if let known = candidates.index(forKey: key) {
             change(&candidates.values[known])
             return
         }
-        if candidates.count >= Self.candidates { candidates = candidates.filter { reachedMore($0.value) } }
-        guard candidates.count < Self.candidates else { return }
+        if candidates.count >= Self.candidates {
+            guard !full else { return }
+            candidates = candidates.filter { reachedMore($0.value) }
+            full = candidates.count >= Self.candidates
+            if full { return }
+        }
         var new = empty
         change(&new)
         candidates[key] = new

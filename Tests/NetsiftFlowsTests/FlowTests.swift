@@ -15,7 +15,20 @@ struct FlowDriver {
     /// One TCP segment; `time` in seconds.
     @discardableResult
     mutating func tcp(_ from: Endpoint, _ to: Endpoint, _ flags: TCPFlags, seq: UInt32, ack: UInt32 = 0,
-                      length: Int = 0, window: UInt16 = 1000, time: Double) -> TrackedPacket? {
+                      length: Int = 0, window: UInt16 = 1000, timestamps: (value: UInt32, echo: UInt32)? = nil,
+                      time: Double) -> TrackedPacket? {
+        var s = Self.summary(from, to, flags, seq: seq, ack: ack, length: length, window: window, timestamps: timestamps)
+        frame += 1
+        let bytes = [UInt8](repeating: 0, count: 20)
+        let result = tracker.track(&s, bytes: bytes.span.bytes, frame: frame, time: Int64(time * 1e9),
+                                   wireLength: 54 + length) { _ in }
+        tracker.drain { finished.append($0) }
+        return result
+    }
+
+    /// The summary of one TCP segment as the dissector writes it.
+    static func summary(_ from: Endpoint, _ to: Endpoint, _ flags: TCPFlags, seq: UInt32, ack: UInt32 = 0,
+                        length: Int = 0, window: UInt16 = 1000, timestamps: (value: UInt32, echo: UInt32)? = nil) -> PacketSummary {
         var s = PacketSummary()
         s.layers = [.ipv4, .tcp]
         s.source = from.address
@@ -29,12 +42,9 @@ struct FlowDriver {
         s.transportHeader = 0..<20
         s.payload = 20..<20
         s.payloadWireLength = length
-        frame += 1
-        let bytes = [UInt8](repeating: 0, count: 20)
-        let result = tracker.track(&s, bytes: bytes.span.bytes, frame: frame, time: Int64(time * 1e9),
-                                   wireLength: 54 + length) { _ in }
-        tracker.drain { finished.append($0) }
-        return result
+        s.tcpOptions.timestampValue = timestamps?.value
+        s.tcpOptions.timestampEcho = timestamps?.echo
+        return s
     }
 
     mutating func udp(_ from: Endpoint, _ to: Endpoint, time: Double) {

@@ -59,6 +59,44 @@ import NetsiftDissect
         #expect(c.firstFrame == 1 && c.lastFrame == 2)
     }
 
+    /// A request keeps what its SYN/ACK's timestamp echo did to the transfer figures: the echo of
+    /// the SYN's TSval counts once, so the server's ACK echoing it again (the client's first data
+    /// went out in the same timestamp tick) is no round-trip sample, as in a conversation followed
+    /// in full from the first segment (built here without the tracker, so without a request).
+    @Test func aRequestKeepsItsTimestampEchoes() {
+        typealias Segment = (from: Endpoint, to: Endpoint, flags: TCPFlags, seq: UInt32, ack: UInt32, length: Int,
+                             timestamps: (value: UInt32, echo: UInt32))
+        let segments: [Segment] = [
+            (Self.client, Self.server, [.syn], 1000, 0, 0, (7, 0)),
+            (Self.server, Self.client, [.syn, .ack], 5000, 1001, 0, (50, 7)),
+            (Self.client, Self.server, [.ack], 1001, 5001, 0, (7, 50)),
+            (Self.client, Self.server, [.psh, .ack], 1001, 5001, 100, (7, 50)),
+            (Self.server, Self.client, [.ack], 5001, 1101, 0, (51, 7)),
+        ]
+        var d = FlowDriver()
+        var direct = TCPConversation(stream: 0, key: FlowKey.make(source: Self.client, destination: Self.server,
+                                                                    ipProtocol: 6, tunnel: .none).0,
+                                     first: Self.client, second: Self.server, frame: 1, time: 0)
+        for (index, segment) in segments.enumerated() {
+            let time = 0.001 * Double(index + 1)
+            d.tcp(segment.from, segment.to, segment.flags, seq: segment.seq, ack: segment.ack, length: segment.length,
+                  window: 65535, timestamps: segment.timestamps, time: time)
+            var s = FlowDriver.summary(segment.from, segment.to, segment.flags, seq: segment.seq, ack: segment.ack,
+                                       length: segment.length, window: 65535, timestamps: segment.timestamps)
+            let bytes = [UInt8](repeating: 0, count: 20)
+            _ = direct.follow(&s, bytes: bytes.span.bytes, from: segment.from, frame: index + 1, time: Int64(time * 1e9),
+                              wireLength: 54 + segment.length, reusedPorts: false, decodeAs: d.tracker.decodeAs,
+                              limits: d.tracker.reassemblyLimits, heldBytes: 0) { _ in }
+        }
+        let tracked = d.end()[0]
+        #expect(direct[0].transfer.timestampRTTSamples == 0)
+        for side in 0...1 {
+            #expect(tracked[side].transfer.timestampRTTSamples == direct[side].transfer.timestampRTTSamples)
+            #expect(tracked[side].transfer.lastEchoSampled == direct[side].transfer.lastEchoSampled)
+        }
+        #expect(tracked[1].transfer.lastEchoSampled == 7)
+    }
+
     /// Memory per half-open conversation: a request is a fraction of a full conversation, and so is
     /// a lone datagram of a UDP conversation.
     @Test func aRequestIsAFractionOfAConversation() {
